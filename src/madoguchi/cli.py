@@ -1,0 +1,177 @@
+"""The ``madoguchi`` command.
+
+    madoguchi serve [--host H] [--port P] [--no-demo]   run the desk (embedded: migrates first)
+    madoguchi worker [--interval S]                       run background tasks (scaled mode)
+    madoguchi demo                                        load demo data into an empty database
+    madoguchi migrate                                     apply database migrations
+    madoguchi mail retry                                  retry pending outgoing mail now
+    madoguchi hours ... / madoguchi bot ...               see ``madoguchi hours --help`` etc.
+    madoguchi manage ARGS...                              any Django management command
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def _print_accounts(accounts: list[tuple[str, str, str]]) -> None:
+    if not accounts:
+        return
+    print("Demo accounts / デモ用アカウント (user / password / role):")
+    for user, password, role in accounts:
+        print(f"  {user:10} {password:16} {role}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup()
+    from madoguchi.core.demo import load_demo, read_demo_accounts
+
+    if args.migrate:
+        _migrate()
+    created = load_demo()
+    _print_accounts(created or read_demo_accounts())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup()
+    import uvicorn
+    from django.conf import settings
+
+    if settings.EMBEDDED or args.migrate:
+        _migrate()
+    if args.demo:
+        from madoguchi.core.demo import load_demo, read_demo_accounts
+
+        created = load_demo()
+        _print_accounts(created or read_demo_accounts())
+    if settings.EMBEDDED_WORKER:
+        from madoguchi.core.worker import start_in_thread, start_sweeper
+
+        start_in_thread()
+        start_sweeper()
+    host = args.host
+    shown = f"[{host}]" if ":" in host else host
+    if not os.environ.get("MADOGUCHI_SITE_URL"):
+        # Links in mails point at where this process actually serves.
+        settings.SITE_URL = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{args.port}"  # noqa: S104
+    print(f"madoguchi is running at http://{shown}:{args.port}/  (console: /console/, admin: /admin/)")
+    print(f"data directory: {settings.DATA_DIR}")
+    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        print(f"outgoing mail is written to {settings.EMAIL_FILE_PATH} (set EMAIL_HOST to send it)")
+    sys.stdout.flush()
+    uvicorn.run(
+        "madoguchi.asgi:application",
+        host=host,
+        port=args.port,
+        log_level=os.environ.get("MADOGUCHI_SERVER_LOG_LEVEL", "warning"),
+        ws_max_size=64 * 1024,
+        proxy_headers=settings.TRUST_X_FORWARDED_FOR,
+        lifespan="off",
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup()
+    from madoguchi.core.worker import make_worker, run_until_idle, start_sweeper
+
+    if args.once:
+        run_until_idle()
+        return 0
+    start_sweeper()
+    worker = make_worker(interval=args.interval, worker_id=f"worker-{os.getpid()}")
+    worker.configure_signals()
+    worker.run()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup()
+    _migrate(verbosity=1)
+    return 0
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    _setup()
+    from madoguchi.mail import outbox
+
+    if args.mail_command == "retry":
+        print(outbox.retry_now())
+        return 0
+    return 2
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["madoguchi manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="madoguchi", description="madoguchi support desk")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the desk")
+    p.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("MADOGUCHI_PORT", "8000")))
+    p.add_argument("--demo", action=argparse.BooleanOptionalAction, default=False,
+                   help="load demo data first (if the database is empty)")
+    p.add_argument("--migrate", action="store_true", help="apply migrations even in the scaled mode")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run background tasks")
+    p.add_argument("--interval", type=float, default=1.0)
+    p.add_argument("--once", action="store_true", help="run what is ready, then exit")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("demo", help="load demo data")
+    p.add_argument("--no-migrate", dest="migrate", action="store_false")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("mail", help="outgoing mail")
+    p.add_argument("mail_command", choices=["retry"])
+    p.set_defaults(func=cmd_mail)
+
+    p = sub.add_parser("manage", help="a Django management command", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+PURE_COMMANDS = {"hours": "madoguchi.hours.cli", "bot": "madoguchi.bot.cli"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PURE_COMMANDS:
+        import importlib
+
+        module = importlib.import_module(PURE_COMMANDS[argv[0]])
+        return int(module.main(argv[1:]) or 0)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("rows/", views.inbox_rows, name="inbox-rows"),
+    path("i/<str:reference>/", views.detail, name="detail"),
+    path("i/<str:reference>/thread/", views.detail_thread, name="detail-thread"),
+    path("i/<str:reference>/do/<str:action>/", views.act, name="act"),
+    path("files/<int:attachment_id>/", views.attachment, name="attachment"),
+]

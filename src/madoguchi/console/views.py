@@ -1,0 +1,199 @@
+"""The staff console. Thin: parse, call one access function or action, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from madoguchi.accounts.roles import is_desk_staff, sees_restricted
+from madoguchi.inquiries import access, actions, queries
+from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priority, Status
+from madoguchi.intake.views import attachment_response
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_desk_staff(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _views_for(user: Any) -> list[tuple[str, Any]]:
+    names = [
+        ("unassigned", gettext_lazy("Unassigned")),
+        ("mine", gettext_lazy("Mine")),
+        ("open", gettext_lazy("All open")),
+        ("pending", gettext_lazy("Pending requester")),
+    ]
+    if sees_restricted(user):
+        names += [("sensitive", gettext_lazy("Sensitive")), ("triage", gettext_lazy("Faculty triage"))]
+    names += [("solved", gettext_lazy("Solved")), ("all", gettext_lazy("All"))]
+    return names
+
+
+def _list_context(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    views = _views_for(user)
+    allowed = [v for v, _label in views]
+    view = request.GET.get("view", "open")
+    if view not in allowed:
+        view = "open"
+    filters = queries.Filters(
+        q=request.GET.get("q", "")[:200],
+        status=request.GET.get("status", "")[:16],
+        priority=request.GET.get("priority", "")[:2],
+        category=request.GET.get("category", "")[:40],
+        channel=request.GET.get("channel", "")[:16],
+    )
+    qs = queries.apply_filters(queries.inbox(user, view), filters)
+    rows, cursor = queries.page(qs, request.GET.get("before", "")[:80])
+    params = request.GET.copy()
+    params.pop("before", None)
+    counts = queries.view_counts(user, tuple(allowed))
+    return {
+        "view_links": [(key, label, counts[key]) for key, label in views],
+        "view": view,
+        "filters": filters,
+        "rows": rows,
+        "next_cursor": cursor,
+        "base_query": params.urlencode(),
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "channels": Channel.choices,
+        "categories": Category.objects.all(),
+    }
+
+
+@staff_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/inbox.html", _list_context(request))
+
+
+@staff_required
+def inbox_rows(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/_rows.html", _list_context(request))
+
+
+class ActionForm(forms.Form):
+    body = forms.CharField(required=False, max_length=20000, strip=False)
+    value = forms.CharField(required=False, max_length=64)
+
+
+def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
+    inquiry = access.access_inquiry(request.user, reference)
+    User = get_user_model()
+    candidates = User.objects.filter(is_active=True).exclude(tier="").order_by("username")
+    return {
+        "inquiry": inquiry,
+        "thread": access.visible_messages(request.user, inquiry),
+        "audit": access.visible_audit_events(request.user).filter(inquiry=inquiry).select_related("actor")[:50],
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "categories": Category.objects.all(),
+        "assignees": [u for u in candidates if access.can_see(u, inquiry)],
+        "handbacks": inquiry.handbacks.all(),
+        "handback_pending": inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).exists(),
+        "is_faculty": sees_restricted(request.user),
+    }
+
+
+@staff_required
+def detail(request: HttpRequest, reference: str) -> HttpResponse:
+    context = _detail_context(request, reference)
+    actions.record_view(context["inquiry"], acting_user=request.user)
+    return render(request, "console/detail.html", context)
+
+
+@staff_required
+def detail_thread(request: HttpRequest, reference: str) -> HttpResponse:
+    return render(request, "console/_thread.html", _detail_context(request, reference))
+
+
+ACTIONS = {
+    "reply", "note", "claim", "unassign", "assign", "status", "priority", "category",
+    "escalate", "sensitive", "handback", "release",
+}
+
+
+@staff_required
+@require_POST
+def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise PermissionDenied
+    from django.db import transaction
+
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The input was not accepted."))
+        return redirect("console:detail", reference=reference)
+    body = form.cleaned_data["body"]
+    value = form.cleaned_data["value"]
+    user = request.user
+    with transaction.atomic():
+        inquiry = access.access_inquiry(user, reference, for_update=True)
+        try:
+            if action in ("reply", "note") and not body.strip():
+                messages.error(request, _("Write something first."))
+            elif action == "reply":
+                files = request.FILES.getlist("attachments")[:5]
+                actions.do_reply(inquiry, body, acting_user=user, files=files)
+                messages.success(request, _("Reply sent."))
+            elif action == "note":
+                actions.do_add_note(inquiry, body, acting_user=user)
+                messages.success(request, _("Note added."))
+            elif action == "claim":
+                actions.do_claim(inquiry, acting_user=user)
+                messages.success(request, _("You are now the assignee."))
+            elif action == "unassign":
+                actions.do_assign(inquiry, None, acting_user=user)
+            elif action == "assign":
+                target = get_user_model().objects.filter(pk=int(value) if value.isdigit() else 0, is_active=True).first()
+                actions.do_assign(inquiry, target, acting_user=user)
+            elif action == "status":
+                if value not in Status.values:
+                    raise ValueError(value)
+                actions.do_change_status(inquiry, value, acting_user=user)
+            elif action == "priority":
+                actions.do_change_priority(inquiry, int(value), acting_user=user)
+            elif action == "category":
+                category = Category.objects.filter(slug=value).first() if value else None
+                actions.do_change_category(inquiry, category, acting_user=user)
+            elif action == "escalate":
+                actions.do_escalate(inquiry, body, acting_user=user)
+                messages.success(request, _("Escalated to faculty."))
+            elif action == "sensitive":
+                actions.do_mark_sensitive(inquiry, body, acting_user=user)
+                messages.success(request, _("Marked as sensitive. Student staff can no longer see it."))
+            elif action == "handback":
+                actions.do_propose_handback(inquiry, body, acting_user=user)
+                messages.success(request, _("The requester was asked for consent."))
+            elif action == "release":
+                actions.do_release_to_general(inquiry, acting_user=user, reason=body)
+                messages.success(request, _("Released to student staff."))
+        except ValueError:
+            messages.error(request, _("The input was not accepted."))
+    if not access.can_see(user, inquiry) or (action == "sensitive" and not sees_restricted(user)):
+        return redirect("console:inbox")
+    return redirect("console:detail", reference=reference)
+
+
+@staff_required
+def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
+    return attachment_response(access.access_attachment(request.user, attachment_id))

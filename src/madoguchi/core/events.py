@@ -1,0 +1,51 @@
+"""Realtime events: sent after commit, to an explicit audience of channel-layer groups.
+
+Events carry identifiers and a kind, never protected content: a client that receives one
+re-fetches what changed through an access-checked route. So a wrong audience can at most
+leak that *something* changed, and the audience rules below keep even that from student
+staff for restricted inquiries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+# Channel-layer groups. Every signed-in staff member joins the group of their tier.
+GROUP_STUDENT_STAFF = "staff.student"
+GROUP_FACULTY_STAFF = "staff.faculty"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def requester_group(inquiry_id: int) -> str:
+    return f"requester.{inquiry_id}"
+
+
+def publish_on_commit(event: dict[str, Any], *, audience: Iterable[str]) -> None:
+    """Send ``event`` to each group in ``audience`` once the current transaction commits."""
+    groups = sorted(set(audience))
+    if not groups:
+        return
+    payload = {"type": "desk.event", "event": event}
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for group in groups:
+            try:
+                async_to_sync(layer.group_send)(group, payload)
+            except Exception:  # a lost live update must never fail the write
+                log.exception("could not publish %s to %s", event.get("kind"), group)
+
+    transaction.on_commit(send, robust=True)

@@ -1,0 +1,489 @@
+"""Every write to an inquiry goes through here: check, write, audit, publish on commit.
+
+Views, the API, consumers, mail ingest and commands call these functions; they never
+``.save()`` an inquiry themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from madoguchi.accounts.roles import is_desk_staff, role_of, sees_restricted
+from madoguchi.core.clock import now
+from madoguchi.core.events import GROUP_STUDENT_STAFF, publish_on_commit, user_group
+from madoguchi.core.ids import new_reference, new_token
+from madoguchi.mail import outbox
+from madoguchi.mail.texts import EXPECTATION
+from madoguchi.privacy import audit
+
+from . import access, storage
+from .models import (
+    Attachment,
+    Category,
+    Channel,
+    HandbackProposal,
+    HandbackStatus,
+    Inquiry,
+    Lane,
+    Message,
+    MessageKind,
+    Priority,
+    Status,
+)
+
+
+@dataclass
+class NewInquiry:
+    """Validated intake data (the form, the API and later mail and chat produce it)."""
+
+    name: str
+    email: str
+    subject: str
+    body: str
+    lang: str = "ja"
+    category: Category | None = None
+    common_id: str = ""
+    affiliation: str = ""
+    member_category: str = ""
+    member_category_other: str = ""
+    year_or_title: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    sensitive: bool = False
+    sensitive_part: str = ""
+    sensitive_reason: str = ""
+
+
+def _fingerprint(data: NewInquiry) -> str:
+    h = hashlib.sha256()
+    for part in (data.email.lower(), data.subject, data.body, data.category.slug if data.category else ""):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _publish(inquiry: Inquiry, kind: str, **extra: Any) -> None:
+    publish_on_commit(
+        {"kind": kind, "inquiry": inquiry.reference, **extra}, audience=access.inquiry_audience(inquiry)
+    )
+
+
+def _touch(inquiry: Inquiry, *fields: str) -> None:
+    inquiry.updated_at = now()
+    inquiry.save(update_fields=["updated_at", *fields])
+
+
+def _mail_requester(inquiry: Inquiry, key: str, **values: str) -> None:
+    subject, body = outbox.render(
+        key,
+        inquiry.lang,
+        {
+            "reference": inquiry.reference,
+            "name": inquiry.requester_name,
+            "subject": inquiry.subject,
+            "link": access.requester_url(inquiry),
+            **values,
+        },
+    )
+    outbox.queue_mail(
+        kind=key,
+        to=inquiry.requester_email,
+        subject=subject,
+        body=body,
+        inquiry=inquiry,
+        in_reply_to=inquiry.root_message_id,
+        references=inquiry.root_message_id,
+    )
+
+
+def _store_files(inquiry: Inquiry, message: Message, files: Sequence[Any]) -> None:
+    for upload in files:
+        stored = storage.store_upload(upload)
+        Attachment.objects.create(
+            inquiry=inquiry,
+            message=message,
+            original_name=stored.original_name,
+            stored_name=stored.stored_name,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+        )
+
+
+def do_create_inquiry(
+    data: NewInquiry,
+    *,
+    channel: str,
+    files: Sequence[Any] = (),
+    submission_key: str | None = None,
+) -> tuple[Inquiry, bool]:
+    """Create an inquiry from a requester's submission. Returns (inquiry, created).
+
+    A repeated submission (same one-time form key, or the same requester, subject and
+    body within the duplicate window) returns the inquiry created the first time.
+    """
+    fingerprint = _fingerprint(data)
+    existing = _find_duplicate(submission_key, fingerprint)
+    if existing is not None:
+        return existing, False
+    lane = Lane.SENSITIVE if data.sensitive else Lane.GENERAL
+    try:
+        with transaction.atomic():
+            inquiry = Inquiry(
+                channel=channel,
+                lane=lane,
+                category=data.category,
+                subject=data.subject,
+                lang="en" if data.lang.startswith("en") else "ja",
+                requester_name=data.name,
+                requester_email=data.email,
+                common_id=data.common_id,
+                affiliation=data.affiliation,
+                member_category=data.member_category,
+                member_category_other=data.member_category_other,
+                year_or_title=data.year_or_title,
+                details=data.details,
+                sensitive_part=data.sensitive_part,
+                sensitive_reason=data.sensitive_reason,
+                submission_key=submission_key or None,
+                fingerprint=fingerprint,
+                priority=Priority.P3,
+            )
+            for _attempt in range(5):
+                inquiry.reference = new_reference()
+                if not Inquiry.objects.filter(reference=inquiry.reference).exists():
+                    break
+            inquiry.root_message_id = outbox.new_message_id(inquiry.reference)
+            inquiry.save()
+            message = Message.objects.create(
+                inquiry=inquiry,
+                kind=MessageKind.REQUESTER,
+                author_name=data.name,
+                body=data.body,
+                channel=channel,
+                mail_message_id=inquiry.root_message_id,
+            )
+            _store_files(inquiry, message, files)
+            audit.record(
+                "inquiry.created", inquiry=inquiry, actor_kind="requester", channel=channel, lane=lane
+            )
+            key = "confirmation_sensitive" if lane == Lane.SENSITIVE else "confirmation"
+            lang = inquiry.lang
+            subject, body = outbox.render(
+                key,
+                lang,
+                {
+                    "reference": inquiry.reference,
+                    "name": inquiry.requester_name,
+                    "subject": inquiry.subject,
+                    "link": access.requester_url(inquiry),
+                    "expectation": EXPECTATION[lang],
+                },
+            )
+            outbox.queue_mail(
+                kind=key,
+                to=inquiry.requester_email,
+                subject=subject,
+                body=body,
+                inquiry=inquiry,
+                message_id=inquiry.root_message_id,
+            )
+            _publish(inquiry, "inquiry.created")
+    except IntegrityError:
+        # A concurrent twin with the same one-time key won the race.
+        existing = _find_duplicate(submission_key, fingerprint)
+        if existing is None:
+            raise
+        return existing, False
+    return inquiry, True
+
+
+def _find_duplicate(submission_key: str | None, fingerprint: str) -> Inquiry | None:
+    if submission_key:
+        found = Inquiry.objects.filter(submission_key=submission_key).first()
+        if found is not None:
+            return found
+    window = now() - dt.timedelta(seconds=settings.DUPLICATE_WINDOW_SECONDS)
+    return Inquiry.objects.filter(fingerprint=fingerprint, created_at__gte=window).order_by("-id").first()
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def check_staff(user: Any, inquiry: Inquiry) -> None:
+    if not access.can_see(user, inquiry):
+        raise PermissionDenied(_("You cannot act on this inquiry."))
+
+
+def check_faculty(user: Any, inquiry: Inquiry) -> None:
+    check_staff(user, inquiry)
+    if not sees_restricted(user):
+        raise PermissionDenied(_("Only faculty staff can do this."))
+
+
+# --- staff actions --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_reply(inquiry: Inquiry, body: str, *, acting_user: Any, files: Sequence[Any] = ()) -> Message:
+    """Answer the requester: the reply is added to the thread and mailed."""
+    check_staff(acting_user, inquiry)
+    message = Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.REPLY,
+        author=acting_user,
+        author_name=str(acting_user),
+        body=body,
+        channel=Channel.MAIL,
+    )
+    _store_files(inquiry, message, files)
+    fields = []
+    if inquiry.first_response_at is None:
+        inquiry.first_response_at = message.created_at
+        fields.append("first_response_at")
+    if inquiry.status == Status.NEW or inquiry.status == Status.OPEN:
+        inquiry.status = Status.PENDING
+        fields.append("status")
+    _touch(inquiry, *fields)
+    _mail_requester(inquiry, "reply", body=body)
+    audit.record("inquiry.replied", actor=acting_user, inquiry=inquiry, message=message.pk)
+    _publish(inquiry, "message.created")
+    publish_on_commit(
+        {"kind": "message.created", "inquiry": inquiry.reference}, audience=access.requester_audience(inquiry)
+    )
+    return message
+
+
+@transaction.atomic
+def do_add_note(inquiry: Inquiry, body: str, *, acting_user: Any) -> Message:
+    """An internal note: never mailed, never shown to the requester."""
+    check_staff(acting_user, inquiry)
+    message = Message.objects.create(
+        inquiry=inquiry, kind=MessageKind.NOTE, author=acting_user, author_name=str(acting_user), body=body
+    )
+    _touch(inquiry)
+    audit.record("inquiry.noted", actor=acting_user, inquiry=inquiry, message=message.pk)
+    _publish(inquiry, "message.created")
+    return message
+
+
+@transaction.atomic
+def do_assign(inquiry: Inquiry, assignee: Any | None, *, acting_user: Any) -> None:
+    check_staff(acting_user, inquiry)
+    if assignee is not None:
+        if not is_desk_staff(assignee) or not access.can_see(assignee, inquiry):
+            raise PermissionDenied(_("This person cannot handle this inquiry."))
+        if role_of(acting_user) == "student" and assignee.pk != acting_user.pk:
+            raise PermissionDenied(_("Student staff can only assign inquiries to themselves."))
+    previous = inquiry.assignee_id
+    inquiry.assignee = assignee
+    fields = ["assignee"]
+    if inquiry.status == Status.NEW and assignee is not None:
+        inquiry.status = Status.OPEN
+        fields.append("status")
+    _touch(inquiry, *fields)
+    audit.record(
+        "inquiry.assigned",
+        actor=acting_user,
+        inquiry=inquiry,
+        previous=previous,
+        assignee=assignee.pk if assignee else None,
+    )
+    _publish(inquiry, "inquiry.updated")
+    if assignee is not None and assignee.pk != acting_user.pk:
+        publish_on_commit({"kind": "inquiry.assigned_to_you", "inquiry": inquiry.reference}, audience=[user_group(assignee.pk)])
+
+
+def do_claim(inquiry: Inquiry, *, acting_user: Any) -> None:
+    do_assign(inquiry, acting_user, acting_user=acting_user)
+
+
+@transaction.atomic
+def do_change_status(inquiry: Inquiry, status: str, *, acting_user: Any) -> None:
+    check_staff(acting_user, inquiry)
+    if status not in Status.values:
+        raise ValueError(status)
+    previous = inquiry.status
+    if previous == status:
+        return
+    inquiry.status = status
+    inquiry.solved_at = now() if status in (Status.SOLVED, Status.CLOSED) else None
+    _touch(inquiry, "status", "solved_at")
+    audit.record("inquiry.status_changed", actor=acting_user, inquiry=inquiry, previous=previous, status=status)
+    _publish(inquiry, "inquiry.updated")
+
+
+@transaction.atomic
+def do_change_priority(inquiry: Inquiry, priority: int, *, acting_user: Any) -> None:
+    check_staff(acting_user, inquiry)
+    if priority not in Priority.values:
+        raise ValueError(priority)
+    previous = inquiry.priority
+    if previous == priority:
+        return
+    inquiry.priority = priority
+    _touch(inquiry, "priority")
+    audit.record("inquiry.priority_changed", actor=acting_user, inquiry=inquiry, previous=previous, priority=priority)
+    _publish(inquiry, "inquiry.updated")
+
+
+@transaction.atomic
+def do_change_category(inquiry: Inquiry, category: Category | None, *, acting_user: Any) -> None:
+    check_staff(acting_user, inquiry)
+    previous = inquiry.category.slug if inquiry.category else None
+    inquiry.category = category
+    _touch(inquiry, "category")
+    audit.record(
+        "inquiry.category_changed",
+        actor=acting_user,
+        inquiry=inquiry,
+        previous=previous,
+        category=category.slug if category else None,
+    )
+    _publish(inquiry, "inquiry.updated")
+
+
+@transaction.atomic
+def do_escalate(inquiry: Inquiry, reason: str, *, acting_user: Any) -> None:
+    """Ask faculty staff to take over or advise; the inquiry stays in its lane."""
+    check_staff(acting_user, inquiry)
+    inquiry.escalated = True
+    _touch(inquiry, "escalated")
+    if reason.strip():
+        Message.objects.create(
+            inquiry=inquiry,
+            kind=MessageKind.NOTE,
+            author=acting_user,
+            author_name=str(acting_user),
+            body=_("Escalated to faculty: %(reason)s") % {"reason": reason},
+        )
+    audit.record("inquiry.escalated", actor=acting_user, inquiry=inquiry)
+    _publish(inquiry, "inquiry.updated")
+
+
+@transaction.atomic
+def do_mark_sensitive(inquiry: Inquiry, reason: str, *, acting_user: Any) -> None:
+    """Move an inquiry to the sensitive lane: from now on student staff cannot see it."""
+    check_faculty(acting_user, inquiry)
+    if inquiry.lane == Lane.SENSITIVE:
+        return
+    previous = inquiry.lane
+    inquiry.lane = Lane.SENSITIVE
+    if inquiry.assignee is not None and not sees_restricted(inquiry.assignee):
+        inquiry.assignee = None
+    _touch(inquiry, "lane", "assignee")
+    audit.record("inquiry.marked_sensitive", actor=acting_user, inquiry=inquiry, previous=previous, reason=reason)
+    _publish(inquiry, "inquiry.updated")
+    if previous == Lane.GENERAL:
+        # Student staff's screens drop it at once; the event names only the reference
+        # they could already see.
+        publish_on_commit({"kind": "inquiry.revoked", "inquiry": inquiry.reference}, audience=[GROUP_STUDENT_STAFF])
+
+
+@transaction.atomic
+def do_release_to_general(inquiry: Inquiry, *, acting_user: Any, reason: str = "") -> None:
+    """Faculty releases a triaged mail to student staff (not for the sensitive lane,
+    which needs the requester's consent: see do_propose_handback)."""
+    check_faculty(acting_user, inquiry)
+    if inquiry.lane != Lane.TRIAGE:
+        raise PermissionDenied(_("Only inquiries in faculty triage can be released directly."))
+    inquiry.lane = Lane.GENERAL
+    _touch(inquiry, "lane")
+    audit.record("inquiry.released", actor=acting_user, inquiry=inquiry, reason=reason)
+    _publish(inquiry, "inquiry.created")
+
+
+@transaction.atomic
+def do_propose_handback(inquiry: Inquiry, note: str, *, acting_user: Any) -> HandbackProposal:
+    """Ask the requester whether a sensitive inquiry may go to student staff."""
+    check_faculty(acting_user, inquiry)
+    if inquiry.lane != Lane.SENSITIVE:
+        raise PermissionDenied(_("Only sensitive inquiries can be handed back."))
+    inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).update(
+        status=HandbackStatus.WITHDRAWN, decided_at=now()
+    )
+    proposal = HandbackProposal.objects.create(
+        inquiry=inquiry, proposed_by=acting_user, note=note, token=new_token()
+    )
+    _touch(inquiry)
+    from django.urls import reverse
+
+    consent_link = settings.SITE_URL + reverse("handback-consent", args=[proposal.token])
+    _mail_requester(inquiry, "handback", note=note, consent_link=consent_link)
+    audit.record("handback.proposed", actor=acting_user, inquiry=inquiry, proposal=proposal.pk)
+    _publish(inquiry, "inquiry.updated")
+    return proposal
+
+
+@transaction.atomic
+def do_decide_handback(proposal: HandbackProposal, *, consent: bool) -> None:
+    """The requester's answer, through the consent link. Only consent opens the inquiry
+    to student staff; the decision is recorded either way."""
+    proposal = HandbackProposal.objects.select_for_update().select_related("inquiry").get(pk=proposal.pk)
+    if proposal.status != HandbackStatus.PROPOSED:
+        raise PermissionDenied(_("This request has already been answered or withdrawn."))
+    inquiry = proposal.inquiry
+    proposal.status = HandbackStatus.CONSENTED if consent else HandbackStatus.DECLINED
+    proposal.decided_at = now()
+    proposal.save(update_fields=["status", "decided_at"])
+    Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.SYSTEM,
+        author_name=inquiry.requester_name,
+        body=(
+            _("The requester agreed to hand this inquiry to student staff.")
+            if consent
+            else _("The requester did not agree to hand this inquiry to student staff.")
+        ),
+    )
+    if consent and inquiry.lane == Lane.SENSITIVE:
+        inquiry.lane = Lane.GENERAL
+        _touch(inquiry, "lane")
+    else:
+        _touch(inquiry)
+    audit.record(
+        "handback.consented" if consent else "handback.declined",
+        inquiry=inquiry,
+        actor_kind="requester",
+        proposal=proposal.pk,
+    )
+    _publish(inquiry, "inquiry.created" if consent else "inquiry.updated")
+
+
+# --- requester actions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_requester_reply(inquiry: Inquiry, body: str, *, files: Sequence[Any] = (), channel: str = Channel.FORM) -> Message:
+    message = Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.REQUESTER,
+        author_name=inquiry.requester_name,
+        body=body,
+        channel=channel,
+    )
+    _store_files(inquiry, message, files)
+    fields = []
+    if inquiry.status in (Status.PENDING, Status.SOLVED, Status.CLOSED):
+        inquiry.status = Status.OPEN
+        inquiry.solved_at = None
+        fields += ["status", "solved_at"]
+    _touch(inquiry, *fields)
+    audit.record("inquiry.requester_replied", inquiry=inquiry, actor_kind="requester", message=message.pk)
+    _publish(inquiry, "message.created")
+    publish_on_commit({"kind": "message.created", "inquiry": inquiry.reference}, audience=access.requester_audience(inquiry))
+    return message
+
+
+def record_view(inquiry: Inquiry, *, acting_user: Any) -> None:
+    """Viewing a restricted inquiry is audited."""
+    if inquiry.is_restricted:
+        audit.record("inquiry.viewed", actor=acting_user, inquiry=inquiry, lane=inquiry.lane)

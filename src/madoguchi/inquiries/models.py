@@ -1,0 +1,235 @@
+"""The inquiry (お問い合わせ): the one record every channel creates, and its thread."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.core.clock import now
+
+
+class Channel(models.TextChoices):
+    FORM = "form", pgettext_lazy("channel", "Email form")
+    SENSITIVE_FORM = "sensitive_form", pgettext_lazy("channel", "Sensitive form")
+    API = "api", pgettext_lazy("channel", "API")
+    MAIL = "mail", pgettext_lazy("channel", "Mail")
+    CHAT = "chat", pgettext_lazy("channel", "Chat")
+    CALL = "call", pgettext_lazy("channel", "Online call")
+
+
+class Lane(models.TextChoices):
+    """Who may see the inquiry. Only ``general`` is visible to student staff."""
+
+    GENERAL = "general", pgettext_lazy("lane", "General")
+    SENSITIVE = "sensitive", pgettext_lazy("lane", "Sensitive")
+    TRIAGE = "triage", pgettext_lazy("lane", "Faculty triage")
+
+
+RESTRICTED_LANES = (Lane.SENSITIVE, Lane.TRIAGE)
+
+
+class Status(models.TextChoices):
+    NEW = "new", pgettext_lazy("inquiry status", "New")
+    OPEN = "open", pgettext_lazy("inquiry status", "Open")
+    PENDING = "pending", pgettext_lazy("inquiry status", "Pending requester")
+    SOLVED = "solved", pgettext_lazy("inquiry status", "Solved")
+    CLOSED = "closed", pgettext_lazy("inquiry status", "Closed")
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+
+
+class Priority(models.IntegerChoices):
+    P1 = 1, pgettext_lazy("priority", "P1 urgent")
+    P2 = 2, pgettext_lazy("priority", "P2 high")
+    P3 = 3, pgettext_lazy("priority", "P3 normal")
+    P4 = 4, pgettext_lazy("priority", "P4 low")
+
+
+class MemberCategory(models.TextChoices):
+    STUDENT_NEW = "student_new", pgettext_lazy("member category", "Student (new)")
+    STUDENT_CURRENT = "student_current", pgettext_lazy("member category", "Student (current)")
+    FACULTY_FULLTIME = "faculty_fulltime", pgettext_lazy("member category", "Faculty (full-time)")
+    FACULTY_PARTTIME = "faculty_parttime", pgettext_lazy("member category", "Faculty (part-time)")
+    STAFF = "staff", pgettext_lazy("member category", "Staff")
+    OTHER = "other", pgettext_lazy("member category", "Other")
+
+
+class ExtraFields(models.TextChoices):
+    CLASS = "class", _("Class details (date, period, subject, instructor)")
+    ZOOM = "zoom", _("Zoom sign-in address")
+
+
+class Category(models.Model):
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    name_ja = models.CharField(_("name (Japanese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    description_ja = models.CharField(_("description (Japanese)"), max_length=300, blank=True)
+    description_en = models.CharField(_("description (English)"), max_length=300, blank=True)
+    extra_fields = models.JSONField(
+        _("extra fields"), default=list, blank=True, help_text=_('Any of "class", "zoom".')
+    )
+    form_only = models.BooleanField(
+        _("form only"), default=False, help_text=_("Accepted only through the email form (e.g. exams).")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=100)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort_order", "slug"]
+
+    def __str__(self) -> str:
+        return self.label()
+
+    def label(self, lang: str | None = None) -> str:
+        lang = lang or get_language() or "ja"
+        return self.name_en if lang.startswith("en") and self.name_en else self.name_ja
+
+    def description(self, lang: str | None = None) -> str:
+        lang = lang or get_language() or "ja"
+        return self.description_en if lang.startswith("en") else self.description_ja
+
+
+class Inquiry(models.Model):
+    reference = models.CharField(_("reference"), max_length=16, unique=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    lane = models.CharField(_("lane"), max_length=16, choices=Lane.choices, default=Lane.GENERAL)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.P3)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    lang = models.CharField(_("language"), max_length=8, default="ja")
+
+    requester_name = models.CharField(_("name"), max_length=100)
+    requester_email = models.EmailField(_("email address"), max_length=254, db_index=True)
+    common_id = models.CharField(_("common ID"), max_length=10, blank=True)
+    affiliation = models.CharField(_("faculty / graduate school"), max_length=100, blank=True)
+    member_category = models.CharField(
+        _("member category"), max_length=20, choices=MemberCategory.choices, blank=True
+    )
+    member_category_other = models.CharField(_("member category (other)"), max_length=100, blank=True)
+    year_or_title = models.CharField(_("year / job title"), max_length=100, blank=True)
+    # Category-dependent intake fields: class_date, class_period, class_subject,
+    # class_instructor, zoom_signin_email, zoom_signin_unknown.
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    sensitive_part = models.TextField(_("which part is sensitive"), blank=True)
+    sensitive_reason = models.TextField(_("why it is sensitive"), blank=True)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_inquiries",
+    )
+    escalated = models.BooleanField(_("escalated to faculty"), default=False)
+
+    # Idempotency: a form carries a one-time key; the fingerprint catches re-submissions.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    # Mail threading: the Message-ID of the confirmation, root of the requester's thread.
+    root_message_id = models.CharField(max_length=250, blank=True)
+    # Bumping this revokes every requester link mailed so far.
+    link_version = models.PositiveIntegerField(default=1)
+
+    created_at = models.DateTimeField(_("created"), default=now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), default=now)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inquiry")
+        verbose_name_plural = _("inquiries")
+        indexes = [
+            models.Index(fields=["lane", "status", "-updated_at", "-id"], name="inq_lane_status_upd"),
+            models.Index(fields=["assignee", "status", "-updated_at"], name="inq_assignee_status"),
+            models.Index(fields=["-updated_at", "-id"], name="inq_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.lane in RESTRICTED_LANES
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class MessageKind(models.TextChoices):
+    REQUESTER = "requester", pgettext_lazy("message kind", "From the requester")
+    REPLY = "reply", pgettext_lazy("message kind", "Reply")
+    NOTE = "note", pgettext_lazy("message kind", "Internal note")
+    SYSTEM = "system", pgettext_lazy("message kind", "System")
+
+
+class Message(models.Model):
+    """One entry in an inquiry's thread. Notes are internal: never mailed or shown to requesters."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    author_name = models.CharField(max_length=150, blank=True)
+    body = models.TextField()
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    mail_message_id = models.CharField(max_length=250, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["inquiry", "created_at", "id"], name="msg_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.inquiry_id}:{self.kind}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind in (MessageKind.REQUESTER, MessageKind.REPLY)
+
+
+class Attachment(models.Model):
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    original_name = models.CharField(max_length=255)
+    stored_name = models.CharField(max_length=64, unique=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class HandbackStatus(models.TextChoices):
+    PROPOSED = "proposed", pgettext_lazy("hand-back", "Waiting for the requester")
+    CONSENTED = "consented", pgettext_lazy("hand-back", "Consented")
+    DECLINED = "declined", pgettext_lazy("hand-back", "Declined")
+    WITHDRAWN = "withdrawn", pgettext_lazy("hand-back", "Withdrawn")
+
+
+class HandbackProposal(models.Model):
+    """Faculty asks the requester whether a sensitive inquiry may go to student staff."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="handbacks")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    note = models.TextField(blank=True)
+    token = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=HandbackStatus.choices, default=HandbackStatus.PROPOSED)
+    created_at = models.DateTimeField(default=now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.inquiry_id}:{self.status}"

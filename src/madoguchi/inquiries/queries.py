@@ -1,0 +1,103 @@
+"""Read-side helpers for lists and search. Every query starts from access.visible_inquiries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from . import access
+from .models import OPEN_STATUSES, Category, Inquiry, Lane, Status
+
+VIEWS = ("unassigned", "mine", "open", "pending", "sensitive", "triage", "solved", "all")
+PAGE_SIZE = 25
+
+
+def category_field_map() -> dict[str, list[str]]:
+    return {c.slug: list(c.extra_fields) for c in Category.objects.filter(active=True)}
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def inbox(user: Any, view: str) -> QuerySet[Inquiry]:
+    qs = access.visible_inquiries(user)
+    if view == "unassigned":
+        qs = qs.filter(status__in=OPEN_STATUSES, assignee__isnull=True)
+    elif view == "mine":
+        qs = qs.filter(status__in=OPEN_STATUSES, assignee=user)
+    elif view == "open":
+        qs = qs.filter(status__in=(Status.NEW, Status.OPEN))
+    elif view == "pending":
+        qs = qs.filter(status=Status.PENDING)
+    elif view == "sensitive":
+        qs = qs.filter(lane=Lane.SENSITIVE, status__in=OPEN_STATUSES)
+    elif view == "triage":
+        qs = qs.filter(lane=Lane.TRIAGE, status__in=OPEN_STATUSES)
+    elif view == "solved":
+        qs = qs.filter(status__in=(Status.SOLVED, Status.CLOSED))
+    return qs
+
+
+@dataclass
+class Filters:
+    q: str = ""
+    status: str = ""
+    priority: str = ""
+    category: str = ""
+    channel: str = ""
+
+
+def apply_filters(qs: QuerySet[Inquiry], f: Filters) -> QuerySet[Inquiry]:
+    if f.status in Status.values:
+        qs = qs.filter(status=f.status)
+    if f.priority.isdigit() and f.priority.isascii():
+        qs = qs.filter(priority=int(f.priority))
+    if f.category:
+        qs = qs.filter(category__slug=f.category)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    q = f.q.strip()[:200]
+    if q:
+        # Django escapes LIKE wildcards in icontains; the text is a parameter, never SQL.
+        cond = (
+            Q(subject__icontains=q)
+            | Q(requester_email__icontains=q)
+            | Q(requester_name__icontains=q)
+            | Q(reference__iexact=q)
+            | Q(common_id=q)
+            | Q(messages__body__icontains=q)
+        )
+        qs = qs.filter(pk__in=Inquiry.objects.filter(cond).values("pk"))
+    return qs
+
+
+def page(qs: QuerySet[Inquiry], before: str = "") -> tuple[list[Inquiry], str]:
+    """Keyset pagination on (updated_at, id), newest first. No COUNT over everything."""
+    qs = qs.select_related("category", "assignee").order_by("-updated_at", "-id")
+    if before:
+        try:
+            stamp, _, ident = before.partition("~")
+            at = dt.datetime.fromisoformat(stamp)
+            pk = int(ident)
+            if at.tzinfo is None:
+                raise ValueError
+            qs = qs.filter(Q(updated_at__lt=at) | Q(updated_at=at, id__lt=pk))
+        except ValueError:
+            pass
+    rows = list(qs[: PAGE_SIZE + 1])
+    cursor = ""
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        last = rows[-1]
+        cursor = f"{last.updated_at.isoformat()}~{last.pk}"
+    return rows, cursor
+
+
+def view_counts(user: Any, views: tuple[str, ...]) -> dict[str, int]:
+    """Counts for the sidebar, capped so that a huge table never costs a full COUNT."""
+    cap = 1000
+    return {v: len(inbox(user, v).values_list("pk", flat=True)[:cap]) for v in views}

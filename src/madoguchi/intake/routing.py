@@ -1,0 +1,5 @@
+from django.urls import path
+
+from .consumers import RequesterConsumer
+
+websocket_urlpatterns = [path("ws/requester/<str:token>/", RequesterConsumer.as_asgi())]

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from madoguchi.core.ratelimit import client_address, hit
+from madoguchi.inquiries import access, actions, storage
+from madoguchi.inquiries.models import Category, HandbackProposal, HandbackStatus, Lane
+from madoguchi.inquiries.queries import category_field_map
+
+from .forms import InquiryForm, RequesterReplyForm, SensitiveInquiryForm
+
+
+def portal(request: HttpRequest) -> HttpResponse:
+    return render(request, "intake/portal.html", {"categories": Category.objects.filter(active=True)})
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "ja").startswith("en") else "ja"
+
+
+def _form_page(request: HttpRequest, form_class: type[InquiryForm], template: str) -> HttpResponse:
+    if request.method == "POST":
+        if not hit("intake", client_address(request), settings.INTAKE_RATE_LIMIT):
+            return render(request, "intake/rate_limited.html", status=429)
+        form = form_class(request.POST, request.FILES)
+        if form.is_valid():
+            inquiry, _created = actions.do_create_inquiry(
+                form.to_new_inquiry(_lang()),
+                channel="sensitive_form" if form.sensitive else "form",
+                files=form.cleaned_data.get("attachments") or [],
+                submission_key=form.cleaned_data.get("submission_key") or None,
+            )
+            request.session["submitted_reference"] = inquiry.reference
+            request.session["submitted_sensitive"] = inquiry.lane == Lane.SENSITIVE
+            return redirect("form-done")
+    else:
+        initial = {"submission_key": secrets.token_urlsafe(24)}
+        if request.GET.get("category"):
+            initial["category"] = request.GET["category"][:40]
+        form = form_class(initial=initial)
+    return render(
+        request,
+        template,
+        {"form": form, "category_fields": category_field_map(), "max_files": settings.MAX_ATTACHMENTS,
+         "max_mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def inquiry_form(request: HttpRequest) -> HttpResponse:
+    return _form_page(request, InquiryForm, "intake/form.html")
+
+
+@require_http_methods(["GET", "POST"])
+def sensitive_form(request: HttpRequest) -> HttpResponse:
+    return _form_page(request, SensitiveInquiryForm, "intake/sensitive_form.html")
+
+
+def form_done(request: HttpRequest) -> HttpResponse:
+    reference = request.session.get("submitted_reference")
+    if not reference:
+        return redirect("inquiry-form")
+    return render(
+        request,
+        "intake/done.html",
+        {"reference": reference, "sensitive": request.session.get("submitted_sensitive", False)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def requester_thread(request: HttpRequest, token: str) -> HttpResponse:
+    inquiry = access.access_inquiry_by_token(token)
+    if request.method == "POST":
+        if not hit("requester-reply", client_address(request), settings.INTAKE_RATE_LIMIT):
+            return render(request, "intake/rate_limited.html", status=429)
+        form = RequesterReplyForm(request.POST, request.FILES)
+        if form.is_valid():
+            actions.do_requester_reply(
+                inquiry, form.cleaned_data["body"], files=form.cleaned_data.get("attachments") or []
+            )
+            messages.success(request, _("Your reply was added."))
+            return redirect("requester-thread", token=token)
+    else:
+        form = RequesterReplyForm()
+    pending = inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).first()
+    return render(
+        request,
+        "intake/thread.html",
+        {
+            "inquiry": inquiry,
+            "thread": access.requester_messages(inquiry),
+            "form": form,
+            "token": token,
+            "pending_handback": pending,
+        },
+    )
+
+
+def requester_attachment(request: HttpRequest, token: str, attachment_id: int) -> FileResponse:
+    inquiry = access.access_inquiry_by_token(token)
+    attachment = access.access_requester_attachment(inquiry, attachment_id)
+    return attachment_response(attachment)
+
+
+def attachment_response(attachment) -> FileResponse:  # noqa: ANN001
+    try:
+        handle = open(storage.path_of(attachment.stored_name), "rb")  # noqa: SIM115
+    except (OSError, ValueError):
+        raise Http404 from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
+                            content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def handback_consent(request: HttpRequest, token: str) -> HttpResponse:
+    proposal = HandbackProposal.objects.select_related("inquiry").filter(token=token[:64]).first()
+    if proposal is None:
+        raise Http404
+    if request.method == "POST" and proposal.status == HandbackStatus.PROPOSED:
+        choice = request.POST.get("decision")
+        if choice not in ("consent", "decline"):
+            return render(request, "intake/handback.html", {"proposal": proposal, "error": True}, status=400)
+        try:
+            actions.do_decide_handback(proposal, consent=choice == "consent")
+        except PermissionDenied:
+            pass
+        proposal.refresh_from_db()
+    return render(request, "intake/handback.html", {"proposal": proposal})

@@ -1,0 +1,178 @@
+"""Queueing and delivering outgoing mail.
+
+``queue_mail`` is called by actions inside their transaction: the row commits with the
+write that caused it and a delivery task is enqueued on commit. ``deliver`` sends one
+row under a row lock and marks it sent, so a mail goes out once even when the task runs
+twice; when SMTP fails the row is rescheduled with back-off and ``sweep`` re-enqueues
+rows whose task was lost (e.g. a crash between commit and enqueue).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+from string import Template
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+
+from madoguchi.core.clock import now
+
+from .models import MailTemplate, OutboundMail, OutboundStatus
+from .texts import DEFAULTS, DESK_NAME, SIGNATURE
+
+if TYPE_CHECKING:
+    from madoguchi.inquiries.models import Inquiry
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def header_safe(value: str, limit: int = 250) -> str:
+    """One line, no control characters: nothing a requester typed can add a header."""
+    return _CONTROL.sub(" ", value).strip()[:limit]
+
+
+def new_message_id(hint: str = "") -> str:
+    local = f"{hint.lower()}." if hint else ""
+    return f"<{local}{secrets.token_hex(8)}@{settings.MAIL_DOMAIN}>"
+
+
+def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
+    lang = "en" if lang.startswith("en") else "ja"
+    override = MailTemplate.objects.filter(key=key, lang=lang).first()
+    subject_t, body_t = (override.subject, override.body) if override else DEFAULTS[key][lang]
+    values = {"desk_name": DESK_NAME[lang], **values}
+    subject = Template(subject_t).safe_substitute(values)
+    body = Template(body_t).safe_substitute(values) + Template(SIGNATURE[lang]).safe_substitute(values)
+    return header_safe(subject, 300), body
+
+
+def queue_mail(
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    body: str,
+    inquiry: Inquiry | None = None,
+    message_id: str | None = None,
+    in_reply_to: str = "",
+    references: str = "",
+) -> OutboundMail:
+    mail = OutboundMail.objects.create(
+        inquiry=inquiry,
+        kind=kind,
+        to=header_safe(to, 254),
+        subject=header_safe(subject, 300),
+        body=body,
+        message_id=message_id or new_message_id(kind),
+        in_reply_to=header_safe(in_reply_to),
+        references=header_safe(references, 2000),
+    )
+    transaction.on_commit(lambda: enqueue_delivery(mail.pk), robust=True)
+    return mail
+
+
+def enqueue_delivery(mail_id: int, run_after: dt.datetime | None = None) -> None:
+    from .tasks import deliver_outbound_mail
+
+    task = deliver_outbound_mail.using(run_after=run_after) if run_after else deliver_outbound_mail
+    task.enqueue(mail_id)
+
+
+def _build(mail: OutboundMail) -> EmailMessage:
+    headers = {"Message-ID": mail.message_id, "Reply-To": settings.DESK_ADDRESS, "Auto-Submitted": "auto-generated"}
+    if mail.kind == "reply":
+        # A person wrote this one (RFC 3834: only automatic mail is "auto-generated").
+        headers.pop("Auto-Submitted")
+    if mail.in_reply_to:
+        headers["In-Reply-To"] = mail.in_reply_to
+    if mail.references:
+        headers["References"] = mail.references
+    message = EmailMessage(
+        subject=mail.subject,
+        body=mail.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[mail.to],
+        headers=headers,
+    )
+    message.encoding = "utf-8"
+    return message
+
+
+CLAIM_SECONDS = 300
+
+
+def deliver(mail_id: int) -> str:
+    """Send one outbox row. Returns its status afterwards.
+
+    The row is claimed in one short transaction, sent with no transaction open (SMTP may
+    be slow; SQLite must not stay locked meanwhile), then marked in a second one.
+    """
+    with transaction.atomic():
+        mail = OutboundMail.objects.select_for_update().filter(pk=mail_id).first()
+        if mail is None or mail.status != OutboundStatus.PENDING:
+            return mail.status if mail else "missing"
+        current = now()
+        if mail.next_attempt_at > current + dt.timedelta(seconds=1):
+            return mail.status  # a retry is scheduled later; a stray early task does nothing
+        if mail.claimed_until and mail.claimed_until > current:
+            return mail.status  # another worker is sending it right now
+        mail.attempts += 1
+        mail.claimed_until = current + dt.timedelta(seconds=CLAIM_SECONDS)
+        mail.save(update_fields=["attempts", "claimed_until"])
+    error = ""
+    try:
+        connection = get_connection(fail_silently=False)
+        connection.send_messages([_build(mail)])
+    except Exception as exc:  # SMTP down, refused, timed out: keep it and retry
+        error = f"{type(exc).__name__}: {exc}"[:2000] or type(exc).__name__
+    with transaction.atomic():
+        mail = OutboundMail.objects.select_for_update().get(pk=mail_id)
+        mail.claimed_until = None
+        if not error:
+            mail.status = OutboundStatus.SENT
+            mail.sent_at = now()
+            mail.last_error = ""
+        else:
+            delays = settings.MAIL_RETRY_DELAYS
+            mail.last_error = error
+            if mail.attempts > len(delays):
+                mail.status = OutboundStatus.FAILED
+                log.error("mail %s failed for good: %s", mail.pk, error)
+            else:
+                retry_at = now() + dt.timedelta(seconds=delays[mail.attempts - 1])
+                mail.next_attempt_at = retry_at
+                transaction.on_commit(lambda: enqueue_delivery(mail_id, run_after=retry_at), robust=True)
+                log.warning("mail %s not sent (attempt %s): %s", mail.pk, mail.attempts, error)
+        mail.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at", "claimed_until"])
+        return mail.status
+
+
+def sweep(older_than_seconds: int = 120) -> int:
+    """Re-enqueue pending mails that are due but whose task went missing."""
+    cutoff = now() - dt.timedelta(seconds=older_than_seconds)
+    ids = list(
+        OutboundMail.objects.filter(status=OutboundStatus.PENDING, next_attempt_at__lte=cutoff)
+        .exclude(claimed_until__gt=now())
+        .values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for mail_id in ids:
+        enqueue_delivery(mail_id)
+    return len(ids)
+
+
+def retry_now() -> int:
+    """Make every pending mail due now (the admin's "SMTP is back" button, and tests)."""
+    ids = list(OutboundMail.objects.filter(status=OutboundStatus.PENDING).values_list("pk", flat=True))
+    OutboundMail.objects.filter(pk__in=ids).update(next_attempt_at=now(), claimed_until=None)
+    for mail_id in ids:
+        enqueue_delivery(mail_id)
+    return len(ids)

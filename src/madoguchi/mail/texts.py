@@ -1,0 +1,93 @@
+"""Built-in mail texts, Japanese and English. An administrator may override any of them
+in the admin (MailTemplate); placeholders are ``$name``."""
+
+from __future__ import annotations
+
+SIGNATURE = {
+    "ja": "--\n$desk_name\nこのメールに返信すると、同じお問い合わせに追記されます。\n",
+    "en": "--\n$desk_name\nReplying to this mail adds to the same inquiry.\n",
+}
+
+DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
+    "confirmation": {
+        "ja": (
+            "[$reference] お問い合わせを受け付けました: $subject",
+            "$name 様\n\n"
+            "お問い合わせを受け付けました。\n\n"
+            "受付番号: $reference\n"
+            "件名: $subject\n\n"
+            "内容の確認・回答は以下のページからもできます(このリンクは他の人に教えないでください)。\n"
+            "$link\n\n"
+            "$expectation\n"
+            "お問い合わせには学生スタッフが教職員の監督のもとで対応します。\n\n",
+        ),
+        "en": (
+            "[$reference] We received your inquiry: $subject",
+            "Dear $name,\n\n"
+            "We have received your inquiry.\n\n"
+            "Reference: $reference\n"
+            "Subject: $subject\n\n"
+            "You can view the conversation and reply on this page (do not share the link):\n"
+            "$link\n\n"
+            "$expectation\n"
+            "Inquiries are handled by student staff under faculty supervision.\n\n",
+        ),
+    },
+    "confirmation_sensitive": {
+        "ja": (
+            "[$reference] 機微な内容を含むお問い合わせを受け付けました",
+            "$name 様\n\n"
+            "機微な内容を含むお問い合わせとして受け付けました。教職員のみが対応します。\n"
+            "回答までに 1 週間程度かかる場合があります。\n\n"
+            "受付番号: $reference\n\n"
+            "内容の確認・返信:\n$link\n\n",
+        ),
+        "en": (
+            "[$reference] We received your sensitive inquiry",
+            "Dear $name,\n\n"
+            "We have received your inquiry as a sensitive one. Only faculty staff will handle it.\n"
+            "An answer may take about a week.\n\n"
+            "Reference: $reference\n\n"
+            "View and reply:\n$link\n\n",
+        ),
+    },
+    "reply": {
+        "ja": (
+            "[$reference] Re: $subject",
+            "$name 様\n\n$body\n\n"
+            "このお問い合わせのページ:\n$link\n\n",
+        ),
+        "en": (
+            "[$reference] Re: $subject",
+            "Dear $name,\n\n$body\n\n"
+            "Your inquiry's page:\n$link\n\n",
+        ),
+    },
+    "handback": {
+        "ja": (
+            "[$reference] 学生スタッフへの引き継ぎについてのお願い",
+            "$name 様\n\n"
+            "機微な内容を含むお問い合わせとしてお送りいただいた件について、担当の教職員が確認しました。\n"
+            "学生スタッフが対応しても差し支えない内容と判断しましたので、引き継いでよいかお尋ねします。\n\n"
+            "$note\n\n"
+            "以下のページで「同意する」または「同意しない」を選んでください。同意いただけない場合は、"
+            "引き続き教職員のみが対応します。\n$consent_link\n\n",
+        ),
+        "en": (
+            "[$reference] May we hand your inquiry to student staff?",
+            "Dear $name,\n\n"
+            "A faculty member has reviewed the inquiry you sent as sensitive and judged that student "
+            "staff could handle it. May we hand it over to them?\n\n"
+            "$note\n\n"
+            "Please choose “I agree” or “I do not agree” on this page. If you do not agree, "
+            "only faculty staff will continue to handle it.\n$consent_link\n\n",
+        ),
+    },
+}
+
+EXPECTATION = {
+    "ja": "通常、翌営業日までに最初の回答をお送りします。",
+    "en": "We usually send a first answer by the next business day.",
+}
+
+DESK_NAME = {"ja": "サポート窓口", "en": "Support Desk"}

@@ -1,0 +1,4 @@
+from madoguchi.console.routing import websocket_urlpatterns as console_ws
+from madoguchi.intake.routing import websocket_urlpatterns as requester_ws
+
+websocket_urlpatterns = [*console_ws, *requester_ws]

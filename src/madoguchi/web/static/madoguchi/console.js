@@ -1,0 +1,30 @@
+// Live console: events say *what* changed; the page re-fetches the fragment through the
+// same access-checked routes as a reload would.
+import { connect, refresh } from "./socket.js";
+
+const root = document.getElementById("console");
+if (root) {
+  const reference = root.dataset.reference;
+  let pending = null;
+  const schedule = (fn) => {
+    clearTimeout(pending);
+    pending = setTimeout(fn, 100);
+  };
+  connect(root.dataset.ws, (event) => {
+    if (!event.kind || event.kind === "hello" || event.kind === "pong") return;
+    if (reference) {
+      if (event.inquiry !== reference) return;
+      if (event.kind === "inquiry.revoked") {
+        location.assign("/console/");
+        return;
+      }
+      schedule(() => refresh(root.dataset.threadUrl, document.getElementById("thread")));
+    } else {
+      if (event.kind === "inquiry.revoked") {
+        document.querySelector(`tr[data-reference="${CSS.escape(event.inquiry)}"]`)?.remove();
+        return;
+      }
+      schedule(() => refresh(root.dataset.rowsUrl, document.getElementById("rows")));
+    }
+  });
+}

@@ -1,0 +1,23 @@
+// Show the category-dependent fields (class details, Zoom sign-in address) only for the
+// categories that ask for them. Without JavaScript every field stays visible.
+const form = document.getElementById("inquiry-form");
+const mapping = JSON.parse(document.getElementById("category-fields")?.textContent || "{}");
+const select = form?.querySelector("select[name=category]");
+const examNote = form?.querySelector(".exam-note");
+
+function update() {
+  const wanted = new Set(mapping[select.value] || []);
+  for (const el of form.querySelectorAll("[data-extra]")) {
+    const show = wanted.has(el.dataset.extra);
+    el.hidden = !show;
+    for (const input of el.querySelectorAll("input, select, textarea")) input.disabled = !show;
+  }
+  if (examNote) examNote.hidden = select.value !== "exam";
+}
+
+if (form && select) {
+  select.addEventListener("change", update);
+  update();
+  const summary = form.querySelector(".error-summary");
+  if (summary) summary.focus();
+}

@@ -1,0 +1,12 @@
+// The requester's page reloads its thread when the desk answers.
+import { connect } from "./socket.js";
+
+const root = document.getElementById("requester-thread");
+if (root) {
+  connect(root.dataset.ws, (event) => {
+    if (event.kind === "message.created") {
+      const typing = root.querySelector("textarea")?.value;
+      if (!typing) location.reload();
+    }
+  });
+}
