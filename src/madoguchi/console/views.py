@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
 from madoguchi.inquiries import access, actions, queries
 from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priority, Status
+from madoguchi.intake.forms import TextCheckedForm
 from madoguchi.intake.views import attachment_response
 
 
@@ -91,7 +92,7 @@ def inbox_rows(request: HttpRequest) -> HttpResponse:
     return render(request, "console/_rows.html", _list_context(request))
 
 
-class ActionForm(forms.Form):
+class ActionForm(TextCheckedForm):
     body = forms.CharField(required=False, max_length=20000, strip=False)
     value = forms.CharField(required=False, max_length=64)
 

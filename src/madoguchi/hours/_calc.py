@@ -77,9 +77,7 @@ def resolve_local(naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
 
 def _local_minutes(schedule: Schedule, day: dt.date) -> list[tuple[int, int]]:
     """Open minutes of local ``day`` as disjoint, non-touching ranges within [0, 1440]."""
-    spans = [
-        (r.start, MINUTES_PER_DAY if r.overnight else r.end) for r in schedule.hours_on(day)
-    ]
+    spans = [(r.start, MINUTES_PER_DAY if r.overnight else r.end) for r in schedule.hours_on(day)]
     spans += [(0, r.end) for r in schedule.hours_on(day - _ONE_DAY) if r.overnight]
     spans.sort()
     merged: list[tuple[int, int]] = []

@@ -55,9 +55,7 @@ class CountryHolidays:
         if not isinstance(self.country, str) or self.country not in supported:
             raise ScheduleError("country", f"unsupported country code {self.country!r}")
         if self.subdiv is not None and self.subdiv not in supported[self.country]:
-            raise ScheduleError(
-                "subdiv", f"unknown subdivision {self.subdiv!r} of {self.country}"
-            )
+            raise ScheduleError("subdiv", f"unknown subdivision {self.subdiv!r} of {self.country}")
 
     def is_holiday(self, day: dt.date) -> bool:
         return day in _holiday_dates(self.country, self.subdiv, day.year)
@@ -70,7 +68,7 @@ def holiday_source_from_dict(data: Any) -> HolidaySource | None:
     if data is None:
         return None
     if not isinstance(data, dict):
-        raise ScheduleError("", "expected an object like {\"country\": \"JP\"} or null")
+        raise ScheduleError("", 'expected an object like {"country": "JP"} or null')
     unknown = set(data) - {"country", "subdiv"}
     if unknown:
         raise ScheduleError(sorted(unknown)[0], "unknown field")

@@ -62,7 +62,7 @@ class TimeRange:
     def parse(cls, text: str) -> TimeRange:
         """``"08:25-12:00"``, ``"13:00-24:00"``, ``"22:00-02:00"`` (crosses midnight)."""
         if not isinstance(text, str) or text.count("-") != 1:
-            raise ScheduleError("", f"expected \"HH:MM-HH:MM\", got {text!r}")
+            raise ScheduleError("", f'expected "HH:MM-HH:MM", got {text!r}')
         start, end = text.split("-")
         try:
             return cls(_parse_hhmm(start), _parse_hhmm(end))
@@ -98,7 +98,7 @@ def _check_day(ranges: tuple[TimeRange, ...]) -> None:
 
 def _parse_ranges(data: Any, where: str) -> tuple[TimeRange, ...]:
     if not isinstance(data, list | tuple):
-        raise ScheduleError(where, "expected a list of \"HH:MM-HH:MM\" strings")
+        raise ScheduleError(where, 'expected a list of "HH:MM-HH:MM" strings')
     out = []
     for i, item in enumerate(data):
         try:
@@ -157,14 +157,14 @@ class RecurringClosure:
     @classmethod
     def from_dict(cls, data: Any) -> RecurringClosure:
         if not isinstance(data, dict):
-            raise ScheduleError("", "expected an object {\"from\": \"MM-DD\", \"to\": \"MM-DD\"}")
+            raise ScheduleError("", 'expected an object {"from": "MM-DD", "to": "MM-DD"}')
         _reject_unknown(data, {"from", "to", "label"})
         parts = []
         for key in ("from", "to"):
             value = data.get(key)
             m = _MMDD.match(value) if isinstance(value, str) else None
             if not m:
-                raise ScheduleError(key, f"expected \"MM-DD\", got {value!r}")
+                raise ScheduleError(key, f'expected "MM-DD", got {value!r}')
             parts += [int(m.group(1)), int(m.group(2))]
         return cls(*parts, label=data.get("label", ""))
 
@@ -189,7 +189,7 @@ class DateException:
         if not isinstance(self.day, dt.date) or isinstance(self.day, dt.datetime):
             raise ScheduleError("date", f"expected a date, got {self.day!r}")
         if self.kind not in ("closed", "open"):
-            raise ScheduleError("kind", f"expected \"closed\" or \"open\", got {self.kind!r}")
+            raise ScheduleError("kind", f'expected "closed" or "open", got {self.kind!r}')
         if not isinstance(self.hours, tuple):
             raise ScheduleError("hours", "expected a tuple of TimeRange")
         if self.kind == "closed" and self.hours:
@@ -212,7 +212,7 @@ class DateException:
     @classmethod
     def from_dict(cls, data: Any) -> DateException:
         if not isinstance(data, dict):
-            raise ScheduleError("", "expected an object {\"date\": ..., \"kind\": ...}")
+            raise ScheduleError("", 'expected an object {"date": ..., "kind": ...}')
         _reject_unknown(data, {"date", "kind", "hours", "label"})
         raw = data.get("date")
         try:
@@ -220,7 +220,7 @@ class DateException:
         except (TypeError, ValueError):
             raise ScheduleError("date", f"expected YYYY-MM-DD, got {raw!r}") from None
         if "kind" not in data:
-            raise ScheduleError("kind", "required (\"closed\" or \"open\")")
+            raise ScheduleError("kind", 'required ("closed" or "open")')
         hours = _parse_ranges(data.get("hours", []), "hours")
         return cls(day=day, kind=data["kind"], hours=hours, label=data.get("label", ""))
 
@@ -228,7 +228,9 @@ class DateException:
 def _reject_unknown(data: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(data) - allowed, key=str)
     if unknown:
-        raise ScheduleError(str(unknown[0]), f"unknown field (allowed: {', '.join(sorted(allowed))})")
+        raise ScheduleError(
+            str(unknown[0]), f"unknown field (allowed: {', '.join(sorted(allowed))})"
+        )
 
 
 @dataclass(frozen=True)
@@ -310,7 +312,9 @@ class Schedule:
     def to_dict(self) -> dict[str, Any]:
         return {
             "tz": self.tz,
-            "weekly": {k: [str(r) for r in day] for k, day in zip(DAY_KEYS, self.weekly, strict=True)},
+            "weekly": {
+                k: [str(r) for r in day] for k, day in zip(DAY_KEYS, self.weekly, strict=True)
+            },
             "holidays": None if self.holidays is None else self.holidays.to_dict(),
             "closures": [c.to_dict() for c in self.closures],
             "exceptions": [e.to_dict() for e in self.exceptions],
@@ -326,7 +330,7 @@ class Schedule:
             raise ScheduleError("", "expected an object")
         _reject_unknown(data, {"tz", "weekly", "holidays", "closures", "exceptions"})
         if "tz" not in data:
-            raise ScheduleError("tz", "required, e.g. \"Asia/Tokyo\"")
+            raise ScheduleError("tz", 'required, e.g. "Asia/Tokyo"')
         raw_weekly = data.get("weekly", {})
         if not isinstance(raw_weekly, dict):
             raise ScheduleError("weekly", "expected an object keyed mon..sun")

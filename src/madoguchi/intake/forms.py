@@ -7,14 +7,17 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext
 
 from madoguchi.inquiries.actions import NewInquiry
 from madoguchi.inquiries.models import Category, MemberCategory
 
-from .validation import normalise_common_id, normalise_email, single_line
+from .validation import normalise_common_id, normalise_email, single_line, valid_text
 
-PERIODS = [("", "—")] + [(str(i), pgettext_lazy("class period", "Period %(n)s") % {"n": i}) for i in range(1, 8)]
+
+def period_choices() -> list[tuple[str, str]]:
+    """Built per form, so the labels follow the request's language."""
+    return [("", "—")] + [(str(i), pgettext("class period", "Period %(n)s") % {"n": i}) for i in range(1, 8)]
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -56,7 +59,17 @@ def _text(label: Any, max_length: int, *, required: bool = True, one_line: bool 
     return forms.CharField(label=label, max_length=max_length, required=required, validators=validators, strip=True, **kw)
 
 
-class InquiryForm(forms.Form):
+class TextCheckedForm(forms.Form):
+    """Every text field refuses lone surrogates before any other rule runs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators.insert(0, valid_text)
+
+
+class InquiryForm(TextCheckedForm):
     """The email form, with the intake template of the desk."""
 
     submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
@@ -85,7 +98,7 @@ class InquiryForm(forms.Form):
         label=_("Category"), queryset=Category.objects.filter(active=True), to_field_name="slug", empty_label="—"
     )
     class_date = forms.DateField(label=_("Class date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    class_period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
+    class_period = forms.ChoiceField(label=_("Period"), choices=period_choices, required=False)
     class_subject = _text(_("Subject (course) name"), 200, required=False)
     class_instructor = _text(_("Instructor"), 100, required=False)
     zoom_signin_email = forms.CharField(
@@ -110,10 +123,10 @@ class InquiryForm(forms.Form):
     sensitive = False
 
     def clean_common_id(self) -> str:
-        return normalise_common_id(self.cleaned_data.get("common_id", ""))
+        return normalise_common_id(valid_text(self.cleaned_data.get("common_id", "")))
 
     def clean_email(self) -> str:
-        return normalise_email(self.cleaned_data.get("email", ""))
+        return normalise_email(valid_text(self.cleaned_data.get("email", "")))
 
     def clean_zoom_signin_email(self) -> str:
         value = self.cleaned_data.get("zoom_signin_email", "")
@@ -207,7 +220,7 @@ class SensitiveInquiryForm(InquiryForm):
         self.fields["category"].required = False
 
 
-class RequesterReplyForm(forms.Form):
+class RequesterReplyForm(TextCheckedForm):
     body = forms.CharField(label=_("Your reply"), max_length=20000, strip=False, widget=forms.Textarea(attrs={"rows": 5}))
     attachments = MultipleFileField(label=_("Attachments"))
 

@@ -61,3 +61,14 @@ def single_line(value: str) -> str:
     if any(ch in value for ch in "\r\n\u2028\u2029\x85\x0b\x0c"):
         raise ValidationError(_("This field must be on one line."), code="single_line")
     return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(value: str) -> str:
+    """Reject lone UTF-16 surrogates (possible through JSON escapes): they are not text
+    and no database or mail can carry them."""
+    if isinstance(value, str) and _SURROGATE.search(value):
+        raise ValidationError(_("This text contains characters that are not valid."), code="invalid_text")
+    return value

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import outbox
 from .models import MailTemplate, OutboundMail
@@ -25,4 +26,5 @@ class OutboundMailAdmin(admin.ModelAdmin):
     @admin.action(description=_("Retry pending mail now"))
     def retry_pending(self, request, queryset):
         count = outbox.retry_now()
-        self.message_user(request, _("%(count)d mails queued.") % {"count": count}, messages.SUCCESS)
+        text = ngettext("%(count)d mail queued.", "%(count)d mails queued.", count) % {"count": count}
+        self.message_user(request, text, messages.SUCCESS)

@@ -78,7 +78,9 @@ def test_start_in_closed_time_counts_from_the_next_opening():
 
 
 def test_several_intervals_per_day_skip_the_lunch_break():
-    lunch = schedule({d: ["08:25-12:00", "13:00-18:30"] for d in ("mon", "tue", "wed", "thu", "fri")})
+    lunch = schedule(
+        {d: ["08:25-12:00", "13:00-18:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
+    )
     assert add_business_minutes(lunch, jst(2024, 12, 2, 11, 30), 30) == jst(2024, 12, 2, 12, 0)
     assert add_business_minutes(lunch, jst(2024, 12, 2, 11, 30), 31) == jst(2024, 12, 2, 13, 1)
     assert not is_open(lunch, jst(2024, 12, 2, 12, 30))
@@ -195,7 +197,9 @@ def test_schedule_without_open_time_gives_up():
 
 
 def test_horizon_is_about_three_years():
-    lone = schedule({}, exceptions=[{"date": "2026-06-01", "kind": "open", "hours": ["09:00-10:00"]}])
+    lone = schedule(
+        {}, exceptions=[{"date": "2026-06-01", "kind": "open", "hours": ["09:00-10:00"]}]
+    )
     assert next_open(lone, jst(2024, 1, 1)) == jst(2026, 6, 1, 9, 0)
     assert next_open(lone, jst(2022, 1, 1)) is None
     # the horizon is measured from the last open time, so long due times still work
@@ -205,7 +209,9 @@ def test_horizon_is_about_three_years():
 def test_business_minutes_between():
     assert business_minutes_between(OPS, jst(2024, 12, 6, 18, 0), jst(2024, 12, 9, 9, 0)) == 65
     assert business_minutes_between(OPS, jst(2024, 12, 9, 9, 0), jst(2024, 12, 6, 18, 0)) == -65
-    assert business_minutes_between(OPS, jst(2024, 12, 2, 10, 0, 30), jst(2024, 12, 2, 10, 1)) == 0.5
+    assert (
+        business_minutes_between(OPS, jst(2024, 12, 2, 10, 0, 30), jst(2024, 12, 2, 10, 1)) == 0.5
+    )
     assert business_minutes_between(OPS, jst(2024, 12, 2, 10), jst(2024, 12, 2, 10)) == 0
 
 
@@ -265,7 +271,10 @@ def test_describe_next_open():
     assert describe_next_open(OPS, jst(2025, 12, 30), "ja") == "2026年1月5日(月) 8:25"
     assert describe_next_open(OPS, jst(2025, 12, 30), "en") == "Mon 5 Jan 2026 8:25"
     # given in UTC, described in the desk's zone
-    assert describe_next_open(OPS, dt.datetime(2024, 12, 6, 9, 31, tzinfo=UTC), "ja") == "12月9日(月) 8:25"
+    assert (
+        describe_next_open(OPS, dt.datetime(2024, 12, 6, 9, 31, tzinfo=UTC), "ja")
+        == "12月9日(月) 8:25"
+    )
     assert describe_next_open(OPS, jst(2024, 12, 2, 10, 3, 27), "en") == "Mon 2 Dec 10:03"
 
 
@@ -294,6 +303,10 @@ def test_dst_days_in_berlin():
     assert minutes_on(normal) == 150
     assert minutes_on(spring) == 90  # 02:00-03:00 does not exist
     assert minutes_on(autumn) == 210  # 02:00-03:00 happens twice
+    (period,) = open_intervals(
+        night, *(dt.datetime.combine(autumn, t, tzinfo=BERLIN) for t in (dt.time(0), dt.time(12)))
+    )
+    assert period.duration == dt.timedelta(minutes=210)
     # due times are real elapsed minutes
     start = dt.datetime(2024, 10, 27, 1, 30, tzinfo=BERLIN)
     due = add_business_minutes(night, start, 120)

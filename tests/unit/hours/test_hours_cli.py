@@ -51,7 +51,14 @@ def test_due(capsys, start, minutes, due):
 
 def test_due_on_the_always_schedule(capsys):
     code, out, _ = run(
-        capsys, "due", "--start", "2024-12-31T23:30+09:00", "--minutes", "60", "--schedule", "always"
+        capsys,
+        "due",
+        "--start",
+        "2024-12-31T23:30+09:00",
+        "--minutes",
+        "60",
+        "--schedule",
+        "always",
     )
     assert (code, out) == (0, "2025-01-01T00:30:00+09:00")
 
@@ -59,11 +66,38 @@ def test_due_on_the_always_schedule(capsys):
 @pytest.mark.parametrize(
     ("at", "expected"),
     [
-        ("2024-05-03T12:00", {"open": True, "closes_at": "2024-05-03T18:30:00+09:00", "next_open": "2024-05-03T12:00:00+09:00"}),
-        ("2025-05-03T12:00", {"open": False, "closes_at": None, "next_open": "2025-05-07T08:25:00+09:00"}),
-        ("2024-12-27T18:30", {"open": False, "closes_at": None, "next_open": "2025-01-06T08:25:00+09:00"}),
-        ("2030-01-04T08:25", {"open": True, "closes_at": "2030-01-04T18:30:00+09:00", "next_open": "2030-01-04T08:25:00+09:00"}),
-        ("2024-12-02T00:00:00Z", {"open": True, "closes_at": "2024-12-02T18:30:00+09:00", "next_open": "2024-12-02T09:00:00+09:00"}),
+        (
+            "2024-05-03T12:00",
+            {
+                "open": True,
+                "closes_at": "2024-05-03T18:30:00+09:00",
+                "next_open": "2024-05-03T12:00:00+09:00",
+            },
+        ),
+        (
+            "2025-05-03T12:00",
+            {"open": False, "closes_at": None, "next_open": "2025-05-07T08:25:00+09:00"},
+        ),
+        (
+            "2024-12-27T18:30",
+            {"open": False, "closes_at": None, "next_open": "2025-01-06T08:25:00+09:00"},
+        ),
+        (
+            "2030-01-04T08:25",
+            {
+                "open": True,
+                "closes_at": "2030-01-04T18:30:00+09:00",
+                "next_open": "2030-01-04T08:25:00+09:00",
+            },
+        ),
+        (
+            "2024-12-02T00:00:00Z",
+            {
+                "open": True,
+                "closes_at": "2024-12-02T18:30:00+09:00",
+                "next_open": "2024-12-02T09:00:00+09:00",
+            },
+        ),
     ],
 )
 def test_status(capsys, at, expected):
@@ -73,9 +107,15 @@ def test_status(capsys, at, expected):
 
 
 def test_status_always_open_never_closes(capsys):
-    code, out, _ = run(capsys, "hours", "status", "--at", "2025-01-01T00:00", "--schedule", "always")
+    code, out, _ = run(
+        capsys, "hours", "status", "--at", "2025-01-01T00:00", "--schedule", "always"
+    )
     assert code == 0
-    assert json.loads(out) == {"open": True, "closes_at": None, "next_open": "2025-01-01T00:00:00+09:00"}
+    assert json.loads(out) == {
+        "open": True,
+        "closes_at": None,
+        "next_open": "2025-01-01T00:00:00+09:00",
+    }
 
 
 @pytest.mark.parametrize(
@@ -106,7 +146,9 @@ def test_resolver_hook_is_consulted_first(capsys):
     faculty = Schedule.from_dict({"tz": "Asia/Tokyo", "weekly": {"sat": ["10:00-12:00"]}})
     previous = set_schedule_resolver(lambda name: faculty if name == "faculty" else None)
     try:
-        code, out, _ = run(capsys, "due", "--start", "2024-12-02T10:00", "--minutes", "30", "--schedule", "faculty")
+        code, out, _ = run(
+            capsys, "due", "--start", "2024-12-02T10:00", "--minutes", "30", "--schedule", "faculty"
+        )
         assert (code, out) == (0, "2024-12-07T10:30:00+09:00")
         # names the hook does not know fall back to the built-ins
         code, out, _ = run(capsys, "due", "--start", "2024-12-02T10:00", "--minutes", "30")

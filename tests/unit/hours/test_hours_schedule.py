@@ -38,7 +38,12 @@ def test_time_range_rejects(text):
 
 def test_recurring_closure_spans_year_end():
     year_end = RecurringClosure(12, 29, 1, 3)
-    covered = [dt.date(2024, 12, 29), dt.date(2024, 12, 31), dt.date(2025, 1, 1), dt.date(2025, 1, 3)]
+    covered = [
+        dt.date(2024, 12, 29),
+        dt.date(2024, 12, 31),
+        dt.date(2025, 1, 1),
+        dt.date(2025, 1, 3),
+    ]
     assert all(year_end.covers(d) for d in covered)
     assert not year_end.covers(dt.date(2024, 12, 28))
     assert not year_end.covers(dt.date(2025, 1, 4))
@@ -72,7 +77,11 @@ def test_precedence_exception_over_holiday_and_closure_over_weekly():
 def test_dict_round_trip_through_json():
     data = {
         "tz": "Europe/Berlin",
-        "weekly": {"mon": ["08:25-12:00", "13:00-18:30"], "fri": ["22:00-02:00"], "sun": ["00:00-24:00"]},
+        "weekly": {
+            "mon": ["08:25-12:00", "13:00-18:30"],
+            "fri": ["22:00-02:00"],
+            "sun": ["00:00-24:00"],
+        },
         "holidays": {"country": "DE", "subdiv": "BY"},
         "closures": [{"from": "12-24", "to": "12-26", "label": "Weihnachten"}],
         "exceptions": [

@@ -21,3 +21,14 @@ if (form && select) {
   const summary = form.querySelector(".error-summary");
   if (summary) summary.focus();
 }
+
+// "Other" member category asks for a description; show that field only then.
+const member = form?.querySelector("select[name=member_category]");
+const otherField = form?.querySelector("[name=member_category_other]")?.closest(".field");
+if (member && otherField) {
+  const toggle = () => {
+    otherField.hidden = member.value !== "other";
+  };
+  member.addEventListener("change", toggle);
+  toggle();
+}

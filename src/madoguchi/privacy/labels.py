@@ -1,0 +1,27 @@
+"""Human-readable, translated names for audit verbs (the verbs themselves are stable slugs)."""
+
+from __future__ import annotations
+
+from django.utils.translation import pgettext_lazy
+
+VERB_LABELS = {
+    "inquiry.created": pgettext_lazy("audit", "Inquiry received"),
+    "inquiry.replied": pgettext_lazy("audit", "Replied to the requester"),
+    "inquiry.noted": pgettext_lazy("audit", "Internal note added"),
+    "inquiry.assigned": pgettext_lazy("audit", "Assignee changed"),
+    "inquiry.status_changed": pgettext_lazy("audit", "Status changed"),
+    "inquiry.priority_changed": pgettext_lazy("audit", "Priority changed"),
+    "inquiry.category_changed": pgettext_lazy("audit", "Category changed"),
+    "inquiry.escalated": pgettext_lazy("audit", "Escalated to faculty"),
+    "inquiry.marked_sensitive": pgettext_lazy("audit", "Marked sensitive"),
+    "inquiry.released": pgettext_lazy("audit", "Released to student staff"),
+    "inquiry.requester_replied": pgettext_lazy("audit", "The requester replied"),
+    "inquiry.viewed": pgettext_lazy("audit", "Viewed (restricted inquiry)"),
+    "handback.proposed": pgettext_lazy("audit", "Hand-back proposed to the requester"),
+    "handback.consented": pgettext_lazy("audit", "The requester consented to the hand-back"),
+    "handback.declined": pgettext_lazy("audit", "The requester declined the hand-back"),
+}
+
+
+def verb_label(verb: str) -> str:
+    return str(VERB_LABELS.get(verb, verb))
