@@ -4,6 +4,9 @@
     madoguchi worker [--interval S]                       run background tasks (scaled mode)
     madoguchi demo                                        load demo data into an empty database
     madoguchi migrate                                     apply database migrations
+    madoguchi mail ingest [--mailbox A] < msg.eml         take one message from a pipe (prints JSON)
+    madoguchi mail receive [--host H] [--port P] [--smtp] run the LMTP (or SMTP) receiver
+    madoguchi mail fetch                                  fetch once from the IMAP mailboxes
     madoguchi mail retry                                  retry pending outgoing mail now
     madoguchi hours ... / madoguchi bot ...               see ``madoguchi hours --help`` etc.
     madoguchi manage ARGS...                              any Django management command
@@ -109,10 +112,43 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_mail(args: argparse.Namespace) -> int:
     _setup()
+    import json
+
     from madoguchi.mail import outbox
 
     if args.mail_command == "retry":
         print(outbox.retry_now())
+        return 0
+    if args.mail_command == "ingest":
+        from madoguchi.mail import ingest
+
+        raw = sys.stdin.buffer.read()
+        try:
+            result = ingest.ingest(raw, mailbox_address=args.mailbox)
+        except Exception as exc:  # could not even store it: the MTA must keep the message
+            print(json.dumps({"action": "rejected", "reference": None, "reason": f"not stored: {type(exc).__name__}"}))
+            return 75  # EX_TEMPFAIL: the MTA retries later
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+        return 0
+    if args.mail_command == "receive":
+        import time
+
+        from madoguchi.mail.receiver import make_controller
+
+        controller = make_controller(args.host, args.port, lmtp=not args.smtp)
+        controller.start()
+        print(f"{'SMTP' if args.smtp else 'LMTP'} receiver listening on {args.host}:{args.port}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            controller.stop()
+        return 0
+    if args.mail_command == "fetch":
+        from madoguchi.mail import imap
+
+        for report in imap.fetch_all():
+            print(json.dumps(report.__dict__))
         return 0
     return 2
 
@@ -149,8 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("mail", help="outgoing mail")
-    p.add_argument("mail_command", choices=["retry"])
+    p = sub.add_parser("mail", help="mail: ingest (pipe), receive (LMTP/SMTP), fetch (IMAP), retry (outbox)")
+    p.add_argument("mail_command", choices=["ingest", "receive", "fetch", "retry"])
+    p.add_argument("--mailbox", help="ingest: the address the message was delivered to")
+    p.add_argument("--host", default="127.0.0.1", help="receive: address to listen on")
+    p.add_argument("--port", type=int, default=8024, help="receive: port to listen on")
+    p.add_argument("--smtp", action="store_true", help="receive: speak SMTP instead of LMTP")
     p.set_defaults(func=cmd_mail)
 
     p = sub.add_parser("manage", help="a Django management command", add_help=False)
@@ -163,6 +203,9 @@ PURE_COMMANDS = {"hours": "madoguchi.hours.cli", "bot": "madoguchi.bot.cli"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from madoguchi.dotenv import load_dotenv
+
+    load_dotenv()  # before the defaults below read MADOGUCHI_HOST/PORT
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in PURE_COMMANDS:
         import importlib

@@ -13,26 +13,12 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.dotenv import load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
-def _load_dotenv(path: Path) -> None:
-    """Read KEY=VALUE lines; the real environment wins over the file."""
-    if not path.is_file():
-        return
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        os.environ.setdefault(key, value)
-
-
-_load_dotenv(Path(os.environ.get("MADOGUCHI_ENV_FILE", ".env")))
+load_dotenv()
 
 
 def env(name: str, default: str = "") -> str:
@@ -152,14 +138,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         }
     )
-    DATABASES["default"].setdefault("TEST", {})
+    # Tests use a file too (not SQLite's shared in-memory database), so concurrency
+    # behaves as deployed: WAL, IMMEDIATE transactions, busy timeout.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test.sqlite3")})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMBEDDED = not DATABASE_URL
 
 # --- cache, channel layer ------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("MADOGUCHI_REDIS_PREFIX", "madoguchi"),
+        }
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -229,6 +223,13 @@ else:
     EMAIL_FILE_PATH = str(MAIL_SPOOL_DIR)
 # Outbox retry schedule (seconds); after the last step a mail is marked failed.
 MAIL_RETRY_DELAYS = [int(x) for x in env("MADOGUCHI_MAIL_RETRY_DELAYS", "10,30,60,120,300,600,1800,3600").split(",")]
+
+# Inbound mail.
+MAIL_MAX_ATTACHMENTS = env_int("MADOGUCHI_MAIL_MAX_ATTACHMENTS", 50)
+MAIL_MAX_ATTACHMENT_BYTES = env_int("MADOGUCHI_MAIL_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+MAIL_MAX_TOTAL_BYTES = env_int("MADOGUCHI_MAIL_MAX_TOTAL_BYTES", 40 * 1024 * 1024)
+# Automatic mail (confirmations) to one address per hour: stops loops with autoresponders.
+MAIL_CONFIRMATIONS_PER_HOUR = env_int("MADOGUCHI_MAIL_CONFIRMATIONS_PER_HOUR", 3)
 
 # --- intake limits ------------------------------------------------------------------------
 MAX_ATTACHMENTS = env_int("MADOGUCHI_MAX_ATTACHMENTS", 5)

@@ -274,3 +274,18 @@ def test_websocket_through_the_asgi_stack_checks_origin_and_session(client, worl
 
     assert async_to_sync(attempt)(b"http://localhost") is True
     assert async_to_sync(attempt)(b"http://evil.example") is False
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_unrouted_mail_is_for_faculty_only(client, world, role):
+    from madoguchi.mail.models import InboundMessage, InboundStatus
+
+    users, _ = world
+    InboundMessage.objects.create(raw_sha256="0" * 64, raw_size=10, status=InboundStatus.REVIEW,
+                                  subject="unrouted-zqx", reason="no sender address")
+    login(client, users, role)
+    response = client.get("/console/mail-review/")
+    if role in ("faculty", "admin"):
+        assert response.status_code == 200 and "unrouted-zqx" in response.content.decode()
+    else:
+        expect_denied(role, response)

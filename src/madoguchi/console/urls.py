@@ -10,4 +10,5 @@ urlpatterns = [
     path("i/<str:reference>/thread/", views.detail_thread, name="detail-thread"),
     path("i/<str:reference>/do/<str:action>/", views.act, name="act"),
     path("files/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("mail-review/", views.mail_review, name="mail-review"),
 ]

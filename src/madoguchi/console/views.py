@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
 from madoguchi.inquiries import access, actions, queries
 from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priority, Status
-from madoguchi.intake.forms import TextCheckedForm
+from madoguchi.intake.forms import MultipleFileField, TextCheckedForm
 from madoguchi.intake.views import attachment_response
 
 
@@ -95,6 +95,7 @@ def inbox_rows(request: HttpRequest) -> HttpResponse:
 class ActionForm(TextCheckedForm):
     body = forms.CharField(required=False, max_length=20000, strip=False)
     value = forms.CharField(required=False, max_length=64)
+    attachments = MultipleFileField()
 
 
 def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
@@ -140,9 +141,11 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
         raise PermissionDenied
     from django.db import transaction
 
-    form = ActionForm(request.POST)
+    form = ActionForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, _("The input was not accepted."))
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
         return redirect("console:detail", reference=reference)
     body = form.cleaned_data["body"]
     value = form.cleaned_data["value"]
@@ -153,8 +156,7 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             if action in ("reply", "note") and not body.strip():
                 messages.error(request, _("Write something first."))
             elif action == "reply":
-                files = request.FILES.getlist("attachments")[:5]
-                actions.do_reply(inquiry, body, acting_user=user, files=files)
+                actions.do_reply(inquiry, body, acting_user=user, files=form.cleaned_data["attachments"])
                 messages.success(request, _("Reply sent."))
             elif action == "note":
                 actions.do_add_note(inquiry, body, acting_user=user)
@@ -198,3 +200,11 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
 @staff_required
 def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
     return attachment_response(access.access_attachment(request.user, attachment_id))
+
+
+@staff_required
+def mail_review(request: HttpRequest) -> HttpResponse:
+    if not sees_restricted(request.user):
+        raise Http404
+    rows = access.visible_unrouted_mail(request.user).order_by("-received_at")[:200]
+    return render(request, "console/mail_review.html", {"rows": rows})

@@ -37,22 +37,31 @@ def start_in_thread(interval: float = 0.5) -> threading.Thread:
     return thread
 
 
-def sweep_forever(interval: float = 60.0, stop: threading.Event | None = None) -> None:
-    """Periodic housekeeping: re-enqueue outbox mail whose task went missing."""
+def housekeeping() -> None:
+    """Re-enqueue outbox mail whose task went missing; finish inbound mail that was stored
+    but not processed (a crash); fetch from IMAP mailboxes when they are due."""
     from django.db import close_old_connections
 
-    from madoguchi.mail import outbox
+    from madoguchi.mail import imap, ingest, outbox
 
+    close_old_connections()
+    for step in (outbox.sweep, ingest.recover_pending, imap.fetch_all):
+        try:
+            step()
+        except Exception:  # housekeeping must never kill the process
+            log.exception("%s failed", step.__qualname__)
+
+
+def sweep_forever(interval: float = 60.0, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     while not stop.wait(interval):
-        try:
-            close_old_connections()
-            outbox.sweep()
-        except Exception:  # housekeeping must never kill the process
-            log.exception("outbox sweep failed")
+        housekeeping()
 
 
-def start_sweeper(interval: float = 60.0) -> threading.Thread:
+def start_sweeper(interval: float | None = None) -> threading.Thread:
+    import os
+
+    interval = interval or float(os.environ.get("MADOGUCHI_HOUSEKEEPING_SECONDS", "60"))
     thread = threading.Thread(target=sweep_forever, args=(interval,), name="madoguchi-sweeper", daemon=True)
     thread.start()
     return thread

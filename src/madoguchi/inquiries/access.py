@@ -81,6 +81,16 @@ def visible_audit_events(user: Any):  # noqa: ANN201 - a QuerySet of AuditEvent
     return qs
 
 
+def visible_unrouted_mail(user: Any):  # noqa: ANN201 - a QuerySet of InboundMessage
+    """Mail that became no inquiry and needs a person (no sender, unreadable, dead letters):
+    it may contain anything, so only faculty staff and administrators see it."""
+    from madoguchi.mail.models import InboundMessage, InboundStatus
+
+    if not sees_restricted(user):
+        return InboundMessage.objects.none()
+    return InboundMessage.objects.filter(status__in=(InboundStatus.REVIEW, InboundStatus.DEAD))
+
+
 # --- requesters ----------------------------------------------------------------------------
 
 

@@ -60,6 +60,14 @@ class NewInquiry:
     sensitive: bool = False
     sensitive_part: str = ""
     sensitive_reason: str = ""
+    # Set by mail ingest: the lane (faculty triage for the fallback address), warnings for
+    # staff, the requester's own Message-ID (our confirmation replies to it), the
+    # sanitised HTML body, and whether a confirmation may be sent at all.
+    lane: str | None = None
+    flags: list[str] = field(default_factory=list)
+    mail_message_id: str = ""
+    body_html: str = ""
+    send_confirmation: bool = True
 
 
 def _fingerprint(data: NewInquiry) -> str:
@@ -134,7 +142,7 @@ def do_create_inquiry(
     existing = _find_duplicate(submission_key, fingerprint)
     if existing is not None:
         return existing, False
-    lane = Lane.SENSITIVE if data.sensitive else Lane.GENERAL
+    lane = data.lane or (Lane.SENSITIVE if data.sensitive else Lane.GENERAL)
     try:
         with transaction.atomic():
             inquiry = Inquiry(
@@ -156,6 +164,7 @@ def do_create_inquiry(
                 submission_key=submission_key or None,
                 fingerprint=fingerprint,
                 priority=Priority.P3,
+                flags=sorted(set(data.flags)),
             )
             for _attempt in range(5):
                 inquiry.reference = new_reference()
@@ -168,34 +177,16 @@ def do_create_inquiry(
                 kind=MessageKind.REQUESTER,
                 author_name=data.name,
                 body=data.body,
+                body_html=data.body_html,
                 channel=channel,
-                mail_message_id=inquiry.root_message_id,
+                mail_message_id=data.mail_message_id or inquiry.root_message_id,
             )
             _store_files(inquiry, message, files)
             audit.record(
                 "inquiry.created", inquiry=inquiry, actor_kind="requester", channel=channel, lane=lane
             )
-            key = "confirmation_sensitive" if lane == Lane.SENSITIVE else "confirmation"
-            lang = inquiry.lang
-            subject, body = outbox.render(
-                key,
-                lang,
-                {
-                    "reference": inquiry.reference,
-                    "name": inquiry.requester_name,
-                    "subject": inquiry.subject,
-                    "link": access.requester_url(inquiry),
-                    "expectation": EXPECTATION[lang],
-                },
-            )
-            outbox.queue_mail(
-                kind=key,
-                to=inquiry.requester_email,
-                subject=subject,
-                body=body,
-                inquiry=inquiry,
-                message_id=inquiry.root_message_id,
-            )
+            if data.send_confirmation:
+                _queue_confirmation(inquiry, data)
             _publish(inquiry, "inquiry.created")
     except IntegrityError:
         # A concurrent twin with the same one-time key won the race.
@@ -204,6 +195,32 @@ def do_create_inquiry(
             raise
         return existing, False
     return inquiry, True
+
+
+def _queue_confirmation(inquiry: Inquiry, data: NewInquiry) -> None:
+    key = "confirmation_sensitive" if inquiry.lane == Lane.SENSITIVE else "confirmation"
+    lang = inquiry.lang
+    subject, body = outbox.render(
+        key,
+        lang,
+        {
+            "reference": inquiry.reference,
+            "name": inquiry.requester_name,
+            "subject": inquiry.subject,
+            "link": access.requester_url(inquiry),
+            "expectation": EXPECTATION[lang],
+        },
+    )
+    outbox.queue_mail(
+        kind=key,
+        to=inquiry.requester_email,
+        subject=subject,
+        body=body,
+        inquiry=inquiry,
+        message_id=inquiry.root_message_id,
+        in_reply_to=data.mail_message_id,
+        references=data.mail_message_id,
+    )
 
 
 def _find_duplicate(submission_key: str | None, fingerprint: str) -> Inquiry | None:
@@ -462,13 +479,23 @@ def do_decide_handback(proposal: HandbackProposal, *, consent: bool) -> None:
 
 
 @transaction.atomic
-def do_requester_reply(inquiry: Inquiry, body: str, *, files: Sequence[Any] = (), channel: str = Channel.FORM) -> Message:
+def do_requester_reply(
+    inquiry: Inquiry,
+    body: str,
+    *,
+    files: Sequence[Any] = (),
+    channel: str = Channel.FORM,
+    mail_message_id: str = "",
+    body_html: str = "",
+) -> Message:
     message = Message.objects.create(
         inquiry=inquiry,
         kind=MessageKind.REQUESTER,
         author_name=inquiry.requester_name,
         body=body,
+        body_html=body_html,
         channel=channel,
+        mail_message_id=mail_message_id,
     )
     _store_files(inquiry, message, files)
     fields = []
@@ -487,3 +514,41 @@ def record_view(inquiry: Inquiry, *, acting_user: Any) -> None:
     """Viewing a restricted inquiry is audited."""
     if inquiry.is_restricted:
         audit.record("inquiry.viewed", actor=acting_user, inquiry=inquiry, lane=inquiry.lane)
+
+
+@transaction.atomic
+def do_record_automatic_mail(inquiry: Inquiry, body: str, *, kind: str, mail_message_id: str = "") -> Message:
+    """An auto-reply (out of office, vacation, ...) about an inquiry: kept for staff as an
+    internal entry; the inquiry is not reopened and nothing is sent."""
+    message = Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.AUTO,
+        author_name=inquiry.requester_name,
+        body=body,
+        channel=Channel.MAIL,
+        mail_message_id=mail_message_id,
+    )
+    audit.record("inquiry.auto_mail", inquiry=inquiry, actor_kind="system", kind=kind, message=message.pk)
+    _publish(inquiry, "message.created")
+    return message
+
+
+@transaction.atomic
+def do_record_bounce(inquiry: Inquiry, *, recipients: Sequence[str], permanent: bool, summary: str) -> None:
+    """A delivery failure of our mail: staff see it on the inquiry; a permanent one marks
+    the requester's address as undeliverable."""
+    Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.SYSTEM,
+        author_name="",
+        body=summary,
+        channel=Channel.MAIL,
+    )
+    fields = []
+    if permanent and "requester_address_bounces" not in inquiry.flags:
+        inquiry.flags = sorted({*inquiry.flags, "requester_address_bounces"})
+        fields.append("flags")
+    _touch(inquiry, *fields)
+    audit.record("inquiry.bounced", inquiry=inquiry, actor_kind="system", permanent=permanent,
+                 recipients=list(recipients))
+    _publish(inquiry, "inquiry.updated")

@@ -138,6 +138,9 @@ class Inquiry(models.Model):
     root_message_id = models.CharField(max_length=250, blank=True)
     # Bumping this revokes every requester link mailed so far.
     link_version = models.PositiveIntegerField(default=1)
+    # Warnings for staff, as slugs: "possible_hijack", "unverified_sender",
+    # "requester_address_bounces", "automated", "exam_related".
+    flags = models.JSONField(_("flags"), default=list, blank=True)
 
     created_at = models.DateTimeField(_("created"), default=now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), default=now)
@@ -170,6 +173,7 @@ class MessageKind(models.TextChoices):
     REPLY = "reply", pgettext_lazy("message kind", "Reply")
     NOTE = "note", pgettext_lazy("message kind", "Internal note")
     SYSTEM = "system", pgettext_lazy("message kind", "System")
+    AUTO = "auto", pgettext_lazy("message kind", "Automatic mail")
 
 
 class Message(models.Model):
@@ -180,6 +184,8 @@ class Message(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     author_name = models.CharField(max_length=150, blank=True)
     body = models.TextField()
+    # Sanitised HTML of a mail, shown only on request in a sandboxed frame.
+    body_html = models.TextField(blank=True)
     channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
     mail_message_id = models.CharField(max_length=250, blank=True, db_index=True)
     created_at = models.DateTimeField(default=now)

@@ -74,3 +74,16 @@ def store_upload(upload: Upload) -> StoredFile:
     # an attachment with nosniff, so a disguised HTML file is never rendered.
     guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return StoredFile(name, stored, guessed, size, digest.hexdigest())
+
+
+class BytesFile:
+    """Bytes already in memory (a mail attachment) as an upload-like object."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name = name
+        self.size = len(data)
+        self._data = data
+
+    def chunks(self, chunk_size: int = 1 << 20):  # noqa: ANN201
+        for start in range(0, len(self._data), chunk_size):
+            yield self._data[start : start + chunk_size]

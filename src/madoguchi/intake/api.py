@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Status
@@ -135,11 +135,15 @@ def _out(i: Any) -> InquiryOut:
 
 
 @api.get("/inquiries", response=list[InquiryOut], auth=StaffSession(), tags=["staff"])
-def list_inquiries(request: HttpRequest, view: str = "all", q: str = "", before: str = "") -> Any:
+def list_inquiries(request: HttpRequest, response: HttpResponse, view: str = "all", q: str = "", before: str = "") -> Any:
+    """Newest first, 25 at a time; the ``X-Next-Cursor`` header is the ``before`` value of
+    the next page (absent on the last page)."""
     if view not in queries.VIEWS:
         view = "all"
     qs = queries.apply_filters(queries.inbox(request.auth, view), queries.Filters(q=q[:200]))
-    rows, _cursor = queries.page(qs, before[:80])
+    rows, cursor = queries.page(qs, before[:80])
+    if cursor:
+        response["X-Next-Cursor"] = cursor
     return [_out(i) for i in rows]
 
 

@@ -1,5 +1,8 @@
+import re
+
 from django import template
 from django.conf import settings
+from django.utils.translation import pgettext_lazy
 
 from madoguchi.privacy.labels import verb_label
 
@@ -17,3 +20,33 @@ def language_name(code: str) -> str:
 
     names = dict(settings.LANGUAGES)
     return gettext(str(names[code])) if code in names else code
+
+
+FLAG_LABELS = {
+    "possible_hijack": pgettext_lazy("flag", "Possible hijack: sender is not the requester of the referenced inquiry"),
+    "unverified_sender": pgettext_lazy("flag", "Unverified sender"),
+    "requester_address_bounces": pgettext_lazy("flag", "Requester address bounces"),
+    "automated": pgettext_lazy("flag", "Automated mail"),
+    "exam_related": pgettext_lazy("flag", "Exam-related"),
+}
+
+
+@register.filter
+def flag_label(flag: str) -> str:
+    return str(FLAG_LABELS.get(flag, flag))
+
+
+_QUOTE_START = re.compile(
+    r"^(>|On .{1,200} wrote:\s*$|-{2,} ?(Original Message|元のメッセージ|転送されたメッセージ|Forwarded message) ?-{2,}|"
+    r"\d{4}年\d{1,2}月\d{1,2}日.{0,80}:\s*$|From: .+$)",
+    re.MULTILINE,
+)
+
+
+@register.filter
+def split_quoted(body: str) -> tuple[str, str]:
+    """(what the sender wrote, the quoted history below it) for display; nothing is removed."""
+    match = _QUOTE_START.search(body or "")
+    if not match or match.start() == 0:
+        return body, ""
+    return body[: match.start()].rstrip(), body[match.start():]

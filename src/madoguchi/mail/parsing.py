@@ -1,0 +1,722 @@
+"""Inbound mail parsing: raw bytes in, a ParsedMail out, never an exception.
+
+This module is pure (no Django) so it can be tested in milliseconds and fuzzed. The
+ingest action stores the raw bytes first and then calls ``parse_message``; whatever this
+returns is data to be shown or acted on carefully, never trusted:
+
+- Addresses are the addr-spec only; display names are decoded for display and never
+  parsed for addresses. ``from_address`` is lower-case with an IDN domain in punycode.
+- The first From/Subject/Message-ID/Content-Type/Date/Sender/Reply-To wins, and a
+  duplicate is recorded as a defect (``duplicate_from`` ...).
+- Limits (``Limits``) bound depth, part count, attachment count and size, subject, text
+  and HTML length; what a limit removes is recorded in ``defects`` or
+  ``dropped_attachments``, never silently lost.
+- HTML is sanitised with nh3 and rewritten so that nothing is fetched on display
+  (``data-cid``/``data-remote-src``); see ``_parse_html``.
+- Automatic mail (``auto``/``bounce``) is classified from headers and structure; see
+  ``_parse_classify`` for the exact order. ``is_automatic`` is what the ingest action uses
+  to decide never to answer.
+- Control headers (X-Madoguchi-*, X-Helpdesk-*, X-Zammad-* ...) from outside are only
+  reported as the ``internal_headers_present`` flag; nothing here acts on them.
+
+Layout: ``_parse_headers`` (header block, RFC 2047/2231, addresses, dates, ids),
+``_parse_charset`` (charset labels, ISO-2022-JP), ``_parse_mime`` (entity tree, transfer
+encodings), ``_parse_html`` (sanitiser, HTML to text), ``_parse_classify`` (auto, bounce,
+quotes, forwards).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ._parse_charset import decode_bytes
+from ._parse_classify import (
+    classify_auto,
+    find_forwarded_from,
+    is_plain_bounce,
+    message_ids_in_text,
+    parse_delivery_status,
+    plain_bounce_details,
+    strip_quoted,
+)
+from ._parse_headers import (
+    Headers,
+    clean_display,
+    decode_words,
+    normalise_addr_spec,
+    parse_addresses,
+    parse_date,
+    parse_msgid,
+    parse_msgid_list,
+    split_header_block,
+)
+from ._parse_html import clean_cid, has_hidden_text, html_to_text, sanitise_html
+from ._parse_mime import Entity, build_tree, decode_transfer, estimated_size, recover_texts
+
+__all__ = [
+    "BounceInfo",
+    "Limits",
+    "ParsedAttachment",
+    "ParsedMail",
+    "is_automatic",
+    "normalise_subject",
+    "parse_message",
+    "reference_tags",
+]
+
+
+# Whatever Limits says, the tree is never deeper than this (the walk over it recurses).
+HARD_MAX_DEPTH = 200
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 20  # MIME nesting beyond this: not split; text recovered by a flat scan, raw kept
+    max_parts: int = 500  # MIME entities expanded; later parts are listed in dropped_attachments
+    max_attachments: int = 50  # beyond: dropped, names recorded in dropped_attachments
+    max_attachment_bytes: int = 20 * 1024 * 1024  # larger: dropped and recorded
+    max_total_bytes: int = 40 * 1024 * 1024  # sum of kept attachment bytes
+    max_subject_chars: int = 200
+    max_text_chars: int = 200_000
+    max_html_bytes: int = 2_000_000  # characters of decoded HTML fed to the sanitiser
+    max_recipients: int = 100  # per To/Cc/Reply-To header; the rest is dropped (defect)
+    max_references: int = 100  # References kept: the root and the nearest ancestors
+    max_dropped_listed: int = 1000  # names listed in dropped_attachments, then a summary
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+    size: int
+    sha256: str
+    content_id: str | None
+    inline: bool  # a raster image meant for display in the body (inline/cid); never HTML/SVG
+    is_message: bool
+
+
+@dataclass(frozen=True)
+class BounceInfo:
+    original_message_ids: tuple[str, ...]
+    recipients: tuple[str, ...]
+    permanent: bool
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    raw_size: int
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str
+    subject_truncated: bool
+    from_address: str | None
+    from_display: str
+    sender: str | None
+    reply_to: tuple[str, ...]
+    return_path: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: datetime | None
+    text: str
+    visible_text: str
+    html: str | None
+    attachments: tuple[ParsedAttachment, ...]
+    dropped_attachments: tuple[str, ...]
+    auto: str | None
+    bounce: BounceInfo | None
+    defects: tuple[str, ...]
+    flags: frozenset[str]
+    forwarded_from: str | None
+    is_forward: bool = False
+
+
+_INTERNAL_PREFIXES = (
+    "x-madoguchi-",
+    "x-helpdesk-",
+    "x-zammad-",
+    "x-otrs-",
+    "x-znuny-",
+    "x-osticket-",
+    "x-freshdesk-",
+    "x-chatwoot-",
+    "x-rt-",
+)
+_SAFE_INLINE = frozenset({"image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/gif", "image/webp", "image/bmp"})
+_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "application/zip": ".zip",
+    "application/msword": ".doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.ms-excel": ".xls",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/svg+xml": ".svg",
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "text/csv": ".csv",
+    "message/rfc822": ".eml",
+    "message/delivery-status": ".txt",
+    "message/disposition-notification": ".txt",
+    "text/rfc822-headers": ".txt",
+}
+_WINDOWS_RESERVED = re.compile(r"^(?:con|prn|aux|nul|clock\$|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(?:\..*)?$", re.IGNORECASE)
+_FILENAME_BAD = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+)
+_TEXT_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _sanitise_filename(name: str | None, fallback: str) -> str:
+    if not name:
+        return fallback
+    name = unicodedata.normalize("NFC", name)
+    name = _FILENAME_BAD.sub("", name)
+    name = name.replace("\\", "/")
+    name = name.rsplit("/", 1)[-1]
+    name = re.sub(r'[<>:"|?*]', "_", name)
+    name = " ".join(name.split())
+    name = name.strip(" .")
+    if not name:
+        return fallback
+    if _WINDOWS_RESERVED.match(name):
+        name = "_" + name
+    encoded = name.encode("utf-8")
+    if len(encoded) > 200:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext if dot and len(ext) <= 16 else ""
+        keep = 200 - len(ext.encode("utf-8")) - 1
+        stem_b = (stem if dot else name).encode("utf-8")[:keep]
+        name = stem_b.decode("utf-8", errors="ignore") + ("." + ext if ext else "")
+    return name
+
+
+def _clean_text(text: str, limit: int) -> tuple[str, bool]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _TEXT_BAD.sub("", text)
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
+    if len(text) > limit:
+        return text[:limit], True
+    return text, False
+
+
+def _first(headers: Headers, name: str, defects: list[str]) -> str | None:
+    if headers.count(name) > 1:
+        defects.append("duplicate_" + name.replace("-", "_"))
+    return headers.get(name)
+
+
+def _domain(addr: str | None) -> str | None:
+    if not addr or "@" not in addr:
+        return None
+    return addr.rsplit("@", 1)[1]
+
+
+def _org_domain(domain: str) -> str:
+    """A rough organisational domain (last two labels, three for xx.jp/co.uk style)."""
+    labels = domain.split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in {"ac", "co", "go", "or", "ne", "ed", "gr", "lg", "com", "org", "net", "edu", "gov"}:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+_AUTH_FAIL = re.compile(r"\b(?:dmarc|spf|dkim)\s*=\s*(?:fail|softfail|permerror)\b", re.IGNORECASE)
+
+
+class _Builder:
+    """Walks the entity tree once, collecting body text, HTML and attachments in order."""
+
+    def __init__(self, buf: bytes, limits: Limits, defects: list[str]) -> None:
+        self.buf = buf
+        self.limits = limits
+        self.defects = defects
+        self.plain: list[str] = []
+        self.html: list[str] = []
+        self.attachments: list[ParsedAttachment] = []
+        self.dropped: list[str] = []
+        self.dropped_extra = 0
+        self.total_bytes = 0
+        self.seq = 0
+        self.report_type: str | None = None
+        self.has_mdn = False
+        self.dsn_texts: list[str] = []
+        self.original_headers: list[Headers] = []
+        self.hidden_html = False
+        self.max_depth = min(limits.max_depth, HARD_MAX_DEPTH)
+
+    # --- decoding --------------------------------------------------------------------
+
+    def _decode_text(self, entity: Entity, *, html: bool) -> str:
+        data, defect = decode_transfer(self.buf, entity)
+        if defect:
+            self.defects.append(defect)
+        if defect == "not_base64":
+            data = self.buf[entity.start : entity.end]
+        limit = self.limits.max_html_bytes if html else self.limits.max_text_chars * 4
+        if len(data) > limit:
+            data = data[:limit]
+            self.defects.append("html_truncated" if html else "text_truncated")
+        return decode_bytes(data, entity.params.get("charset"), allow_utf7=not html)
+
+    def _drop(self, name: str, reason: str) -> None:
+        if len(self.dropped) < self.limits.max_dropped_listed:
+            self.dropped.append(f"{name} ({reason})")
+        else:
+            self.dropped_extra += 1
+
+    def _attach(self, entity: Entity, *, related: bool = False, data: bytes | None = None, name: str | None = None, ctype: str | None = None) -> None:
+        self.seq += 1
+        ctype = ctype or entity.ctype
+        is_message = ctype == "message/rfc822"
+        ext = _EXTENSIONS.get(ctype, ".bin")
+        fallback = f"{'message' if is_message else 'attachment'}-{self.seq}{ext}"
+        filename = _sanitise_filename(name if name is not None else entity.filename(), fallback)
+        if entity.skipped:
+            reason = "too many attachments" if len(self.attachments) >= self.limits.max_attachments else "part limit"
+            self._drop(filename, reason)
+            return
+        if len(self.attachments) >= self.limits.max_attachments:
+            self._drop(filename, "too many attachments")
+            return
+        if data is None:
+            estimate = estimated_size(entity)
+            if estimate > self.limits.max_attachment_bytes + 4:
+                self._drop(filename, "too large")
+                return
+            if self.total_bytes + estimate > self.limits.max_total_bytes + 4:
+                self._drop(filename, "total size limit")
+                return
+            data, defect = decode_transfer(self.buf, entity)
+            if defect and defect != "not_base64":
+                self.defects.append(defect)
+        if len(data) > self.limits.max_attachment_bytes:
+            self._drop(filename, "too large")
+            return
+        if self.total_bytes + len(data) > self.limits.max_total_bytes:
+            self._drop(filename, "total size limit")
+            return
+        self.total_bytes += len(data)
+        cid_raw = entity.headers.get("content-id")
+        content_id = clean_cid(cid_raw) if cid_raw else None
+        disposition = entity.disposition
+        inline = ctype in _SAFE_INLINE and (disposition == "inline" or (disposition is None and (content_id is not None or related)))
+        self.attachments.append(
+            ParsedAttachment(
+                filename=filename,
+                content_type=ctype,
+                data=data,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                content_id=content_id,
+                inline=inline,
+                is_message=is_message,
+            )
+        )
+
+    # --- walking ---------------------------------------------------------------------
+
+    def _is_body(self, entity: Entity) -> bool:
+        return entity.disposition != "attachment" and entity.filename() is None and not entity.skipped
+
+    def walk(self, entity: Entity, *, top: bool = False, related: bool = False) -> None:
+        if entity.maintype == "multipart":
+            self._walk_multipart(entity)
+            return
+        ctype = entity.ctype
+        if ctype == "message/delivery-status" or ctype == "message/global-delivery-status":
+            text = self._decode_text(entity, html=False)
+            self.dsn_texts.append(text)
+            if top:
+                self.plain.append(text)
+            else:
+                self._attach(entity, data=text.encode("utf-8"), ctype="message/delivery-status")
+            return
+        if ctype == "message/disposition-notification":
+            self.has_mdn = True
+            if top:
+                self.plain.append(self._decode_text(entity, html=False))
+            else:
+                self._attach(entity)
+            return
+        if ctype in ("text/rfc822-headers", "message/rfc822-headers"):
+            data, _ = decode_transfer(self.buf, entity)
+            fields, _ = split_header_block(data, 0, len(data), [])
+            self.original_headers.append(Headers(fields))
+            if top:
+                self.plain.append(self._decode_text(entity, html=False))
+            else:
+                self._attach(entity)
+            return
+        if ctype in ("message/rfc822", "message/global"):
+            data, defect = decode_transfer(self.buf, entity)
+            if defect and defect != "not_base64":
+                self.defects.append(defect)
+            fields, _ = split_header_block(data, 0, len(data), [])
+            self.original_headers.append(Headers(fields))
+            self._attach(entity, data=data if not entity.skipped else b"", ctype="message/rfc822")
+            return
+        if ctype == "text/plain" and self._is_body(entity) and not related:
+            self.plain.append(self._decode_text(entity, html=False))
+            return
+        if ctype == "text/html" and self._is_body(entity) and not related:
+            raw_html = self._decode_text(entity, html=True)
+            if has_hidden_text(raw_html):
+                self.hidden_html = True
+            self.html.append(raw_html)
+            return
+        self._attach(entity, related=related)
+
+    def _walk_multipart(self, entity: Entity) -> None:
+        if entity.depth_limited:
+            for leaf in recover_texts(self.buf, entity.start, entity.end, self.defects):
+                self.plain.append(self._decode_text(leaf, html=False))
+            self.seq += 1
+            self._attach(
+                entity,
+                data=self.buf[entity.start : entity.end],
+                name=f"nested-parts-{self.seq}.mime",
+                ctype="application/octet-stream",
+            )
+            return
+        children = entity.children or []
+        if entity.depth > self.max_depth:
+            return
+        sub = entity.subtype
+        if sub == "report":
+            self.report_type = (entity.params.get("report-type") or "").lower() or self.report_type
+        if sub == "alternative":
+            chosen_plain: list[str] | None = None
+            chosen_html: list[str] | None = None
+            for child in children:
+                saved_plain, saved_html = self.plain, self.html
+                self.plain, self.html = [], []
+                self.walk(child)
+                got_plain, got_html = self.plain, self.html
+                self.plain, self.html = saved_plain, saved_html
+                if got_plain and chosen_plain is None:
+                    chosen_plain = got_plain
+                if got_html:
+                    chosen_html = got_html
+            if chosen_plain:
+                self.plain.extend(chosen_plain)
+            if chosen_html:
+                self.html.extend(chosen_html)
+            return
+        if sub == "related" and children:
+            start = clean_cid(entity.params.get("start", "") or "")
+            root = children[0]
+            if start:
+                for child in children:
+                    cid = child.headers.get("content-id")
+                    if cid and clean_cid(cid) == start:
+                        root = child
+                        break
+            self.walk(root)
+            for child in children:
+                if child is not root:
+                    self.walk(child, related=True)
+            return
+        for child in children:
+            self.walk(child)
+
+
+# --- subjects --------------------------------------------------------------------------
+
+
+def _fw(chars: str) -> str:
+    """A character class matching ASCII letters and their full-width forms."""
+    out = []
+    for ch in chars:
+        if ch.isalpha():
+            up, low = ch.upper(), ch.lower()
+            out.append(f"[{up}{low}{chr(ord(up) + 0xFEE0)}{chr(ord(low) + 0xFEE0)}]")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+_PREFIX_WORDS = ["re", "fwd", "fw", "aw", "wg", "sv", "vs", "antw", "antwort", "tr", "rv", "rif", "odp", "enc", "res", "ynt", "fs"]
+_PREFIX_RE = "(?:" + "|".join(_fw(w) for w in sorted(_PREFIX_WORDS, key=len, reverse=True)) + "|返信|転送|返|回复|回覆|答复|转发|轉寄)"
+_TAG_CORE = r"[#＃]?([A-Za-z]{1,5}-[0-9A-Za-z-]{4,20})"
+_TAG_RE = re.compile(r"[\[［]" + _TAG_CORE + r"[\]］]")
+_LEAD_RE = re.compile(
+    r"^(?:\s*(?:" + _PREFIX_RE + r"\s*(?:[\[［(（][0-9０-９]{1,4}[\]］)）])?\s*[:：]" + r"|[\[［]" + _TAG_CORE + r"[\]］]))+"
+)
+
+
+def normalise_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes and reference tags, spaces collapsed.
+    Idempotent: the result is a fixed point of the same transformation."""
+    s = " ".join(str(subject).split())
+    for _ in range(50):
+        before = s
+        s = _LEAD_RE.sub("", s)
+        s = _TAG_RE.sub(" ", s)
+        s = " ".join(s.split())
+        if s == before:
+            break
+    return s
+
+
+def reference_tags(subject: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for m in _TAG_RE.finditer(str(subject)[:10_000]):
+        tag = m.group(1).upper()
+        if tag not in out and re.fullmatch(r"[A-Z]{1,5}-[0-9A-Z-]{4,20}", tag):
+            out.append(tag)
+    return tuple(out)
+
+
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:" + _PREFIX_RE + r")\s*[:：]\s*)*?(?:" + _fw("fwd") + "|" + _fw("fw") + "|" + _fw("wg") + "|" + _fw("tr") + r"|転送|转发|轉寄)\s*[:：]")
+
+
+def _subject(headers: Headers, limits: Limits, defects: list[str]) -> tuple[str, bool]:
+    raw = _first(headers, "subject", defects)
+    if raw is None:
+        return "", False
+    # Decoding is linear, but the result is cut early: more than this is never shown.
+    raw = raw[: max(limits.max_subject_chars * 64, 4096)]
+    decoded = decode_words(raw)
+    decoded = clean_display(decoded, limit=len(decoded) + 1)
+    if len(decoded) > limits.max_subject_chars:
+        defects.append("subject_truncated")
+        return decoded[: limits.max_subject_chars], True
+    return decoded, False
+
+
+# --- public entry points -------------------------------------------------------------
+
+
+def is_automatic(parsed: ParsedMail) -> bool:
+    """Auto-replies, list/bulk mail, bounces and read receipts: never answer them."""
+    return parsed.auto is not None or parsed.bounce is not None
+
+
+def _empty(raw_size: int, defects: list[str]) -> ParsedMail:
+    return ParsedMail(
+        raw_size=raw_size, message_id=None, in_reply_to=(), references=(), subject="",
+        subject_truncated=False, from_address=None, from_display="", sender=None, reply_to=(),
+        return_path=None, to=(), cc=(), date=None, text="", visible_text="", html=None,
+        attachments=(), dropped_attachments=(), auto=None, bounce=None,
+        defects=tuple(dict.fromkeys(defects)), flags=frozenset({"empty"}), forwarded_from=None,
+    )
+
+
+def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMail:  # noqa: B008 - frozen dataclass
+    """Parse raw RFC 5322 bytes. Never raises; bounded in time and memory by ``limits``."""
+    try:
+        raw = bytes(raw) if not isinstance(raw, bytes) else raw
+    except Exception:  # noqa: BLE001 - not bytes-like at all
+        return _empty(0, ["not_bytes"])
+    if re.search(rb"[^\s\x00]", raw) is None:  # no copy of a large message
+        return _empty(len(raw), ["empty"])
+    try:
+        return _parse(raw, limits)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the mail
+        return _empty(len(raw), ["parser_error", "parser_error_" + type(exc).__name__.lower()])
+
+
+def _parse(raw: bytes, limits: Limits) -> ParsedMail:
+    defects: list[str] = []
+    flags: set[str] = set()
+    root, uncounted = build_tree(raw, min(limits.max_depth, HARD_MAX_DEPTH), limits.max_parts, defects)
+    h = root.headers
+    if h.count("content-type") > 1:
+        defects.append("duplicate_content_type")
+
+    # Identity and threading.
+    message_id_raw = _first(h, "message-id", defects)
+    message_id = parse_msgid(message_id_raw)
+    if message_id_raw is None:
+        defects.append("no_message_id")
+    elif message_id is None:
+        defects.append("invalid_message_id")
+    in_reply_to = parse_msgid_list(h.get("in-reply-to"), limit=10)
+    references = parse_msgid_list(h.get("references"), limit=limits.max_references)
+
+    subject, subject_truncated = _subject(h, limits, defects)
+
+    from_raw = _first(h, "from", defects)
+    from_address = None
+    from_display = ""
+    if from_raw is None:
+        defects.append("no_from")
+    else:
+        parsed_from, invalid = parse_addresses(from_raw, limit=2)
+        if parsed_from:
+            from_display = clean_display(parsed_from[0][0])
+            from_address = parsed_from[0][1]
+            if len(parsed_from) > 1:
+                defects.append("multiple_from")
+        else:
+            defects.append("invalid_from")
+    sender_list, _ = parse_addresses(_first(h, "sender", defects), limit=1)
+    sender = sender_list[0][1] if sender_list else None
+
+    def addr_list(name: str) -> tuple[str, ...]:
+        value = h.get(name)
+        if value is None:
+            return ()
+        found, invalid = parse_addresses(value, limit=limits.max_recipients + 1)
+        if invalid:
+            defects.append(f"invalid_{name.replace('-', '_')}_address")
+        if len(found) > limits.max_recipients:
+            defects.append(f"too_many_{name.replace('-', '_')}")
+            found = found[: limits.max_recipients]
+        return tuple(dict.fromkeys(a for _, a in found))
+
+    reply_to = addr_list("reply-to")
+    to = addr_list("to")
+    cc = addr_list("cc")
+    return_path: str | None = None
+    rp = h.get("return-path")
+    if rp is not None:
+        rp_clean = rp.strip()
+        if re.fullmatch(r"<\s*>", rp_clean) or rp_clean == "":
+            return_path = ""
+        else:
+            found, _ = parse_addresses(rp_clean, limit=1)
+            return_path = found[0][1] if found else None
+    null_envelope = any(re.fullmatch(r"\s*<\s*>\s*", h.get(n) or "x") for n in ("x-envelope-from", "x-return-path"))
+
+    date_raw = _first(h, "date", defects)
+    date, date_defect = parse_date(date_raw)
+    if date_raw is None:
+        defects.append("no_date")
+    elif date_defect:
+        defects.append(date_defect)
+
+    # Body.
+    builder = _Builder(raw, limits, defects)
+    builder.walk(root, top=True)
+    if uncounted:
+        builder._drop(f"{uncounted} further parts", "part limit")
+
+    text, text_truncated = _clean_text("\n\n".join(p.strip("\r\n") for p in builder.plain if p.strip()), limits.max_text_chars)
+    html: str | None = None
+    if builder.html:
+        joined = "\n<hr>\n".join(builder.html)
+        html, html_truncated = sanitise_html(joined, limits.max_html_bytes)
+        if html_truncated:
+            defects.append("html_truncated")
+        if not html.strip():
+            html = None
+        if not text.strip() and html:
+            text, text_truncated = _clean_text(html_to_text(html), limits.max_text_chars)
+    if text_truncated:
+        defects.append("text_truncated")
+    if builder.hidden_html:
+        flags.add("html_hidden_text")
+
+    is_forward = bool(_FORWARD_SUBJECT.match(subject))
+    visible = strip_quoted(text, is_forward=is_forward) if text else ""
+    if not visible.strip():
+        visible = text.strip()
+    forwarded_from = find_forwarded_from(text, is_forward) if text else None
+
+    # Automatic mail and bounces.
+    auto = classify_auto(h, subject, from_address, builder.report_type, builder.has_mdn)
+    bounce: BounceInfo | None = None
+    if auto != "read_receipt":
+        original_ids: list[str] = []
+        for oh in builder.original_headers:
+            mid = parse_msgid(oh.get("message-id"))
+            if mid and mid not in original_ids:
+                original_ids.append(mid)
+        own = {a for a in (*to, *cc) if a}
+        if builder.dsn_texts or builder.report_type == "delivery-status":
+            recipients: list[str] = []
+            permanent: bool | None = None
+            for dsn in builder.dsn_texts:
+                r, p = parse_delivery_status(dsn)
+                recipients.extend(x for x in r if x not in recipients)
+                permanent = p if permanent is None else (permanent or bool(p))
+            if permanent is None or not recipients:
+                r2, p2 = plain_bounce_details(text, own)
+                if not recipients:
+                    recipients = r2
+                if permanent is None:
+                    permanent = p2
+            for mid in message_ids_in_text(text):
+                if mid not in original_ids:
+                    original_ids.append(mid)
+            bounce = BounceInfo(tuple(original_ids[:20]), tuple(recipients[:50]), bool(permanent))
+        elif is_plain_bounce(from_address, return_path, null_envelope, subject):
+            recipients, permanent = plain_bounce_details(text, own | ({from_address} if from_address else set()))
+            for mid in message_ids_in_text(text):
+                if mid not in original_ids:
+                    original_ids.append(mid)
+            bounce = BounceInfo(tuple(original_ids[:20]), tuple(recipients), permanent)
+
+    # Flags.
+    if any(name.startswith(_INTERNAL_PREFIXES) for name in h.names()):
+        flags.add("internal_headers_present")
+    from_domain = _domain(from_address)
+    if from_domain:
+        others = [d for d in [_domain(sender), *(_domain(a) for a in reply_to)] if d]
+        if any(_org_domain(d) != _org_domain(from_domain) for d in others):
+            flags.add("unverified_sender")
+    for name in ("authentication-results", "arc-authentication-results", "received-spf"):
+        for hname, value in h.fields:
+            if hname != name:
+                continue
+            value_s = value[:8192].decode("latin-1")
+            if name == "received-spf":
+                if value_s.strip().lower().startswith(("fail", "softfail")):
+                    flags.add("unverified_sender")
+            elif _AUTH_FAIL.search(value_s):
+                flags.add("unverified_sender")
+    if from_display and from_address:
+        for found in re.findall(r"[^\s<>\"'()@]+@[^\s<>\"'()@]+\.[^\s<>\"'()@]+", from_display):
+            addr = normalise_addr_spec(found)
+            if addr and addr != from_address:
+                flags.add("display_name_address_mismatch")
+                break
+    prefix_count = len(re.findall(r"(?i)\b(?:re|fwd?|aw|sv)\s*[:：]", subject))
+    if prefix_count >= 5 or len(references) >= 25:
+        flags.add("long_reply_chain")
+    if not text.strip() and not html and not builder.attachments:
+        flags.add("empty")
+    if from_address is None:
+        flags.add("no_sender_address")
+
+    dropped = builder.dropped
+    if builder.dropped_extra:
+        dropped = [*dropped, f"{builder.dropped_extra} more (not listed)"]
+
+    return ParsedMail(
+        raw_size=len(raw),
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        subject=subject,
+        subject_truncated=subject_truncated,
+        from_address=from_address,
+        from_display=from_display,
+        sender=sender,
+        reply_to=reply_to,
+        return_path=return_path,
+        to=to,
+        cc=cc,
+        date=date,
+        text=text,
+        visible_text=visible,
+        html=html,
+        attachments=tuple(builder.attachments),
+        dropped_attachments=tuple(dropped),
+        auto=auto,
+        bounce=bounce,
+        defects=tuple(dict.fromkeys(defects)),
+        flags=frozenset(flags),
+        forwarded_from=forwarded_from,
+        is_forward=is_forward,
+    )
