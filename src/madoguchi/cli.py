@@ -199,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _has_database() -> bool:
+    from pathlib import Path
+
+    data_dir = Path(os.environ.get("MADOGUCHI_DATA_DIR", Path.cwd() / "madoguchi-data"))
+    return bool(os.environ.get("DATABASE_URL")) or (data_dir / "madoguchi.sqlite3").exists()
+
+
 PURE_COMMANDS = {"hours": "madoguchi.hours.cli", "bot": "madoguchi.bot.cli"}
 
 
@@ -209,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in PURE_COMMANDS:
         import importlib
+
+        if argv[0] == "hours" and _has_database():
+            _setup()  # schedules edited by the administrator live in the database
 
         module = importlib.import_module(PURE_COMMANDS[argv[0]])
         return int(module.main(argv[1:]) or 0)

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "madoguchi.core",
     "madoguchi.accounts",
     "madoguchi.privacy",
+    "madoguchi.sla",
     "madoguchi.inquiries",
     "madoguchi.mail",
     "madoguchi.intake",
@@ -165,7 +166,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- tasks ------------------------------------------------------------------------------
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail", "sla"]}}
 # In the embedded mode `madoguchi serve` runs the worker in a thread of the web process.
 EMBEDDED_WORKER = env_bool("MADOGUCHI_EMBEDDED_WORKER", EMBEDDED)
 

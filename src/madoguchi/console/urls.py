@@ -11,4 +11,5 @@ urlpatterns = [
     path("i/<str:reference>/do/<str:action>/", views.act, name="act"),
     path("files/<int:attachment_id>/", views.attachment, name="attachment"),
     path("mail-review/", views.mail_review, name="mail-review"),
+    path("reports/sla/", views.sla_report, name="sla-report"),
 ]

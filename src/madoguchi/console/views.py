@@ -38,6 +38,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 def _views_for(user: Any) -> list[tuple[str, Any]]:
     names = [
+        ("due", gettext_lazy("Due soon")),
         ("unassigned", gettext_lazy("Unassigned")),
         ("mine", gettext_lazy("Mine")),
         ("open", gettext_lazy("All open")),
@@ -64,7 +65,10 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
         channel=request.GET.get("channel", "")[:16],
     )
     qs = queries.apply_filters(queries.inbox(user, view), filters)
-    rows, cursor = queries.page(qs, request.GET.get("before", "")[:80])
+    if view == "due":
+        rows, cursor = queries.by_urgency(qs), ""
+    else:
+        rows, cursor = queries.page(qs, request.GET.get("before", "")[:80])
     params = request.GET.copy()
     params.pop("before", None)
     counts = queries.view_counts(user, tuple(allowed))
@@ -208,3 +212,38 @@ def mail_review(request: HttpRequest) -> HttpResponse:
         raise Http404
     rows = access.visible_unrouted_mail(request.user).order_by("-received_at")[:200]
     return render(request, "console/mail_review.html", {"rows": rows})
+
+
+@staff_required
+def sla_report(request: HttpRequest) -> HttpResponse:
+    """Attainment of first-response and resolution targets per week, policy, priority
+    and channel (faculty supervisors)."""
+    if not sees_restricted(request.user):
+        raise Http404
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncWeek
+
+    rows = (
+        access.visible_inquiries(request.user)
+        .filter(sla_policy__isnull=False)
+        .annotate(week=TruncWeek("created_at"))
+        .values("week", "sla_policy__name", "priority", "channel")
+        .annotate(
+            total=Count("id"),
+            first_measured=Count("id", filter=Q(first_response_met__isnull=False)),
+            first_met=Count("id", filter=Q(first_response_met=True)),
+            resolution_measured=Count("id", filter=Q(resolution_met__isnull=False)),
+            resolution_met=Count("id", filter=Q(resolution_met=True)),
+            breached=Count("id", filter=Q(sla_breached=True)),
+        )
+        .order_by("-week", "sla_policy__name", "priority", "channel")[:500]
+    )
+    table = []
+    for row in rows:
+        row = dict(row)
+        row["first_pct"] = round(100 * row["first_met"] / row["first_measured"]) if row["first_measured"] else None
+        row["resolution_pct"] = (
+            round(100 * row["resolution_met"] / row["resolution_measured"]) if row["resolution_measured"] else None
+        )
+        table.append(row)
+    return render(request, "console/sla_report.html", {"rows": table, "channels": dict(Channel.choices)})

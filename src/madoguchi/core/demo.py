@@ -58,6 +58,39 @@ INQUIRIES = [
 ]
 
 
+def _load_hours_and_policies() -> None:
+    """The desk's hours (weekdays 8:25-18:30, Japanese holidays, Dec 29 - Jan 3 closed),
+    the channels' schedules, and service levels after the vendor policy in the seeds."""
+    from madoguchi.sla.models import BusinessSchedule, ChannelHours, SlaPolicy, SlaTarget
+    from madoguchi.sla.schedules import builtin_definitions
+
+    schedules = {}
+    for name, (ja, en, definition) in builtin_definitions().items():
+        schedules[name], _ = BusinessSchedule.objects.get_or_create(
+            name=name, defaults={"label_ja": ja, "label_en": en, "definition": definition}
+        )
+    for channel, name in (("bot", "always"), ("form", "always"), ("chat", "operators"), ("call", "operators"),
+                          ("faculty", "operators")):
+        ChannelHours.objects.get_or_create(channel=channel, defaults={"schedule": schedules[name]})
+    if SlaPolicy.objects.exists():
+        return
+    sensitive = SlaPolicy.objects.create(name="機微な内容(約1週間) / Sensitive (about a week)", order=10,
+                                         schedule=schedules["operators"], lanes=["sensitive"])
+    week = 5 * (18 * 60 + 30 - (8 * 60 + 25))  # five business days of the operators' schedule
+    for priority in (1, 2, 3, 4):
+        SlaTarget.objects.create(policy=sensitive, priority=priority, first_response_minutes=week,
+                                 resolution_minutes=2 * week)
+    day = 18 * 60 + 30 - (8 * 60 + 25)  # one business day of the operators' schedule
+    standard = SlaPolicy.objects.create(name="標準 / Standard", order=100, schedule=schedules["operators"])
+    for priority, first in ((1, 60), (2, 240), (3, day), (4, 2 * day)):
+        SlaTarget.objects.create(policy=standard, priority=priority, first_response_minutes=first,
+                                 next_response_minutes=first, resolution_minutes=first * 5)
+    # The vendor policy from the seeds, in calendar time (24/7); inactive, as an example.
+    vendor = SlaPolicy.objects.create(name="ベンダー型 24/7 / Vendor-style 24/7", order=200, active=False)
+    for priority, first in ((1, 60), (2, 240), (3, 1440), (4, 1440)):
+        SlaTarget.objects.create(policy=vendor, priority=priority, first_response_minutes=first)
+
+
 def demo_accounts_file() -> Path:
     return Path(settings.DATA_DIR) / "demo-accounts.txt"
 
@@ -74,6 +107,7 @@ def load_demo() -> list[tuple[str, str, str]]:
             defaults=dict(name_ja=ja, name_en=en, extra_fields=extra, form_only=form_only,
                           description_ja=dja, description_en=den, sort_order=(i + 1) * 10),
         )
+    _load_hours_and_policies()
     User = get_user_model()
     accounts = []
     for username, display, tier, superuser in STAFF:

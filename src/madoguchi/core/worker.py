@@ -43,9 +43,10 @@ def housekeeping() -> None:
     from django.db import close_old_connections
 
     from madoguchi.mail import imap, ingest, outbox
+    from madoguchi.sla import monitor
 
     close_old_connections()
-    for step in (outbox.sweep, ingest.recover_pending, imap.fetch_all):
+    for step in (outbox.sweep, ingest.recover_pending, monitor.check_due_times, imap.fetch_all):
         try:
             step()
         except Exception:  # housekeeping must never kill the process

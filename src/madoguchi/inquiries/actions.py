@@ -24,6 +24,7 @@ from madoguchi.core.ids import new_reference, new_token
 from madoguchi.mail import outbox
 from madoguchi.mail.texts import EXPECTATION
 from madoguchi.privacy import audit
+from madoguchi.sla import service as sla
 
 from . import access, storage
 from .models import (
@@ -171,6 +172,7 @@ def do_create_inquiry(
                 if not Inquiry.objects.filter(reference=inquiry.reference).exists():
                     break
             inquiry.root_message_id = outbox.new_message_id(inquiry.reference)
+            sla.apply(inquiry)
             inquiry.save()
             message = Message.objects.create(
                 inquiry=inquiry,
@@ -208,7 +210,7 @@ def _queue_confirmation(inquiry: Inquiry, data: NewInquiry) -> None:
             "name": inquiry.requester_name,
             "subject": inquiry.subject,
             "link": access.requester_url(inquiry),
-            "expectation": EXPECTATION[lang],
+            "expectation": _expectation(inquiry),
         },
     )
     outbox.queue_mail(
@@ -221,6 +223,22 @@ def _queue_confirmation(inquiry: Inquiry, data: NewInquiry) -> None:
         in_reply_to=data.mail_message_id,
         references=data.mail_message_id,
     )
+
+
+def _expectation(inquiry: Inquiry) -> str:
+    """When to expect an answer: the first-response target if a policy sets one."""
+    lang = inquiry.lang
+    due = sla.expected_answer_by(inquiry)
+    if due is None:
+        return EXPECTATION[lang]
+    from zoneinfo import ZoneInfo
+
+    from madoguchi.hours import format_local
+
+    when = format_local(due.astimezone(ZoneInfo(settings.TIME_ZONE)), lang)
+    if lang == "en":
+        return f"We aim to send a first answer by {when} (Japan time)."
+    return f"{when} までに最初の回答をお送りする予定です。"
 
 
 def _find_duplicate(submission_key: str | None, fingerprint: str) -> Inquiry | None:
@@ -266,10 +284,12 @@ def do_reply(inquiry: Inquiry, body: str, *, acting_user: Any, files: Sequence[A
     if inquiry.first_response_at is None:
         inquiry.first_response_at = message.created_at
         fields.append("first_response_at")
+    sla.on_staff_reply(inquiry)
     if inquiry.status == Status.NEW or inquiry.status == Status.OPEN:
         inquiry.status = Status.PENDING
         fields.append("status")
-    _touch(inquiry, *fields)
+        sla.pause(inquiry)
+    _touch(inquiry, *fields, *sla.SLA_FIELDS)
     _mail_requester(inquiry, "reply", body=body)
     audit.record("inquiry.replied", actor=acting_user, inquiry=inquiry, message=message.pk)
     _publish(inquiry, "message.created")
@@ -333,7 +353,15 @@ def do_change_status(inquiry: Inquiry, status: str, *, acting_user: Any) -> None
         return
     inquiry.status = status
     inquiry.solved_at = now() if status in (Status.SOLVED, Status.CLOSED) else None
-    _touch(inquiry, "status", "solved_at")
+    if status in (Status.SOLVED, Status.CLOSED):
+        sla.on_solved(inquiry)
+    elif status == Status.PENDING:
+        sla.pause(inquiry)
+    elif previous == Status.PENDING:
+        sla.resume(inquiry)
+    else:
+        sla.apply(inquiry)
+    _touch(inquiry, "status", "solved_at", *sla.SLA_FIELDS)
     audit.record("inquiry.status_changed", actor=acting_user, inquiry=inquiry, previous=previous, status=status)
     _publish(inquiry, "inquiry.updated")
 
@@ -347,7 +375,8 @@ def do_change_priority(inquiry: Inquiry, priority: int, *, acting_user: Any) -> 
     if previous == priority:
         return
     inquiry.priority = priority
-    _touch(inquiry, "priority")
+    sla.apply(inquiry)
+    _touch(inquiry, "priority", *sla.SLA_FIELDS)
     audit.record("inquiry.priority_changed", actor=acting_user, inquiry=inquiry, previous=previous, priority=priority)
     _publish(inquiry, "inquiry.updated")
 
@@ -357,7 +386,8 @@ def do_change_category(inquiry: Inquiry, category: Category | None, *, acting_us
     check_staff(acting_user, inquiry)
     previous = inquiry.category.slug if inquiry.category else None
     inquiry.category = category
-    _touch(inquiry, "category")
+    sla.apply(inquiry)
+    _touch(inquiry, "category", *sla.SLA_FIELDS)
     audit.record(
         "inquiry.category_changed",
         actor=acting_user,
@@ -396,7 +426,8 @@ def do_mark_sensitive(inquiry: Inquiry, reason: str, *, acting_user: Any) -> Non
     inquiry.lane = Lane.SENSITIVE
     if inquiry.assignee is not None and not sees_restricted(inquiry.assignee):
         inquiry.assignee = None
-    _touch(inquiry, "lane", "assignee")
+    sla.apply(inquiry)
+    _touch(inquiry, "lane", "assignee", *sla.SLA_FIELDS)
     audit.record("inquiry.marked_sensitive", actor=acting_user, inquiry=inquiry, previous=previous, reason=reason)
     _publish(inquiry, "inquiry.updated")
     if previous == Lane.GENERAL:
@@ -413,7 +444,8 @@ def do_release_to_general(inquiry: Inquiry, *, acting_user: Any, reason: str = "
     if inquiry.lane != Lane.TRIAGE:
         raise PermissionDenied(_("Only inquiries in faculty triage can be released directly."))
     inquiry.lane = Lane.GENERAL
-    _touch(inquiry, "lane")
+    sla.apply(inquiry)
+    _touch(inquiry, "lane", *sla.SLA_FIELDS)
     audit.record("inquiry.released", actor=acting_user, inquiry=inquiry, reason=reason)
     _publish(inquiry, "inquiry.created")
 
@@ -463,7 +495,8 @@ def do_decide_handback(proposal: HandbackProposal, *, consent: bool) -> None:
     )
     if consent and inquiry.lane == Lane.SENSITIVE:
         inquiry.lane = Lane.GENERAL
-        _touch(inquiry, "lane")
+        sla.apply(inquiry)
+        _touch(inquiry, "lane", *sla.SLA_FIELDS)
     else:
         _touch(inquiry)
     audit.record(
@@ -499,11 +532,16 @@ def do_requester_reply(
     )
     _store_files(inquiry, message, files)
     fields = []
-    if inquiry.status in (Status.PENDING, Status.SOLVED, Status.CLOSED):
+    if inquiry.status in (Status.SOLVED, Status.CLOSED):
         inquiry.status = Status.OPEN
         inquiry.solved_at = None
         fields += ["status", "solved_at"]
-    _touch(inquiry, *fields)
+        sla.apply(inquiry)
+    elif inquiry.status == Status.PENDING:
+        inquiry.status = Status.OPEN
+        fields.append("status")
+    sla.on_requester_message(inquiry)
+    _touch(inquiry, *fields, *sla.SLA_FIELDS)
     audit.record("inquiry.requester_replied", inquiry=inquiry, actor_kind="requester", message=message.pk)
     _publish(inquiry, "message.created")
     publish_on_commit({"kind": "message.created", "inquiry": inquiry.reference}, audience=access.requester_audience(inquiry))

@@ -147,6 +147,23 @@ class Inquiry(models.Model):
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
 
+    # Service levels (see madoguchi.sla): the policy that applies, the due time of each
+    # target still open, and when the clock was paused (waiting for the requester).
+    sla_policy = models.ForeignKey(
+        "sla.SlaPolicy", verbose_name=_("SLA policy"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    next_response_due = models.DateTimeField(_("next response due"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    # The earliest of the open targets: what the "due soon" view sorts by.
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    sla_warned = models.BooleanField(default=False)
+    sla_breached = models.BooleanField(default=False)
+    # Outcomes for the attainment report: None while the target is open or when none applied.
+    first_response_met = models.BooleanField(null=True, blank=True)
+    resolution_met = models.BooleanField(null=True, blank=True)
+
     class Meta:
         verbose_name = _("inquiry")
         verbose_name_plural = _("inquiries")
@@ -154,6 +171,7 @@ class Inquiry(models.Model):
             models.Index(fields=["lane", "status", "-updated_at", "-id"], name="inq_lane_status_upd"),
             models.Index(fields=["assignee", "status", "-updated_at"], name="inq_assignee_status"),
             models.Index(fields=["-updated_at", "-id"], name="inq_updated"),
+            models.Index(fields=["status", "due_at"], name="inq_due"),
         ]
 
     def __str__(self) -> str:

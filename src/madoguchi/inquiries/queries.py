@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from . import access
 from .models import OPEN_STATUSES, Category, Inquiry, Lane, Status
 
-VIEWS = ("unassigned", "mine", "open", "pending", "sensitive", "triage", "solved", "all")
+VIEWS = ("due", "unassigned", "mine", "open", "pending", "sensitive", "triage", "solved", "all")
 PAGE_SIZE = 25
 
 
@@ -25,7 +25,9 @@ def escape_like(text: str) -> str:
 
 def inbox(user: Any, view: str) -> QuerySet[Inquiry]:
     qs = access.visible_inquiries(user)
-    if view == "unassigned":
+    if view == "due":
+        qs = qs.filter(status__in=OPEN_STATUSES, due_at__isnull=False)
+    elif view == "unassigned":
         qs = qs.filter(status__in=OPEN_STATUSES, assignee__isnull=True)
     elif view == "mine":
         qs = qs.filter(status__in=OPEN_STATUSES, assignee=user)
@@ -73,6 +75,11 @@ def apply_filters(qs: QuerySet[Inquiry], f: Filters) -> QuerySet[Inquiry]:
         )
         qs = qs.filter(pk__in=Inquiry.objects.filter(cond).values("pk"))
     return qs
+
+
+def by_urgency(qs: QuerySet[Inquiry], limit: int = 100) -> list[Inquiry]:
+    """The most urgent first (earliest due time); one page, no cursor."""
+    return list(qs.select_related("category", "assignee").order_by("due_at", "id")[:limit])
 
 
 def page(qs: QuerySet[Inquiry], before: str = "") -> tuple[list[Inquiry], str]:

@@ -19,8 +19,25 @@ from madoguchi.inquiries.queries import category_field_map
 from .forms import InquiryForm, RequesterReplyForm, SensitiveInquiryForm
 
 
+def operator_availability(lang: str) -> dict[str, object]:
+    """Whether operators (chat and calls) are available now, and if not, when next."""
+    from madoguchi.core.clock import now
+    from madoguchi.hours import describe_next_open, is_open
+    from madoguchi.sla.schedules import channel_schedule
+
+    schedule = channel_schedule("chat")
+    at = now()
+    if is_open(schedule, at):
+        return {"open": True, "next": None}
+    return {"open": False, "next": describe_next_open(schedule, at, lang)}
+
+
 def portal(request: HttpRequest) -> HttpResponse:
-    return render(request, "intake/portal.html", {"categories": Category.objects.filter(active=True)})
+    return render(
+        request,
+        "intake/portal.html",
+        {"categories": Category.objects.filter(active=True), "operators": operator_availability(_lang())},
+    )
 
 
 def _lang() -> str:

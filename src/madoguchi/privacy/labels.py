@@ -20,6 +20,10 @@ VERB_LABELS = {
     "handback.proposed": pgettext_lazy("audit", "Hand-back proposed to the requester"),
     "handback.consented": pgettext_lazy("audit", "The requester consented to the hand-back"),
     "handback.declined": pgettext_lazy("audit", "The requester declined the hand-back"),
+    "inquiry.auto_mail": pgettext_lazy("audit", "Automatic mail received"),
+    "inquiry.bounced": pgettext_lazy("audit", "Our mail bounced"),
+    "sla.warned": pgettext_lazy("audit", "Target due soon (warning sent)"),
+    "sla.breached": pgettext_lazy("audit", "Target missed (supervisors notified)"),
 }
 
 

@@ -50,3 +50,30 @@ def split_quoted(body: str) -> tuple[str, str]:
     if not match or match.start() == 0:
         return body, ""
     return body[: match.start()].rstrip(), body[match.start():]
+
+
+@register.simple_tag
+def due_info(inquiry) -> dict[str, str]:  # noqa: ANN001
+    """How much time is left on the inquiry's most urgent target, for the console."""
+    from django.utils.translation import gettext
+
+    from madoguchi.core.clock import now
+
+    if inquiry.sla_paused_at and inquiry.status == "pending":
+        return {"css": "due-paused", "text": gettext("paused")}
+    if not inquiry.due_at:
+        return {"css": "", "text": ""}
+    seconds = (inquiry.due_at - now()).total_seconds()
+    minutes = int(abs(seconds) // 60)
+    hours, mins = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        span = gettext("%(d)dd %(h)dh") % {"d": days, "h": hours}
+    elif hours:
+        span = gettext("%(h)dh %(m)dm") % {"h": hours, "m": mins}
+    else:
+        span = gettext("%(m)dm") % {"m": mins}
+    if seconds < 0:
+        return {"css": "due-over", "text": gettext("overdue %(span)s") % {"span": span}}
+    css = "due-soon" if seconds < 3600 * 2 else ""
+    return {"css": css, "text": gettext("%(span)s left") % {"span": span}}

@@ -12,6 +12,7 @@ if (root) {
   };
   connect(root.dataset.ws, (event) => {
     if (!event.kind || event.kind === "hello" || event.kind === "pong") return;
+    if (event.kind === "sla.breached" || event.kind === "sla.warning") notify(event);
     if (reference) {
       if (event.inquiry !== reference) return;
       if (event.kind === "inquiry.revoked") {
@@ -27,4 +28,26 @@ if (root) {
       schedule(() => refresh(root.dataset.rowsUrl, document.getElementById("rows")));
     }
   });
+}
+
+function notify(event) {
+  let box = document.getElementById("live-notices");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "live-notices";
+    box.setAttribute("role", "status");
+    box.setAttribute("aria-live", "polite");
+    document.body.append(box);
+  }
+  const item = document.createElement("p");
+  const link = document.createElement("a");
+  link.href = `/console/i/${encodeURIComponent(event.inquiry)}/`;
+  link.textContent = event.inquiry; // text, never HTML
+  const lang = document.documentElement.lang;
+  const label = event.kind === "sla.breached"
+    ? (lang === "ja" ? "対応期限を過ぎました: " : "Target missed: ")
+    : (lang === "ja" ? "対応期限が近づいています: " : "Target due soon: ");
+  item.append(label, link);
+  box.append(item);
+  setTimeout(() => item.remove(), 30000);
 }
