@@ -121,7 +121,15 @@ DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     import dj_database_url
 
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI every request thread would keep its own persistent connection and
+        # exhaust the server's slots; a small pool per process is shared instead.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("MADOGUCHI_DB_POOL_SIZE", 8),
+            "timeout": 20,
+        }
 else:
     DATABASES = {
         "default": {

@@ -108,7 +108,7 @@ class Inquiry(models.Model):
 
     requester_name = models.CharField(_("name"), max_length=100)
     requester_email = models.EmailField(_("email address"), max_length=254, db_index=True)
-    common_id = models.CharField(_("common ID"), max_length=10, blank=True)
+    common_id = models.CharField(_("common ID"), max_length=10, blank=True, db_index=True)
     affiliation = models.CharField(_("faculty / graduate school"), max_length=100, blank=True)
     member_category = models.CharField(
         _("member category"), max_length=20, choices=MemberCategory.choices, blank=True
@@ -172,6 +172,12 @@ class Inquiry(models.Model):
             models.Index(fields=["assignee", "status", "-updated_at"], name="inq_assignee_status"),
             models.Index(fields=["-updated_at", "-id"], name="inq_updated"),
             models.Index(fields=["status", "due_at"], name="inq_due"),
+            models.Index(fields=["status", "-updated_at", "-id"], name="inq_status_upd"),
+            models.Index(
+                fields=["-updated_at", "-id"],
+                name="inq_unassigned_open",
+                condition=models.Q(assignee__isnull=True, status__in=["new", "open", "pending"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +66,19 @@ def apply_filters(qs: QuerySet[Inquiry], f: Filters) -> QuerySet[Inquiry]:
     q = f.q.strip()[:200]
     if q:
         # Django escapes LIKE wildcards in icontains; the text is a parameter, never SQL.
+        # A reference or a common ID: exact lookups on indexes, before any text scan.
+        if re.fullmatch(r"[A-Za-z]{1,5}-[0-9A-Za-z-]{4,20}", q):
+            by_reference = qs.filter(reference=q.upper())
+            if by_reference.exists():
+                return by_reference
+        if re.fullmatch(r"[0-9]{10}", q):
+            by_common_id = qs.filter(common_id=q)
+            if by_common_id.exists():
+                return by_common_id
         cond = (
             Q(subject__icontains=q)
             | Q(requester_email__icontains=q)
             | Q(requester_name__icontains=q)
-            | Q(reference__iexact=q)
-            | Q(common_id=q)
             | Q(messages__body__icontains=q)
         )
         qs = qs.filter(pk__in=Inquiry.objects.filter(cond).values("pk"))
@@ -107,4 +115,4 @@ def page(qs: QuerySet[Inquiry], before: str = "") -> tuple[list[Inquiry], str]:
 def view_counts(user: Any, views: tuple[str, ...]) -> dict[str, int]:
     """Counts for the sidebar, capped so that a huge table never costs a full COUNT."""
     cap = 1000
-    return {v: len(inbox(user, v).values_list("pk", flat=True)[:cap]) for v in views}
+    return {v: inbox(user, v).order_by()[:cap].count() for v in views}

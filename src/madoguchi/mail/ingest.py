@@ -150,7 +150,7 @@ def _finish(row: InboundMessage, status: str, action: str, reason: str, inquiry:
 def process(inbound_id: int) -> IngestResult:
     try:
         with transaction.atomic():
-            row = InboundMessage.objects.select_for_update().select_related("mailbox", "inquiry").get(pk=inbound_id)
+            row = InboundMessage.objects.select_for_update(of=("self",)).select_related("mailbox", "inquiry").get(pk=inbound_id)
             if row.status != InboundStatus.RECEIVED:
                 return IngestResult(row.action or "ignored", row.inquiry.reference if row.inquiry else None,
                                     row.reason or "already processed", row.pk)

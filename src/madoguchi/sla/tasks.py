@@ -22,7 +22,7 @@ def recompute_open_inquiries() -> int:
         if not ids:
             return count
         with transaction.atomic():
-            for inquiry in Inquiry.objects.select_for_update().select_related("category").filter(pk__in=ids):
+            for inquiry in Inquiry.objects.select_for_update(of=("self",)).select_related("category").filter(pk__in=ids):
                 paused = inquiry.sla_paused_at
                 service.apply(inquiry)
                 inquiry.sla_paused_at = paused
