@@ -121,6 +121,13 @@ def _isolated_files(settings, tmp_path):
 def _clear_cache():
     from django.core.cache import cache
 
-    cache.clear()
+    from madoguchi.sla import schedules, service
+
+    def clear():
+        cache.clear()
+        service.forget_policies()  # process caches: each test has its own database rows
+        schedules.forget()
+
+    clear()
     yield
-    cache.clear()
+    clear()

@@ -137,7 +137,8 @@ else:
             "NAME": str(DATA_DIR / "madoguchi.sqlite3"),
         }
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "madoguchi.core.sqlite"):
+    DATABASES["default"]["ENGINE"] = "madoguchi.core.sqlite"  # see core/sqlite/base.py
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             # IMMEDIATE transactions avoid "database is locked" upgrades between the web

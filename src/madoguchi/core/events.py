@@ -38,14 +38,17 @@ def publish_on_commit(event: dict[str, Any], *, audience: Iterable[str]) -> None
         return
     payload = {"type": "desk.event", "event": event}
 
-    def send() -> None:
+    async def send_all() -> None:
         layer = get_channel_layer()
         if layer is None:
             return
         for group in groups:
             try:
-                async_to_sync(layer.group_send)(group, payload)
+                await layer.group_send(group, payload)
             except Exception:  # a lost live update must never fail the write
                 log.exception("could not publish %s to %s", event.get("kind"), group)
+
+    def send() -> None:
+        async_to_sync(send_all)()  # one hop to the event loop for all groups
 
     transaction.on_commit(send, robust=True)

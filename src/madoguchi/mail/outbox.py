@@ -74,7 +74,9 @@ def queue_mail(
         in_reply_to=header_safe(in_reply_to),
         references=header_safe(references, 2000),
     )
-    transaction.on_commit(lambda: enqueue_delivery(mail.pk), robust=True)
+    # Enqueued in the same transaction: the task row commits (or rolls back) together with
+    # the mail, so there is no window in which a committed mail has no task.
+    enqueue_delivery(mail.pk)
     return mail
 
 

@@ -8,14 +8,29 @@ import threading
 from madoguchi.hours import Schedule, ScheduleError, always_open, default_operator_schedule
 
 _cache: dict[str, tuple[object, Schedule]] = {}
+_checked: dict[str, float] = {}
 _lock = threading.Lock()
+# How long a process trusts its compiled copy before asking the database again.
+CHECK_SECONDS = 10.0
+
+
+def forget() -> None:
+    with _lock:
+        _cache.clear()
+        _checked.clear()
 
 
 def schedule_from_database(name: str) -> Schedule | None:
+    import time
+
     from django.db import DatabaseError
 
     from .models import BusinessSchedule
 
+    with _lock:
+        cached = _cache.get(name)
+        if cached is not None and time.monotonic() - _checked.get(name, 0) < CHECK_SECONDS:
+            return cached[1]
     try:
         row = BusinessSchedule.objects.filter(name=name).values("definition", "updated_at").first()
     except DatabaseError:  # not migrated yet: fall back to the built-ins
@@ -23,7 +38,7 @@ def schedule_from_database(name: str) -> Schedule | None:
     if row is None:
         return None
     with _lock:
-        cached = _cache.get(name)
+        _checked[name] = time.monotonic()
         if cached is not None and cached[0] == row["updated_at"]:
             return cached[1]
         try:

@@ -25,8 +25,30 @@ SLA_FIELDS = ["sla_policy", "first_response_due", "next_response_due", "resoluti
               "sla_warned", "sla_breached", "first_response_met", "resolution_met"]
 
 
+_POLICY_CACHE_SECONDS = 15.0
+_policies: tuple[float, list[SlaPolicy]] | None = None
+
+
+def active_policies() -> list[SlaPolicy]:
+    """Active policies with their targets, cached briefly in the process (a change is also
+    applied to open inquiries by the recompute task; see signals)."""
+    global _policies
+    import time
+
+    current = time.monotonic()
+    if _policies is None or current - _policies[0] > _POLICY_CACHE_SECONDS:
+        policies = list(SlaPolicy.objects.filter(active=True).select_related("schedule").prefetch_related("targets"))
+        _policies = (current, policies)
+    return _policies[1]
+
+
+def forget_policies() -> None:
+    global _policies
+    _policies = None
+
+
 def policy_for(inquiry: Inquiry) -> SlaPolicy | None:
-    for policy in SlaPolicy.objects.filter(active=True).select_related("schedule"):
+    for policy in active_policies():
         if policy.channels and inquiry.channel not in policy.channels:
             continue
         if policy.lanes and inquiry.lane not in policy.lanes:

@@ -27,6 +27,9 @@ def _policy_changed(sender, **kwargs):  # noqa: ANN001, ANN202
 
 
 def _recompute() -> None:
+    from . import schedules, service
     from .tasks import recompute_open_inquiries
 
+    service.forget_policies()
+    schedules.forget()
     transaction.on_commit(lambda: recompute_open_inquiries.enqueue(), robust=True)
