@@ -59,8 +59,9 @@ def run_scenario(scenario: str, count: int) -> dict:
         messages = []
         for n in range(count):
             raw = fixtures[n % len(fixtures)]
-            # A unique first line makes every message new (different bytes and Message-ID).
-            messages.append(f"X-Bench: {n}\r\nMessage-ID: <bench-{n}@bench.example>\r\n".encode() + raw)
+            # Unique first lines make every message new: other bytes, Message-ID and subject
+            # (the first occurrence of a header wins), so nothing is a duplicate.
+            messages.append(f"Message-ID: <bench-{n}@bench.example>\r\nSubject: bench {n}\r\n".encode() + raw)
     else:
         messages = [big_message(n) for n in range(count)]
     actions: dict[str, int] = {}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("i/<str:reference>/thread/", views.detail_thread, name="detail-thread"),
     path("i/<str:reference>/do/<str:action>/", views.act, name="act"),
     path("files/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("files/<int:attachment_id>/inline/", views.inline_image, name="inline-image"),
     path("mail-review/", views.mail_review, name="mail-review"),
     path("reports/sla/", views.sla_report, name="sla-report"),
 ]

@@ -247,3 +247,23 @@ def sla_report(request: HttpRequest) -> HttpResponse:
         )
         table.append(row)
     return render(request, "console/sla_report.html", {"rows": table, "channels": dict(Channel.choices)})
+
+
+@staff_required
+def inline_image(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """A raster image from an HTML mail, for the sandboxed mail view: only attachments
+    the mail marked as inline images, served with their image type and nothing else."""
+    attachment = access.access_attachment(request.user, attachment_id)
+    if not attachment.inline_type.startswith("image/"):
+        raise Http404
+    from madoguchi.inquiries import storage
+
+    try:
+        data = storage.path_of(attachment.stored_name).read_bytes()
+    except (OSError, ValueError):
+        raise Http404 from None
+    response = HttpResponse(data, content_type=attachment.inline_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

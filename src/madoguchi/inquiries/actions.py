@@ -124,6 +124,8 @@ def _store_files(inquiry: Inquiry, message: Message, files: Sequence[Any]) -> No
             content_type=stored.content_type,
             size=stored.size,
             sha256=stored.sha256,
+            content_id=getattr(upload, "content_id", "")[:250],
+            inline_type=getattr(upload, "inline_type", ""),
         )
 
 

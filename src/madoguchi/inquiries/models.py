@@ -234,6 +234,10 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
+    # Set only for raster images referenced from an HTML mail (cid:), which the console
+    # may show inline; everything else is only ever downloaded.
+    content_id = models.CharField(max_length=250, blank=True)
+    inline_type = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(default=now)
 
     def __str__(self) -> str:

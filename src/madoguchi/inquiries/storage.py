@@ -79,10 +79,13 @@ def store_upload(upload: Upload) -> StoredFile:
 class BytesFile:
     """Bytes already in memory (a mail attachment) as an upload-like object."""
 
-    def __init__(self, name: str, data: bytes) -> None:
+    def __init__(self, name: str, data: bytes, *, content_id: str = "", inline_type: str = "") -> None:
         self.name = name
         self.size = len(data)
         self._data = data
+        # For a raster image shown inside an HTML mail: its Content-ID and its type.
+        self.content_id = content_id
+        self.inline_type = inline_type
 
     def chunks(self, chunk_size: int = 1 << 20):  # noqa: ANN201
         for start in range(0, len(self._data), chunk_size):

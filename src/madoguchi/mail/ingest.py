@@ -272,8 +272,19 @@ def _handle_bounce(row: InboundMessage, parsed: ParsedMail) -> IngestResult:
     return _finish(row, InboundStatus.PROCESSED, "appended", f"delivery report ({kind})", inquiry)
 
 
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
 def _files(parsed: ParsedMail) -> list[BytesFile]:
-    return [BytesFile(a.filename, a.data) for a in parsed.attachments]
+    return [
+        BytesFile(
+            a.filename,
+            a.data,
+            content_id=a.content_id or "",
+            inline_type=a.content_type if (a.inline and a.content_id and a.content_type in INLINE_TYPES) else "",
+        )
+        for a in parsed.attachments
+    ]
 
 
 def _body(parsed: ParsedMail) -> str:

@@ -99,3 +99,26 @@ def test_exam_mail_is_accepted_and_marked(mail_world):
     result = ingest.ingest((EMAILS / "acl-exam-related-inquiry.eml").read_bytes())
     inquiry = Inquiry.objects.get(reference=result.reference)
     assert "exam_related" in inquiry.flags and inquiry.category.slug == "exam"
+
+
+def test_cid_image_is_shown_inline_through_an_access_checked_route(mail_world, client, faculty, student):
+    import html as htmllib
+
+    result = ingest.ingest((EMAILS / "mime-nested-related-alternative-attachments-rfc822.eml").read_bytes())
+    inquiry = Inquiry.objects.get(reference=result.reference)
+    [image] = inquiry.attachments.exclude(inline_type="")
+    assert image.inline_type.startswith("image/") and image.content_id
+    client.force_login(faculty)
+    page = client.get(f"/console/i/{inquiry.reference}/").content.decode()
+    url = f"/console/files/{image.pk}/inline/"
+    assert htmllib.escape(f'src="{url}"') in page or f'src=&quot;{url}&quot;' in page
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == image.inline_type
+    assert response["X-Content-Type-Options"] == "nosniff"
+    # Not an inline image: never served through this route.
+    other = inquiry.attachments.filter(inline_type="").first()
+    if other is not None:
+        assert client.get(f"/console/files/{other.pk}/inline/").status_code == 404
+    # The inquiry is in faculty triage: student staff cannot fetch the image.
+    client.force_login(student)
+    assert client.get(url).status_code == 404

@@ -77,3 +77,29 @@ def due_info(inquiry) -> dict[str, str]:  # noqa: ANN001
         return {"css": "due-over", "text": gettext("overdue %(span)s") % {"span": span}}
     css = "due-soon" if seconds < 3600 * 2 else ""
     return {"css": css, "text": gettext("%(span)s left") % {"span": span}}
+
+
+_CID_IMG = re.compile(r'<img\b([^>]*?)\sdata-cid="([^"]*)"', re.IGNORECASE)
+
+
+@register.simple_tag
+def mail_html(message) -> str:  # noqa: ANN001
+    """The message's sanitised HTML with cid: images pointing at the access-checked
+    inline-image route of this message's own attachments; unknown ids stay blank."""
+    from urllib.parse import unquote
+
+    from django.urls import reverse
+
+    html = message.body_html or ""
+    if "data-cid" not in html:
+        return html
+    inline = {a.content_id: a.pk for a in message.attachments.all() if a.inline_type and a.content_id}
+
+    def swap(match: re.Match[str]) -> str:
+        cid = unquote(match.group(2))
+        pk = inline.get(cid) or inline.get(cid.strip("<>"))
+        if pk is None:
+            return match.group(0)
+        return f'<img{match.group(1)} src="{reverse("console:inline-image", args=[pk])}" data-cid="{match.group(2)}"'
+
+    return _CID_IMG.sub(swap, html)
