@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from madoguchi.intake.api import api
+from madoguchi.sla.views import schedule_calendar
 from madoguchi.web.views import healthz
 
 admin.site.site_header = "madoguchi"
@@ -18,5 +19,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("console/", include("madoguchi.console.urls")),
+    path("hours/<slug:name>.ics", schedule_calendar, name="schedule-calendar"),
     path("", include("madoguchi.intake.urls")),
 ]

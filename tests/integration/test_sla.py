@@ -189,3 +189,57 @@ def test_attainment_report(policies, create, client, faculty, student):
     assert [(r["first_met"], r["first_measured"], r["first_pct"]) for r in rows] == [(1, 2, 50)]
     client.force_login(student)
     assert client.get("/console/reports/sla/").status_code == 404
+
+
+def test_icalendar_feed_of_closures_and_special_days(policies, client):
+    with frozen(at(2026, 12, 1, 10, 0)):
+        response = client.get("/hours/operators.ics?lang=ja")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
+    body = response.content.decode()
+    assert body.startswith("BEGIN:VCALENDAR\r\n") and body.endswith("END:VCALENDAR\r\n")
+    assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
+    # The year end (Dec 29 - Jan 3) and a national holiday (Jan 1 is inside it; Jan 12,
+    # 2027 is Coming-of-Age Day) are all-day closures; weekends are not listed.
+    assert "DTSTART;VALUE=DATE:20261229" in body and "DTSTART;VALUE=DATE:20270101" in body
+    assert "DTSTART;VALUE=DATE:20270111" in body
+    assert "DTSTART;VALUE=DATE:20261205" not in body  # a Saturday: regular, not an event
+    assert "SUMMARY:休業: 年末年始" in body
+    assert client.get("/hours/no-such-schedule.ics").status_code == 404
+
+
+def test_icalendar_special_opening(policies, client):
+    from madoguchi.sla.models import BusinessSchedule
+
+    operators = BusinessSchedule.objects.get(name="operators")
+    definition = dict(operators.definition)
+    definition["exceptions"] = [{"date": "2027-01-11", "kind": "open", "hours": ["09:00-12:00"], "label": "特別対応日"}]
+    operators.definition = definition
+    operators.save()
+    with frozen(at(2026, 12, 1, 10, 0)):
+        body = client.get("/hours/operators.ics?lang=en").content.decode()
+    assert "DTSTART:20270111T000000Z" in body and "DTEND:20270111T030000Z" in body
+    assert "SUMMARY:Special opening: 特別対応日" in body
+
+
+def test_portal_offers_only_the_entitled_channels_and_says_why(policies, client):
+    page = client.get("/?lang=en&audience=other").content.decode()
+    assert "Chat and online calls are for members of the university" in page
+    assert client.cookies["madoguchi_audience"].value == "other"
+    # The choice is remembered; a member sees no restriction.
+    assert "for members of the university" in client.get("/?lang=en").content.decode()
+    member = client.get("/?lang=en&audience=student_current").content.decode()
+    assert "for members of the university" not in member
+
+
+def test_form_refuses_a_requester_not_entitled_to_it(policies, client, categories):
+    from madoguchi.inquiries.models import Inquiry
+    from madoguchi.sla.models import Entitlement
+    from tests.integration.test_intake import form_data
+
+    Entitlement.objects.create(audience="plan:free", channels=[], note_en="Free users: self-service only.")
+    Entitlement.objects.update_or_create(audience="other", defaults={"channels": ["sensitive_form"],
+                                                                     "note_en": "Members only.", "note_ja": "構成員のみ"})
+    response = client.post("/form/?lang=en", form_data(member_category="other", member_category_other="visitor"))
+    assert response.status_code == 200 and "Members only." in response.content.decode()
+    assert Inquiry.objects.count() == 0
+    assert client.post("/form/?lang=en", form_data()).status_code == 302

@@ -72,6 +72,17 @@ def _load_hours_and_policies() -> None:
     for channel, name in (("bot", "always"), ("form", "always"), ("chat", "operators"), ("call", "operators"),
                           ("faculty", "operators")):
         ChannelHours.objects.get_or_create(channel=channel, defaults={"schedule": schedules[name]})
+    from madoguchi.sla.models import Entitlement
+
+    Entitlement.objects.get_or_create(
+        audience="other",
+        defaults={
+            "channels": ["form", "sensitive_form", "mail"],
+            "note_ja": "チャットとオンライン通話は本学の構成員(学生・教職員)のみ利用できます。メールフォームをご利用ください。",
+            "note_en": "Chat and online calls are for members of the university (students, faculty and staff). "
+                       "Please use the email form.",
+        },
+    )
     if SlaPolicy.objects.exists():
         return
     sensitive = SlaPolicy.objects.create(name="機微な内容(約1週間) / Sensitive (about a week)", order=10,

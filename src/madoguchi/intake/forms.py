@@ -153,6 +153,16 @@ class InquiryForm(TextCheckedForm):
                 confirm = ""
             if confirm != email:
                 self.add_error("email_confirm", ValidationError(_("The two email addresses differ."), code="mismatch"))
+        member = data.get("member_category")
+        if member:
+            from django.utils.translation import get_language
+
+            from madoguchi.sla.entitlements import check
+
+            verdict = check(member, "sensitive_form" if self.sensitive else "form", get_language() or "ja")
+            if not verdict.allowed:
+                message = verdict.note or _("This channel is not available to you.")
+                self.add_error("member_category", ValidationError(message, code="not_entitled"))
         if data.get("member_category") == MemberCategory.OTHER and not data.get("member_category_other"):
             self.add_error("member_category_other", ValidationError(_("Please specify."), code="required"))
         category: Category | None = data.get("category")

@@ -32,12 +32,33 @@ def operator_availability(lang: str) -> dict[str, object]:
     return {"open": False, "next": describe_next_open(schedule, at, lang)}
 
 
+AUDIENCE_COOKIE = "madoguchi_audience"
+
+
 def portal(request: HttpRequest) -> HttpResponse:
-    return render(
+    """The requester's front door. "You are ..." (kept in a cookie) decides which channels
+    are offered; those not available say why."""
+    from madoguchi.inquiries.models import MemberCategory
+    from madoguchi.sla.entitlements import channels_for
+
+    audience = request.GET.get("audience", request.COOKIES.get(AUDIENCE_COOKIE, ""))
+    if audience not in MemberCategory.values:
+        audience = ""
+    response = render(
         request,
         "intake/portal.html",
-        {"categories": Category.objects.filter(active=True), "operators": operator_availability(_lang())},
+        {
+            "categories": Category.objects.filter(active=True),
+            "operators": operator_availability(_lang()),
+            "audience": audience,
+            "audiences": MemberCategory.choices,
+            "entitled": channels_for(audience, _lang()),
+        },
     )
+    if "audience" in request.GET:
+        response.set_cookie(AUDIENCE_COOKIE, audience, max_age=180 * 86400, samesite="Lax",
+                            secure=settings.SESSION_COOKIE_SECURE)
+    return response
 
 
 def _lang() -> str:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import BusinessSchedule, ChannelHours, SlaPolicy, SlaTarget
+from .models import BusinessSchedule, ChannelHours, Entitlement, SlaPolicy, SlaTarget
 
 
 @admin.register(BusinessSchedule)
@@ -24,3 +24,8 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "order", "active", "schedule")
     list_editable = ("order", "active")
     inlines = [SlaTargetInline]
+
+
+@admin.register(Entitlement)
+class EntitlementAdmin(admin.ModelAdmin):
+    list_display = ("audience", "channels", "note_ja")

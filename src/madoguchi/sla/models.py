@@ -113,3 +113,37 @@ class SlaTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy} P{self.priority}"
+
+
+class EntitledChannel(models.TextChoices):
+    FORM = "form", pgettext_lazy("entitled channel", "Email form")
+    SENSITIVE_FORM = "sensitive_form", pgettext_lazy("entitled channel", "Sensitive form")
+    MAIL = "mail", pgettext_lazy("entitled channel", "Mail")
+    CHAT = "chat", pgettext_lazy("entitled channel", "Chat with an operator")
+    CALL = "call", pgettext_lazy("entitled channel", "Online call")
+
+
+class Entitlement(models.Model):
+    """Which channels a kind of requester may use. A requester kind without a row may use
+    every channel; with a row, only the channels listed, and the note says why."""
+
+    audience = models.CharField(
+        _("who"), max_length=40, unique=True,
+        help_text=_('A member category (student_new, student_current, faculty_fulltime, faculty_parttime, staff, '
+                    'other) or a plan ("plan:free", "plan:pro", ...).'),
+    )
+    channels = models.JSONField(_("channels allowed"), default=list, blank=True,
+                                help_text=_('Any of "form", "sensitive_form", "mail", "chat", "call".'))
+    note_ja = models.CharField(_("explanation (Japanese)"), max_length=300, blank=True)
+    note_en = models.CharField(_("explanation (English)"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("entitlement")
+        verbose_name_plural = _("entitlements")
+
+    def __str__(self) -> str:
+        return self.audience
+
+    def note(self, lang: str | None = None) -> str:
+        lang = lang or get_language() or "ja"
+        return self.note_en if lang.startswith("en") else self.note_ja
