@@ -8,6 +8,7 @@
     madoguchi mail receive [--host H] [--port P] [--smtp] run the LMTP (or SMTP) receiver
     madoguchi mail fetch                                  fetch once from the IMAP mailboxes
     madoguchi mail retry                                  retry pending outgoing mail now
+    madoguchi kb import FILE.jsonl | import-markdown PATH | export [FILE]
     madoguchi hours ... / madoguchi bot ...               see ``madoguchi hours --help`` etc.
     madoguchi manage ARGS...                              any Django management command
 """
@@ -153,6 +154,32 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_kb(args: argparse.Namespace) -> int:
+    _setup()
+    import json
+    from pathlib import Path
+
+    from madoguchi.kb import actions
+
+    if args.kb_command == "import":
+        with open(args.path, encoding="utf-8", errors="replace") as handle:
+            report = actions.import_jsonl(handle)
+    elif args.kb_command == "import-markdown":
+        from madoguchi.kb.markdown_import import read_path
+
+        lines = [json.dumps(e, ensure_ascii=False) for e in read_path(Path(args.path), lang=args.lang)]
+        report = actions.import_jsonl(lines)
+    else:
+        text = "\n".join(actions.export_jsonl()) + "\n"
+        if args.path and args.path != "-":
+            Path(args.path).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
+    print(json.dumps(report.as_dict(), ensure_ascii=False))
+    return 0 if not report.errors else 1
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
     from django.core.management import execute_from_command_line
@@ -193,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smtp", action="store_true", help="receive: speak SMTP instead of LMTP")
     p.set_defaults(func=cmd_mail)
 
+    p = sub.add_parser("kb", help="knowledge base: import FILE.jsonl, import-markdown PATH, export [FILE]")
+    p.add_argument("kb_command", choices=["import", "import-markdown", "export"])
+    p.add_argument("path", nargs="?", default="-")
+    p.add_argument("--lang", default="ja", choices=["ja", "en"], help="import-markdown: the pages' language")
+    p.set_defaults(func=cmd_kb)
+
     p = sub.add_parser("manage", help="a Django management command", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)
@@ -219,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
 
         if argv[0] == "hours" and _has_database():
             _setup()  # schedules edited by the administrator live in the database
+        if argv[0] == "bot" and "--corpus" not in argv and not os.environ.get("MADOGUCHI_BOT_CORPUS") and _has_database():
+            _setup()  # answer from the knowledge base
+            from madoguchi.bot import cli as bot_cli
+            from madoguchi.kb.provider import articles_from_database
+
+            bot_cli.get_articles = lambda corpus: articles_from_database()
 
         module = importlib.import_module(PURE_COMMANDS[argv[0]])
         return int(module.main(argv[1:]) or 0)

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "madoguchi.inquiries",
     "madoguchi.mail",
     "madoguchi.intake",
+    "madoguchi.kb",
     "madoguchi.console",
     "madoguchi.web",
 ]

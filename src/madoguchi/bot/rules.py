@@ -64,7 +64,7 @@ def default_rules() -> list[dict[str, Any]]:
                 "Please do not share grades or other personal information here. "
                 "Use the form for sensitive inquiries instead."
             ),
-            "link": "/contact/sensitive/",
+            "link": "/form/sensitive/",
         },
         {
             "name": "exam",
@@ -115,7 +115,7 @@ def default_rules() -> list[dict[str, Any]]:
                 "faculty offering the course. This desk accepts exam-related inquiries only "
                 "through the email form."
             ),
-            "link": "/contact/",
+            "link": "/form/?category=exam",
         },
         {
             "name": "human",
