@@ -250,6 +250,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Anonymous intake (form and API) per client address.
 INTAKE_RATE_LIMIT = env("MADOGUCHI_INTAKE_RATE_LIMIT", "20/600")
+# Related-article suggestions while typing the form's subject, per client address.
+KB_SUGGEST_RATE_LIMIT = env("MADOGUCHI_KB_SUGGEST_RATE_LIMIT", "120/600")
 # A re-submission with the same content within this many seconds returns the same inquiry.
 DUPLICATE_WINDOW_SECONDS = env_int("MADOGUCHI_DUPLICATE_WINDOW_SECONDS", 600)
 # How long a requester's signed link stays valid (days).

@@ -19,6 +19,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("console/", include("madoguchi.console.urls")),
+    path("faq/", include("madoguchi.kb.urls")),
     path("hours/<slug:name>.ics", schedule_calendar, name="schedule-calendar"),
     path("", include("madoguchi.intake.urls")),
 ]

@@ -92,3 +92,46 @@ def test_bot_answers_from_the_database_and_hides_internal_articles():
     staff = engine.ask("Zoomの待機室から入れない", audience="staff")
     assert "ja-faq-zoom-wait-host" not in [r[0] for r in requester.results]
     assert "ja-faq-zoom-wait-host" in [r[0] for r in staff.results]
+
+
+def test_public_faq_browse_search_article_and_feedback(client):
+    from madoguchi.kb.models import ArticleDay
+
+    actions.import_jsonl(corpus_lines())
+    listing = client.get("/faq/?lang=ja").content.decode()
+    assert "Zoom" in listing
+    found = client.get("/faq/", {"q": "ホストがミーティングを開始するのを待っていますと表示される", "lang": "ja"})
+    assert found.status_code == 200 and "/faq/zoom-wait-host/" in found.content.decode()
+    english = client.get("/faq/zoom-wait-host/?lang=en").content.decode()
+    assert 'lang="en"' in english
+    assert client.post("/faq/zoom-wait-host/feedback/", {"helpful": "yes"}).status_code == 302
+    assert client.post("/faq/zoom-wait-host/feedback/", {"helpful": "no"}).status_code == 302
+    days = ArticleDay.objects.filter(article__topic="zoom-wait-host")
+    assert sum(d.views for d in days) == 1 and sum(d.helpful for d in days) == 1 and sum(d.not_helpful for d in days) == 1
+
+
+def test_internal_articles_are_not_public(client):
+    actions.import_jsonl(['{"id": "int-1", "lang": "ja", "topic": "internal-one", "question": "内部手順", '
+                          '"answer": "スタッフ向け", "public": false}'])
+    assert client.get("/faq/internal-one/").status_code == 404
+    assert "internal-one" not in client.get("/faq/?lang=ja").content.decode()
+    assert "internal-one" not in client.get("/faq/", {"q": "内部手順"}).content.decode()
+
+
+def test_article_markdown_is_rendered_inert():
+    from madoguchi.kb.rendering import render
+
+    html = render('[x](javascript:alert(1)) <script>alert(1)</script> **bold** [ok](https://example.ac.jp/a?b=1&c="2")\n\n- one\n- two')
+    assert "<script" not in html and 'href="javascript' not in html
+    assert "&lt;script&gt;" in html and "<strong>bold</strong>" in html and "<li>one</li>" in html
+    assert 'href="https://example.ac.jp/a?b=1&amp;c=&quot;2&quot;"' in html
+
+
+def test_suggestions_while_typing_the_subject(client):
+    from madoguchi.kb.models import ArticleDay
+
+    actions.import_jsonl(corpus_lines())
+    response = client.get("/faq/suggest/", {"q": "Zoomにサインインできない", "lang": "ja"})
+    assert response.status_code == 200 and "/faq/" in response.content.decode()
+    assert ArticleDay.objects.filter(suggested__gt=0).exists()
+    assert client.get("/faq/suggest/", {"q": "a"}).content.decode().strip() == ""

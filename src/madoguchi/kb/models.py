@@ -58,3 +58,20 @@ class ArticleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} v{self.version}"
+
+
+class ArticleDay(models.Model):
+    """Deflection figures per article and day (no personal data)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+    suggested = models.PositiveIntegerField(default=0)
+    helpful = models.PositiveIntegerField(default=0)
+    not_helpful = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "day"], name="articleday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {self.day}"

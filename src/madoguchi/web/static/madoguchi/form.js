@@ -32,3 +32,23 @@ if (member && otherField) {
   member.addEventListener("change", toggle);
   toggle();
 }
+
+// Related FAQ articles while the requester types the subject (deflection).
+const subject = form?.querySelector("input[name=subject]");
+const suggestBox = document.getElementById("suggestions");
+if (subject && suggestBox) {
+  let timer = null;
+  subject.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const q = subject.value.trim();
+      if (q.length < 2) {
+        suggestBox.replaceChildren();
+        return;
+      }
+      const url = `${suggestBox.dataset.url}?q=${encodeURIComponent(q)}`;
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) suggestBox.innerHTML = await response.text(); // server-rendered, escaped
+    }, 400);
+  });
+}
