@@ -5,6 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from madoguchi.core.i18n import LANG_CHOICES
+
 
 class Tier(models.TextChoices):
     NONE = "", pgettext_lazy("staff tier", "Not staff")
@@ -23,7 +25,7 @@ class User(AbstractUser):
     tier = models.CharField(_("staff tier"), max_length=16, choices=Tier.choices, blank=True, default="")
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
     preferred_language = models.CharField(
-        _("preferred language"), max_length=8, choices=[("ja", "日本語"), ("en", "English")], default="ja"
+        _("preferred language"), max_length=8, choices=LANG_CHOICES, default="ja"
     )
 
     class Meta:

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from string import Template
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from madoguchi.core.clock import now
 from madoguchi.core.events import GROUP_STUDENT_STAFF, publish_on_commit, user_group
 from madoguchi.core.ids import new_reference, new_token
 from madoguchi.mail import outbox
-from madoguchi.mail.texts import EXPECTATION
+from madoguchi.mail.texts import EXPECTATION, EXPECTATION_BY
 from madoguchi.privacy import audit
 from madoguchi.sla import service as sla
 
@@ -238,9 +239,7 @@ def _expectation(inquiry: Inquiry) -> str:
     from madoguchi.hours import format_local
 
     when = format_local(due.astimezone(ZoneInfo(settings.TIME_ZONE)), lang)
-    if lang == "en":
-        return f"We aim to send a first answer by {when} (Japan time)."
-    return f"{when} までに最初の回答をお送りする予定です。"
+    return Template(EXPECTATION_BY[lang]).safe_substitute(when=when)
 
 
 def _find_duplicate(submission_key: str | None, fingerprint: str) -> Inquiry | None:

@@ -14,6 +14,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import SessionAuth
 
 from madoguchi.accounts.roles import is_desk_staff
+from madoguchi.core.i18n import desk_lang
 from madoguchi.core.ratelimit import client_address, hit
 from madoguchi.inquiries import access, actions, queries
 from madoguchi.inquiries.models import Category
@@ -91,7 +92,7 @@ def list_categories(request: HttpRequest) -> Any:
 
 @api.post("/inquiries", response={201: InquiryCreated, 400: ErrorOut, 429: ErrorOut}, tags=["intake"], auth=None)
 def create_inquiry(request: HttpRequest, payload: InquiryIn) -> Any:
-    lang = "en" if payload.lang.startswith("en") else "ja"
+    lang = desk_lang(payload.lang)
     with translation.override(lang):
         if not hit("intake", client_address(request), settings.INTAKE_RATE_LIMIT):
             return Status(429, ErrorOut(detail=_("Too many submissions. Please wait a while and try again.")))

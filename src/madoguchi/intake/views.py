@@ -7,10 +7,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from madoguchi.core.i18n import desk_lang
 from madoguchi.core.ratelimit import client_address, hit
 from madoguchi.inquiries import access, actions, storage
 from madoguchi.inquiries.models import Category, HandbackProposal, HandbackStatus, Lane
@@ -62,7 +62,7 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 
 def _lang() -> str:
-    return "en" if (get_language() or "ja").startswith("en") else "ja"
+    return desk_lang()
 
 
 def _form_page(request: HttpRequest, form_class: type[InquiryForm], template: str) -> HttpResponse:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from madoguchi.core.clock import now
+from madoguchi.core.i18n import LANG_CHOICES
 
 
 class ArticleKind(models.TextChoices):
@@ -20,7 +21,7 @@ class Article(models.Model):
     external_id = models.CharField(_("external id"), max_length=120, unique=True, null=True, blank=True)
     topic = models.SlugField(_("topic"), max_length=120, db_index=True,
                              help_text=_("Articles with the same topic are translations of each other."))
-    lang = models.CharField(_("language"), max_length=8, choices=[("ja", "日本語"), ("en", "English")])
+    lang = models.CharField(_("language"), max_length=8, choices=LANG_CHOICES)
     kind = models.CharField(_("kind"), max_length=8, choices=ArticleKind.choices, default=ArticleKind.FAQ)
     section = models.CharField(_("section"), max_length=200, blank=True)
     question = models.CharField(_("question"), max_length=500)

@@ -6,9 +6,9 @@ from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
+from madoguchi.core.i18n import desk_lang
 from madoguchi.core.ratelimit import client_address, hit
 
 from . import counters, search
@@ -17,7 +17,7 @@ from .rendering import render as render_markdown
 
 
 def _lang() -> str:
-    return "en" if (get_language() or "ja").startswith("en") else "ja"
+    return desk_lang()
 
 
 def faq(request: HttpRequest) -> HttpResponse:

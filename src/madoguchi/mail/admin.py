@@ -25,7 +25,7 @@ class OutboundMailAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry pending mail now"))
     def retry_pending(self, request, queryset):
-        count = outbox.retry_now()
+        count = outbox.retry_now(list(queryset.values_list("pk", flat=True)))
         text = ngettext("%(count)d mail queued.", "%(count)d mails queued.", count) % {"count": count}
         self.message_user(request, text, messages.SUCCESS)
 

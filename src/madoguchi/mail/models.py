@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from madoguchi.core.clock import now
+from madoguchi.core.i18n import LANG_CHOICES
 
 
 class OutboundStatus(models.TextChoices):
@@ -56,7 +57,7 @@ class MailTemplate(models.Model):
     """
 
     key = models.CharField(_("key"), max_length=32)
-    lang = models.CharField(_("language"), max_length=8, choices=[("ja", "日本語"), ("en", "English")])
+    lang = models.CharField(_("language"), max_length=8, choices=LANG_CHOICES)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"))
 
@@ -86,7 +87,7 @@ class Mailbox(models.Model):
         OAUTH2 = "oauth2", _("OAuth2 (XOAUTH2)")
 
     address = models.EmailField(_("address"), unique=True)
-    lang = models.CharField(_("language"), max_length=8, choices=[("ja", "日本語"), ("en", "English")], default="ja")
+    lang = models.CharField(_("language"), max_length=8, choices=LANG_CHOICES, default="ja")
     triage_first = models.BooleanField(
         _("faculty triage first"), default=False,
         help_text=_("New inquiries from this address are seen by faculty staff first (the fallback address)."),

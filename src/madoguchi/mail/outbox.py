@@ -171,9 +171,13 @@ def sweep(older_than_seconds: int = 120) -> int:
     return len(ids)
 
 
-def retry_now() -> int:
-    """Make every pending mail due now (the admin's "SMTP is back" button, and tests)."""
-    ids = list(OutboundMail.objects.filter(status=OutboundStatus.PENDING).values_list("pk", flat=True))
+def retry_now(ids: list[int] | None = None) -> int:
+    """Make pending mail due now (all of it, or the given rows): the admin's "SMTP is
+    back" action and `madoguchi mail retry`."""
+    pending = OutboundMail.objects.filter(status=OutboundStatus.PENDING)
+    if ids is not None:
+        pending = pending.filter(pk__in=ids)
+    ids = list(pending.values_list("pk", flat=True))
     OutboundMail.objects.filter(pk__in=ids).update(next_attempt_at=now(), claimed_until=None)
     for mail_id in ids:
         enqueue_delivery(mail_id)

@@ -85,6 +85,12 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+# With an SLA target: $when is the local due time of the first answer.
+EXPECTATION_BY = {
+    "ja": "$when までに最初の回答をお送りする予定です。",
+    "en": "We aim to send a first answer by $when (Japan time).",
+}
+
 EXPECTATION = {
     "ja": "通常、翌営業日までに最初の回答をお送りします。",
     "en": "We usually send a first answer by the next business day.",

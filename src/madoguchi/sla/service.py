@@ -119,6 +119,14 @@ def apply(inquiry: Inquiry) -> None:
     _refresh_due_at(inquiry)
 
 
+def reapply(inquiry: Inquiry) -> None:
+    """Recompute after a schedule or policy change, keeping a running pause."""
+    paused = inquiry.sla_paused_at
+    apply(inquiry)
+    inquiry.sla_paused_at = paused
+    _refresh_due_at(inquiry)
+
+
 def on_staff_reply(inquiry: Inquiry) -> None:
     if inquiry.first_response_due is not None:
         inquiry.first_response_met = now() <= inquiry.first_response_due

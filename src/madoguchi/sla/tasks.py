@@ -30,10 +30,7 @@ def recompute_all(batch: int = BATCH) -> int:
         with transaction.atomic():
             rows = list(Inquiry.objects.select_for_update(of=("self",)).select_related("category").filter(pk__in=ids))
             for inquiry in rows:
-                paused = inquiry.sla_paused_at
-                service.apply(inquiry)
-                inquiry.sla_paused_at = paused
-                service._refresh_due_at(inquiry)
+                service.reapply(inquiry)
             _write_sla_fields(rows)
             count += len(rows)
         last = ids[-1]

@@ -4,9 +4,9 @@ import datetime as dt
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import get_language
 
 from madoguchi.core.clock import now
+from madoguchi.core.i18n import desk_lang
 from madoguchi.hours import UnknownScheduleError, resolve_schedule
 
 from . import ical
@@ -19,7 +19,7 @@ def schedule_calendar(request: HttpRequest, name: str) -> HttpResponse:
         schedule = resolve_schedule(name)
     except UnknownScheduleError:
         raise Http404 from None
-    lang = "en" if (get_language() or "ja").startswith("en") else "ja"
+    lang = desk_lang()
     row = BusinessSchedule.objects.filter(name=name).first()
     title = row.label(lang) if row else name
     today = now().astimezone(schedule.zone).date()

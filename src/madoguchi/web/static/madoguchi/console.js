@@ -43,11 +43,9 @@ function notify(event) {
   const link = document.createElement("a");
   link.href = `/console/i/${encodeURIComponent(event.inquiry)}/`;
   link.textContent = event.inquiry; // text, never HTML
-  const lang = document.documentElement.lang;
-  const label = event.kind === "sla.breached"
-    ? (lang === "ja" ? "対応期限を過ぎました: " : "Target missed: ")
-    : (lang === "ja" ? "対応期限が近づいています: " : "Target due soon: ");
-  item.append(label, link);
+  const root = document.getElementById("console");
+  const label = event.kind === "sla.breached" ? root.dataset.labelBreached : root.dataset.labelWarning;
+  item.append(`${label} `, link);
   box.append(item);
   setTimeout(() => item.remove(), 30000);
 }
