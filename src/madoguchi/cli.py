@@ -75,6 +75,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Links in mails point at where this process actually serves.
         settings.SITE_URL = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{args.port}"  # noqa: S104
     print(f"madoguchi is running at http://{shown}:{args.port}/  (console: /console/, admin: /admin/)")
+    print(f"chat widget for your pages: <script src=\"http://{shown}:{args.port}/widget.js\" async></script>"
+          "  (allow the site in MADOGUCHI_CHAT_WIDGET_ORIGINS; see docs/chat.md)")
     print(f"data directory: {settings.DATA_DIR}")
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
         print(f"outgoing mail is written to {settings.EMAIL_FILE_PATH} (set EMAIL_HOST to send it)")
@@ -255,9 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "bot" and "--corpus" not in argv and not os.environ.get("MADOGUCHI_BOT_CORPUS") and _has_database():
             _setup()  # answer from the knowledge base
             from madoguchi.bot import cli as bot_cli
-            from madoguchi.kb.provider import articles_from_database
+            from madoguchi.kb.provider import articles_from_database, rules_from_database
 
             bot_cli.get_articles = lambda corpus: articles_from_database()
+            bot_cli.get_rules = rules_from_database
 
         module = importlib.import_module(PURE_COMMANDS[argv[0]])
         return int(module.main(argv[1:]) or 0)

@@ -1,4 +1,5 @@
+from madoguchi.chat.routing import websocket_urlpatterns as chat_ws
 from madoguchi.console.routing import websocket_urlpatterns as console_ws
 from madoguchi.intake.routing import websocket_urlpatterns as requester_ws
 
-websocket_urlpatterns = [*console_ws, *requester_ws]
+websocket_urlpatterns = [*console_ws, *requester_ws, *chat_ws]

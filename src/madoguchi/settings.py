@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "madoguchi.mail",
     "madoguchi.intake",
     "madoguchi.kb",
+    "madoguchi.chat",
     "madoguchi.console",
     "madoguchi.web",
 ]
@@ -252,6 +253,28 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 INTAKE_RATE_LIMIT = env("MADOGUCHI_INTAKE_RATE_LIMIT", "20/600")
 # Related-article suggestions while typing the form's subject, per client address.
 KB_SUGGEST_RATE_LIMIT = env("MADOGUCHI_KB_SUGGEST_RATE_LIMIT", "120/600")
+# Questions the answer bot was asked are kept this many days (0: not logged at all).
+BOT_LOG_DAYS = env_int("MADOGUCHI_BOT_LOG_DAYS", 180)
+# --- live chat --------------------------------------------------------------------------
+# Sites allowed to embed the widget (frame-ancestors), space- or comma-separated origins,
+# e.g. "https://www.example.ac.jp https://help.example.ac.jp". The desk itself always may.
+CHAT_WIDGET_ORIGINS = [o.rstrip("/") for o in env("MADOGUCHI_CHAT_WIDGET_ORIGINS", "").replace(",", " ").split()]
+CHAT_MAX_MESSAGE_CHARS = env_int("MADOGUCHI_CHAT_MAX_MESSAGE_CHARS", 2000)
+# Messages a requester may send: burst size and refill per second.
+CHAT_RATE_BURST = env_int("MADOGUCHI_CHAT_RATE_BURST", 8)
+CHAT_RATE_PER_SECOND = float(env("MADOGUCHI_CHAT_RATE_PER_SECOND", "1"))
+# New conversations per client address.
+CHAT_NEW_RATE_LIMIT = env("MADOGUCHI_CHAT_NEW_RATE_LIMIT", "20/3600")
+# Hand-over: beyond this many waiting, or this estimated wait, the widget offers the form.
+CHAT_MAX_QUEUE = env_int("MADOGUCHI_CHAT_MAX_QUEUE", 15)
+CHAT_MAX_WAIT_MINUTES = env_int("MADOGUCHI_CHAT_MAX_WAIT_MINUTES", 30)
+# "accept": operators pick chats from the queue; "round_robin": the desk assigns them.
+CHAT_ROUTING = env("MADOGUCHI_CHAT_ROUTING", "accept")
+CHAT_DEFAULT_MAX_CHATS = env_int("MADOGUCHI_CHAT_DEFAULT_MAX_CHATS", 3)
+# A waiting requester who closed the page is dropped from the queue after this long.
+CHAT_QUEUE_GRACE_SECONDS = env_int("MADOGUCHI_CHAT_QUEUE_GRACE_SECONDS", 180)
+# Conversations with no activity for this long are closed.
+CHAT_IDLE_MINUTES = env_int("MADOGUCHI_CHAT_IDLE_MINUTES", 60)
 # A re-submission with the same content within this many seconds returns the same inquiry.
 DUPLICATE_WINDOW_SECONDS = env_int("MADOGUCHI_DUPLICATE_WINDOW_SECONDS", 600)
 # How long a requester's signed link stays valid (days).

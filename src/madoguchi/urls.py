@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
+from madoguchi.chat.views import loader as chat_loader
 from madoguchi.intake.api import api
 from madoguchi.sla.views import schedule_calendar
 from madoguchi.web.views import healthz
@@ -18,8 +19,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("console/kb/", include("madoguchi.kb.staff_urls")),
     path("console/", include("madoguchi.console.urls")),
     path("faq/", include("madoguchi.kb.urls")),
+    path("chat/", include("madoguchi.chat.urls")),
+    path("widget.js", chat_loader, name="chat-loader"),
     path("hours/<slug:name>.ics", schedule_calendar, name="schedule-calendar"),
     path("", include("madoguchi.intake.urls")),
 ]

@@ -3,6 +3,7 @@ a real SMTP server receiving its mail, and Debian's Chromium driven by Playwrigh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -32,6 +33,15 @@ class Desk:
     smtp: SmtpSink
     accounts: dict[str, str]
     process: subprocess.Popen
+    env: dict[str, str]
+
+    def manage(self, code: str) -> str:
+        """Run Python against the desk's database (``madoguchi manage shell -c``)."""
+        done = subprocess.run([*_madoguchi(), "manage", "shell", "-c", code], env=self.env, cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            raise RuntimeError(done.stderr)
+        return done.stdout
 
     def mails_to(self, address: str, count: int = 1, timeout: float = 20.0):
         deadline = time.monotonic() + timeout
@@ -47,9 +57,9 @@ def _madoguchi() -> list[str]:
     return [sys.executable, "-m", "madoguchi"]
 
 
-@pytest.fixture(scope="session")
-def desk(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("desk-data")
+@contextlib.contextmanager
+def running_desk(data_dir: Path, **extra_env: str):
+    """A real desk: demo data, `madoguchi serve` on a free port, mail to an SMTP sink."""
     controller, sink = start_smtp()
     port = free_port()
     env = {
@@ -64,6 +74,7 @@ def desk(tmp_path_factory):
     }
     for key in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"):
         env.pop(key, None)
+    env.update(extra_env)
     subprocess.run([*_madoguchi(), "demo"], env=env, check=True, cwd=REPO, capture_output=True, timeout=120)
     log = open(data_dir / "server.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
@@ -87,7 +98,7 @@ def desk(tmp_path_factory):
         user, password, _role = line.split("\t")
         accounts[user] = password
     try:
-        yield Desk(url, data_dir, sink, accounts, process)
+        yield Desk(url, data_dir, sink, accounts, process, env)
     finally:
         process.terminate()
         try:
@@ -96,6 +107,12 @@ def desk(tmp_path_factory):
             process.kill()
         log.close()
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def desk(tmp_path_factory):
+    with running_desk(tmp_path_factory.mktemp("desk-data")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ must hold the moment a general inquiry is marked sensitive.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing.websocket import WebsocketCommunicator
@@ -289,3 +291,65 @@ def test_unrouted_mail_is_for_faculty_only(client, world, role):
         assert response.status_code == 200 and "unrouted-zqx" in response.content.decode()
     else:
         expect_denied(role, response)
+
+
+# --- live chat -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chats(world):
+    """A waiting chat in each lane (the restricted ones were marked after the hand-over)."""
+    from madoguchi.chat import service
+    from madoguchi.chat.models import ChatState, Conversation
+    from madoguchi.core.clock import frozen
+
+    users, _ = world
+    out = {}
+    with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):
+        for lane in ("general", "sensitive", "triage"):
+            turn = service.start(f"chat-{lane}-zqx のことで困っています", client_id=f"cid-matrix-{lane}", lang="ja")
+            conversation = turn.conversation
+            actions.do_chat_handover(conversation.inquiry)
+            Conversation.objects.filter(pk=conversation.pk).update(state=ChatState.QUEUED, queued_at=turn.message.created_at)
+            if lane == "sensitive":
+                actions.do_mark_sensitive(conversation.inquiry, "x", acting_user=users["faculty"])
+            elif lane == "triage":
+                from madoguchi.inquiries.models import Inquiry
+
+                Inquiry.objects.filter(pk=conversation.inquiry_id).update(lane=Lane.TRIAGE)
+                Conversation.objects.filter(pk=conversation.pk).update(faculty_only=True)
+            conversation.refresh_from_db()
+            out[lane] = conversation
+    return out
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ["/console/chat/", "/console/chat/queue/"])
+def test_chat_queue_lists_only_what_the_role_may_see(client, world, chats, role, route):
+    users, _ = world
+    login(client, users, role)
+    response = client.get(route)
+    if role in ("anonymous", "plain"):
+        assert response.status_code in (302, 403)
+        return
+    body = response.content.decode()
+    for lane, conversation in chats.items():
+        assert (conversation.inquiry.reference in body) is sees(role, lane), (role, lane)
+
+
+CHAT_ACTIONS = [("accept", {}), ("send", {"body": "hi", "cid": "op-matrix-0001"}), ("transfer", {"to": "faculty"}),
+                ("mail", {}), ("close", {})]
+
+
+@pytest.mark.parametrize(("role", "lane"), [(r, lane) for r in ROLES for lane in ("general", "sensitive", "triage")
+                                            if not sees(r, lane)])
+def test_chat_actions_on_hidden_chats_are_denied(client, world, chats, role, lane):
+    users, _ = world
+    login(client, users, role)
+    conversation = chats[lane]
+    before = (conversation.inquiry.messages.count(), conversation.state, conversation.operator_id)
+    for action, data in CHAT_ACTIONS:
+        response = client.post(f"/console/chat/{conversation.inquiry.reference}/{action}/", data)
+        expect_denied(role, response)
+    conversation.refresh_from_db()
+    assert (conversation.inquiry.messages.count(), conversation.state, conversation.operator_id) == before

@@ -1,8 +1,10 @@
 """``bot ask "..."`` and ``bot ask --batch FILE.jsonl`` (wired into ``madoguchi bot``).
 
-The engine is built from ``get_articles()``, a module-level hook: the Django layer
-replaces it (``cli.get_articles = load_from_db``) to serve the knowledge base; by default
-it reads a JSONL corpus from ``--corpus FILE`` or the ``MADOGUCHI_BOT_CORPUS`` variable.
+The engine is built from ``get_articles()`` and ``get_rules()``, module-level hooks: the
+Django layer replaces them (``cli.get_articles = load_from_db``) to serve the knowledge
+base and the administrator's topic rules; by default articles come from a JSONL corpus
+(``--corpus FILE`` or the ``MADOGUCHI_BOT_CORPUS`` variable) and the rules are
+``default_rules()``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ def jsonl_articles(corpus: str | None = None) -> list[Article]:
 
 # The articles provider hook (see module docstring).
 get_articles: Callable[[str | None], Sequence[Article]] = jsonl_articles
+
+
+def shipped_rules() -> list[dict] | None:
+    return None  # Engine.build: None means default_rules()
+
+
+# The topic rules hook (see module docstring).
+get_rules: Callable[[], list[dict] | None] = shipped_rules
 
 
 def _ask_one(engine: Engine, q: str, lang: str | None, audience: str) -> dict:
@@ -66,7 +76,7 @@ def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = 
         err.write("bot ask: give either a question or --batch FILE\n")
         return 2
     try:
-        engine = Engine.build(get_articles(args.corpus))
+        engine = Engine.build(get_articles(args.corpus), rules=get_rules())
     except (ProviderError, OSError, ValueError) as exc:
         err.write(f"bot ask: {exc}\n")
         return 2

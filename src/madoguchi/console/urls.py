@@ -1,5 +1,7 @@
 from django.urls import path
 
+from madoguchi.chat import console_views as chat
+
 from . import views
 
 app_name = "console"
@@ -13,4 +15,8 @@ urlpatterns = [
     path("files/<int:attachment_id>/inline/", views.inline_image, name="inline-image"),
     path("mail-review/", views.mail_review, name="mail-review"),
     path("reports/sla/", views.sla_report, name="sla-report"),
+    path("chat/", chat.panel, name="chat"),
+    path("chat/queue/", chat.panel_fragment, name="chat-queue"),
+    path("chat/availability/", chat.availability, name="chat-availability"),
+    path("chat/<str:reference>/<str:action>/", chat.act, name="chat-act"),
 ]

@@ -24,6 +24,12 @@ from madoguchi.intake.forms import MultipleFileField, TextCheckedForm
 from madoguchi.intake.views import attachment_response
 
 
+def chat_context(user: Any, inquiry: Any) -> dict[str, Any]:
+    from madoguchi.chat.console_views import chat_context as context
+
+    return context(user, inquiry)
+
+
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -117,6 +123,7 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
         "handbacks": inquiry.handbacks.all(),
         "handback_pending": inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).exists(),
         "is_faculty": sees_restricted(request.user),
+        **chat_context(request.user, inquiry),
     }
 
 

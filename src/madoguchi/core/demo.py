@@ -102,6 +102,29 @@ def _load_hours_and_policies() -> None:
         SlaTarget.objects.create(policy=vendor, priority=priority, first_response_minutes=first)
 
 
+CANNED_REPLIES = [
+    ("挨拶 / Greeting", "サポート窓口の担当です。ご相談内容を確認しますので、少々お待ちください。",
+     "This is the support desk. Let me look at your question; one moment, please."),
+    ("エラー画面 / Error screen", "表示されたエラーメッセージ（またはエラー番号）を、そのまま貼り付けていただけますか。"
+     "画面の写真を添付していただいても構いません。",
+     "Could you paste the error message (or error number) exactly as shown? A screenshot is fine too."),
+    ("端末の確認 / Device", "お使いの端末（Windows / Mac / iPhone / Android）と、ブラウザまたはアプリの種類を教えてください。",
+     "Which device are you using (Windows, Mac, iPhone, Android), and which browser or app?"),
+    ("メールで回答 / Answer by mail", "確認に時間がかかるため、メールで回答いたします。このまま少々お待ちください。",
+     "This needs some checking, so we will answer you by mail. Thank you for your patience."),
+    ("終了 / Closing", "ほかにご不明な点はありますか。なければ、このチャットを終了いたします。ご利用ありがとうございました。",
+     "Is there anything else? If not, I will end this chat. Thank you for contacting us."),
+]
+
+
+def _load_chat() -> None:
+    from madoguchi.chat.models import CannedReply
+
+    for i, (title, ja, en) in enumerate(CANNED_REPLIES):
+        CannedReply.objects.get_or_create(title=title, defaults={"body_ja": ja, "body_en": en,
+                                                                  "sort_order": (i + 1) * 10})
+
+
 def demo_accounts_file() -> Path:
     return Path(settings.DATA_DIR) / "demo-accounts.txt"
 
@@ -119,6 +142,10 @@ def load_demo() -> list[tuple[str, str, str]]:
                           description_ja=dja, description_en=den, sort_order=(i + 1) * 10),
         )
     _load_hours_and_policies()
+    from madoguchi.kb.demo import load_demo_articles
+
+    load_demo_articles()
+    _load_chat()
     User = get_user_model()
     accounts = []
     for username, display, tier, superuser in STAFF:

@@ -39,14 +39,19 @@ def start_in_thread(interval: float = 0.5) -> threading.Thread:
 
 def housekeeping() -> None:
     """Re-enqueue outbox mail whose task went missing; finish inbound mail that was stored
-    but not processed (a crash); fetch from IMAP mailboxes when they are due."""
+    but not processed (a crash); fetch from IMAP mailboxes when they are due; close idle
+    chats and drop waiting requesters who left; forget old bot questions."""
     from django.db import close_old_connections
 
+    from madoguchi.chat import service as chat
+    from madoguchi.kb import learning
     from madoguchi.mail import imap, ingest, outbox
     from madoguchi.sla import monitor
 
     close_old_connections()
-    for step in (outbox.sweep, ingest.recover_pending, monitor.check_due_times, imap.fetch_all):
+    steps = (outbox.sweep, ingest.recover_pending, monitor.check_due_times, imap.fetch_all, chat.sweep,
+             learning.purge_old)
+    for step in steps:
         try:
             step()
         except Exception:  # housekeeping must never kill the process

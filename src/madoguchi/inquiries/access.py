@@ -18,13 +18,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
 from madoguchi.core.events import GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF, requester_group
 
-from .models import Attachment, Inquiry, Lane, Message, MessageKind
+from .models import PUBLIC_KINDS, Attachment, Inquiry, Lane, Message
 
 LINK_SALT = "madoguchi.requester-link"
 
@@ -58,14 +58,21 @@ def visible_messages(user: Any, inquiry: Inquiry) -> QuerySet[Message]:
     """Thread entries of an inquiry already obtained through access."""
     if not can_see(user, inquiry):
         return Message.objects.none()
-    return inquiry.messages.select_related("author").prefetch_related("attachments")
+    qs = inquiry.messages.select_related("author").prefetch_related("attachments")
+    if not sees_restricted(user):
+        # A chat message the bot recognised as sensitive (grades, ...) is for faculty only.
+        qs = qs.filter(Q(meta__withheld__isnull=True) | Q(meta__withheld=False))
+    return qs
 
 
 def access_attachment(user: Any, attachment_id: int) -> Attachment:
     try:
-        return Attachment.objects.select_related("inquiry").get(
+        found = Attachment.objects.select_related("inquiry", "message").get(
             pk=attachment_id, inquiry__in=visible_inquiries(user)
         )
+        if found.message is not None and found.message.meta.get("withheld") and not sees_restricted(user):
+            raise Attachment.DoesNotExist
+        return found
     except (Attachment.DoesNotExist, ValueError):
         raise Http404 from None
 
@@ -123,7 +130,7 @@ def access_inquiry_by_token(token: str, *, for_update: bool = False) -> Inquiry:
 
 
 def requester_messages(inquiry: Inquiry) -> QuerySet[Message]:
-    return inquiry.messages.filter(kind__in=(MessageKind.REQUESTER, MessageKind.REPLY)).prefetch_related(
+    return inquiry.messages.filter(kind__in=PUBLIC_KINDS).prefetch_related(
         "attachments"
     )
 
@@ -133,7 +140,7 @@ def access_requester_attachment(inquiry: Inquiry, attachment_id: int) -> Attachm
         return Attachment.objects.get(
             pk=attachment_id,
             inquiry=inquiry,
-            message__kind__in=(MessageKind.REQUESTER, MessageKind.REPLY),
+            message__kind__in=PUBLIC_KINDS,
         )
     except (Attachment.DoesNotExist, ValueError):
         raise Http404 from None

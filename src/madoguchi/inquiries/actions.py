@@ -29,6 +29,7 @@ from madoguchi.sla import service as sla
 
 from . import access, storage
 from .models import (
+    PUBLIC_KINDS,
     Attachment,
     Category,
     Channel,
@@ -41,6 +42,7 @@ from .models import (
     Priority,
     Status,
 )
+from .signals import lane_changed
 
 
 @dataclass
@@ -170,11 +172,7 @@ def do_create_inquiry(
                 priority=Priority.P3,
                 flags=sorted(set(data.flags)),
             )
-            for _attempt in range(5):
-                inquiry.reference = new_reference()
-                if not Inquiry.objects.filter(reference=inquiry.reference).exists():
-                    break
-            inquiry.root_message_id = outbox.new_message_id(inquiry.reference)
+            _name(inquiry)
             sla.apply(inquiry)
             inquiry.save()
             message = Message.objects.create(
@@ -200,6 +198,15 @@ def do_create_inquiry(
             raise
         return existing, False
     return inquiry, True
+
+
+def _name(inquiry: Inquiry) -> None:
+    """Give a new inquiry its reference and the Message-ID its thread hangs on."""
+    for _attempt in range(5):
+        inquiry.reference = new_reference()
+        if not Inquiry.objects.filter(reference=inquiry.reference).exists():
+            break
+    inquiry.root_message_id = outbox.new_message_id(inquiry.reference)
 
 
 def _queue_confirmation(inquiry: Inquiry, data: NewInquiry) -> None:
@@ -272,6 +279,8 @@ def check_faculty(user: Any, inquiry: Inquiry) -> None:
 def do_reply(inquiry: Inquiry, body: str, *, acting_user: Any, files: Sequence[Any] = ()) -> Message:
     """Answer the requester: the reply is added to the thread and mailed."""
     check_staff(acting_user, inquiry)
+    if not inquiry.requester_email:
+        raise ValueError("the requester has no mail address")
     message = Message.objects.create(
         inquiry=inquiry,
         kind=MessageKind.REPLY,
@@ -319,7 +328,9 @@ def do_assign(inquiry: Inquiry, assignee: Any | None, *, acting_user: Any) -> No
     if assignee is not None:
         if not is_desk_staff(assignee) or not access.can_see(assignee, inquiry):
             raise PermissionDenied(_("This person cannot handle this inquiry."))
-        if role_of(acting_user) == "student" and assignee.pk != acting_user.pk:
+        if role_of(acting_user) == "student" and assignee.pk != acting_user.pk \
+                and inquiry.assignee_id != acting_user.pk:
+            # ...or pass on what is theirs (a chat transferred to a colleague).
             raise PermissionDenied(_("Student staff can only assign inquiries to themselves."))
     previous = inquiry.assignee_id
     inquiry.assignee = assignee
@@ -431,6 +442,7 @@ def do_mark_sensitive(inquiry: Inquiry, reason: str, *, acting_user: Any) -> Non
     _touch(inquiry, "lane", "assignee", *sla.SLA_FIELDS)
     audit.record("inquiry.marked_sensitive", actor=acting_user, inquiry=inquiry, previous=previous, reason=reason)
     _publish(inquiry, "inquiry.updated")
+    lane_changed.send(Inquiry, inquiry=inquiry, previous=previous)
     if previous == Lane.GENERAL:
         # Student staff's screens drop it at once; the event names only the reference
         # they could already see.
@@ -590,4 +602,173 @@ def do_record_bounce(inquiry: Inquiry, *, recipients: Sequence[str], permanent: 
     _touch(inquiry, *fields)
     audit.record("inquiry.bounced", inquiry=inquiry, actor_kind="system", permanent=permanent,
                  recipients=list(recipients))
+    _publish(inquiry, "inquiry.updated")
+
+
+# --- chat ---------------------------------------------------------------------------------
+# A chat conversation is an inquiry (channel "chat") whose thread is the transcript. While
+# only the bot talks, the inquiry is kept solved and flagged "bot" so it stays out of the
+# working views; a hand-over opens it like any new inquiry.
+
+
+def chat_payload(message: Message) -> dict[str, Any]:
+    """A thread entry as the requester's widget receives it (public kinds only)."""
+    assert message.kind in PUBLIC_KINDS
+    return {
+        "seq": message.pk,
+        "cid": message.client_id,
+        "kind": message.kind,
+        "author": message.author_name if message.kind == MessageKind.REPLY else "",
+        "body": message.body,
+        "at": message.created_at.isoformat(),
+        "meta": message.meta,
+        "files": [
+            {"id": a.pk, "name": a.original_name, "size": a.size, "type": a.content_type}
+            for a in message.attachments.all()
+        ],
+    }
+
+
+def _chat_subject(body: str) -> str:
+    line = " ".join(body.split())
+    return line if len(line) <= 80 else line[:79] + "…"
+
+
+@transaction.atomic
+def do_open_chat(*, body: str, lang: str, client_id: str, name: str) -> tuple[Inquiry, Message]:
+    """The first message of a chat makes its inquiry."""
+    inquiry = Inquiry(
+        channel=Channel.CHAT,
+        lane=Lane.GENERAL,
+        status=Status.SOLVED,
+        solved_at=now(),
+        subject=_chat_subject(body) or "—",
+        lang="en" if lang == "en" else "ja",
+        requester_name=name,
+        requester_email="",
+        priority=Priority.P3,
+        flags=["bot"],
+    )
+    _name(inquiry)
+    inquiry.save()
+    message = Message.objects.create(
+        inquiry=inquiry, kind=MessageKind.REQUESTER, author_name=name, body=body, channel=Channel.CHAT,
+        client_id=client_id,
+    )
+    audit.record("inquiry.created", inquiry=inquiry, actor_kind="requester", channel=Channel.CHAT, lane=inquiry.lane)
+    _publish(inquiry, "inquiry.created")
+    return inquiry, message
+
+
+def do_chat_message(
+    inquiry: Inquiry,
+    *,
+    kind: str,
+    body: str,
+    client_id: str = "",
+    author: Any | None = None,
+    meta: dict[str, Any] | None = None,
+    files: Sequence[Any] = (),
+) -> tuple[Message, bool]:
+    """Add one chat entry. A ``client_id`` seen before returns the stored entry (a re-send
+    after a reconnect), so a message is never doubled. Returns (message, created)."""
+    if client_id:
+        existing = inquiry.messages.filter(client_id=client_id).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            message = _chat_message(inquiry, kind=kind, body=body, client_id=client_id, author=author,
+                                    meta=meta or {}, files=files)
+    except IntegrityError:
+        existing = inquiry.messages.filter(client_id=client_id).first() if client_id else None
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def _chat_message(
+    inquiry: Inquiry, *, kind: str, body: str, client_id: str, author: Any | None, meta: dict[str, Any],
+    files: Sequence[Any],
+) -> Message:
+    if kind == MessageKind.REPLY:
+        check_staff(author, inquiry)
+    name = inquiry.requester_name if kind == MessageKind.REQUESTER else (str(author) if author is not None else "")
+    message = Message.objects.create(
+        inquiry=inquiry, kind=kind, author=author, author_name=name, body=body, channel=Channel.CHAT,
+        client_id=client_id, meta=meta,
+    )
+    _store_files(inquiry, message, files)
+    fields: list[str] = []
+    if inquiry.status != Status.SOLVED:
+        if kind == MessageKind.REQUESTER:
+            sla.on_requester_message(inquiry)
+            fields += list(sla.SLA_FIELDS)
+        elif kind == MessageKind.REPLY:
+            if inquiry.first_response_at is None:
+                inquiry.first_response_at = message.created_at
+                fields.append("first_response_at")
+            sla.on_staff_reply(inquiry)
+            fields += list(sla.SLA_FIELDS)
+    _touch(inquiry, *fields)
+    if kind == MessageKind.REPLY:
+        audit.record("inquiry.replied", actor=author, inquiry=inquiry, message=message.pk, channel=Channel.CHAT)
+    _publish(inquiry, "message.created")
+    if kind in PUBLIC_KINDS:
+        payload = chat_payload(message)
+        publish_on_commit({"kind": "chat.message", "inquiry": inquiry.reference, "message": payload},
+                          audience=access.requester_audience(inquiry))
+    return message
+
+
+@transaction.atomic
+def do_chat_handover(inquiry: Inquiry, *, member_category: str = "") -> None:
+    """The requester asked for a person: the inquiry opens like a new one (SLA and all)."""
+    inquiry.status = Status.NEW
+    inquiry.solved_at = None
+    inquiry.flags = sorted(set(inquiry.flags) - {"bot"})
+    if member_category:
+        inquiry.member_category = member_category
+    sla.apply(inquiry)
+    _touch(inquiry, "status", "solved_at", "flags", "member_category", *sla.SLA_FIELDS)
+    audit.record("chat.handed_over", inquiry=inquiry, actor_kind="requester")
+    _publish(inquiry, "inquiry.created")
+
+
+@transaction.atomic
+def do_chat_continue_by_mail(inquiry: Inquiry, *, email: str, name: str = "") -> None:
+    """The conversation goes on by mail: the address is recorded and the usual
+    confirmation (with the thread link) is sent."""
+    reopened = inquiry.status in (Status.SOLVED, Status.CLOSED)
+    inquiry.requester_email = email
+    if name:
+        inquiry.requester_name = name
+    if reopened:
+        inquiry.status = Status.NEW
+        inquiry.solved_at = None
+        inquiry.flags = sorted(set(inquiry.flags) - {"bot"})
+        sla.apply(inquiry)
+    _touch(inquiry, "requester_email", "requester_name", "status", "solved_at", "flags", *sla.SLA_FIELDS)
+    audit.record("chat.continued_by_mail", inquiry=inquiry, actor_kind="requester")
+    _queue_confirmation(inquiry, NewInquiry(name=inquiry.requester_name, email=email, subject=inquiry.subject,
+                                            body="", lang=inquiry.lang))
+    _publish(inquiry, "inquiry.updated")
+
+
+@transaction.atomic
+def do_chat_solved(inquiry: Inquiry, *, acting_user: Any | None = None) -> None:
+    """The chat ended: the inquiry is solved (a chat continued by mail is not ended)."""
+    if acting_user is not None:
+        do_change_status(inquiry, Status.SOLVED, acting_user=acting_user)
+        return
+    if inquiry.status in (Status.SOLVED, Status.CLOSED):
+        return
+    previous = inquiry.status
+    inquiry.status = Status.SOLVED
+    inquiry.solved_at = now()
+    sla.on_solved(inquiry)
+    _touch(inquiry, "status", "solved_at", *sla.SLA_FIELDS)
+    audit.record("inquiry.status_changed", inquiry=inquiry, actor_kind="requester", previous=previous,
+                 status=Status.SOLVED)
     _publish(inquiry, "inquiry.updated")

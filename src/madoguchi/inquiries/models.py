@@ -198,6 +198,12 @@ class MessageKind(models.TextChoices):
     NOTE = "note", pgettext_lazy("message kind", "Internal note")
     SYSTEM = "system", pgettext_lazy("message kind", "System")
     AUTO = "auto", pgettext_lazy("message kind", "Automatic mail")
+    BOT = "bot", pgettext_lazy("message kind", "Chatbot")
+    EVENT = "event", pgettext_lazy("message kind", "Chat event")
+
+
+# What a requester sees of a thread: never notes, system entries or automatic mail.
+PUBLIC_KINDS = (MessageKind.REQUESTER, MessageKind.REPLY, MessageKind.BOT, MessageKind.EVENT)
 
 
 class Message(models.Model):
@@ -212,18 +218,27 @@ class Message(models.Model):
     body_html = models.TextField(blank=True)
     channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
     mail_message_id = models.CharField(max_length=250, blank=True, db_index=True)
+    # Chat: the sender's own id for the message (a re-send after a reconnect is the same
+    # message), and structured extras (the bot's article, a rule's link, an event's kind).
+    client_id = models.CharField(max_length=64, blank=True)
+    meta = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=now)
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["inquiry", "created_at", "id"], name="msg_thread")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inquiry", "client_id"], condition=~models.Q(client_id=""), name="msg_client_id"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.inquiry_id}:{self.kind}"
 
     @property
     def is_public(self) -> bool:
-        return self.kind in (MessageKind.REQUESTER, MessageKind.REPLY)
+        return self.kind in PUBLIC_KINDS
 
 
 class Attachment(models.Model):

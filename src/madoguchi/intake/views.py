@@ -84,6 +84,11 @@ def _form_page(request: HttpRequest, form_class: type[InquiryForm], template: st
         initial = {"submission_key": secrets.token_urlsafe(24)}
         if request.GET.get("category"):
             initial["category"] = request.GET["category"][:40]
+        # Pre-filled from a chat that moved to the form (the widget's "send by the form").
+        if request.GET.get("subject"):
+            initial["subject"] = " ".join(request.GET["subject"].split())[:200]
+        if request.GET.get("body"):
+            initial["body"] = request.GET["body"][:4000]
         form = form_class(initial=initial)
     return render(
         request,

@@ -59,11 +59,26 @@ def _clean(data: Any) -> dict[str, Any]:
     }
 
 
+EDITABLE = ("external_id", "lang", "kind", "topic", "section", "question", "answer", "alt_questions", "tags",
+            "public")
+
+
+def article_values(article: Article) -> dict[str, Any]:
+    """The article's editable fields, to change a few and pass to ``do_save_article``."""
+    return {key: getattr(article, key) for key in EDITABLE}
+
+
 @transaction.atomic
-def do_save_article(values: dict[str, Any], *, acting_user: Any = None) -> tuple[Article, str]:
-    """Create or update by external id (or by topic+language). Returns (article, what)."""
-    article = None
-    if values.get("external_id"):
+def do_save_article(values: dict[str, Any], *, acting_user: Any = None,
+                    article: Article | None = None) -> tuple[Article, str]:
+    """Create or update. Returns (article, "created" | "updated" | "unchanged").
+
+    With ``article`` that article is updated (the editor: its topic or external id may
+    change); without, the article is found by external id, then by topic+language (the
+    importers), or created."""
+    if article is not None:
+        article = Article.objects.select_for_update().get(pk=article.pk)
+    elif values.get("external_id"):
         article = Article.objects.select_for_update().filter(external_id=values["external_id"]).first()
     if article is None:
         article = Article.objects.select_for_update().filter(topic=values["topic"], lang=values["lang"]).first()
@@ -82,12 +97,31 @@ def do_save_article(values: dict[str, Any], *, acting_user: Any = None) -> tuple
         what = "updated"
     ArticleVersion.objects.create(
         article=article, version=article.version, question=article.question, answer=article.answer,
-        alt_questions=article.alt_questions, public=article.public,
+        alt_questions=article.alt_questions, public=article.public, section=article.section, kind=article.kind,
+        tags=article.tags,
         edited_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
     )
     audit.record(f"kb.article_{what}", actor=acting_user, actor_kind="system", article=article.pk,
                  topic=article.topic, lang=article.lang)
     return article, what
+
+
+@transaction.atomic
+def do_restore_version(article: Article, version: ArticleVersion, *, acting_user: Any) -> tuple[Article, str]:
+    """Make the text of an old version current again, as a new version."""
+    if version.article_id != article.pk:
+        raise ValueError("the version belongs to another article")
+    values = article_values(article)
+    values.update(question=version.question, answer=version.answer, alt_questions=version.alt_questions,
+                  public=version.public)
+    for key in ("section", "kind", "tags"):
+        if getattr(version, key) is not None:  # versions from before these were kept
+            values[key] = getattr(version, key)
+    saved, what = do_save_article(values, acting_user=acting_user, article=article)
+    if what == "updated":
+        audit.record("kb.article_restored", actor=acting_user, article=saved.pk, from_version=version.version,
+                     version=saved.version)
+    return saved, what
 
 
 def import_jsonl(lines: Any, *, acting_user: Any = None) -> ImportReport:

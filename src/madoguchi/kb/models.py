@@ -50,6 +50,10 @@ class ArticleVersion(models.Model):
     answer = models.TextField()
     alt_questions = models.JSONField(default=list, blank=True)
     public = models.BooleanField(default=True)
+    # Null in versions made before these were kept: restoring such a version leaves them.
+    section = models.CharField(max_length=200, null=True, blank=True)
+    kind = models.CharField(max_length=8, null=True, blank=True)
+    tags = models.JSONField(null=True, blank=True)
     edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     at = models.DateTimeField(default=now)
 
@@ -70,9 +74,100 @@ class ArticleDay(models.Model):
     suggested = models.PositiveIntegerField(default=0)
     helpful = models.PositiveIntegerField(default=0)
     not_helpful = models.PositiveIntegerField(default=0)
+    # The bot answered with this article / the bot offered it, but the requester still
+    # went to a person (see kb.learning.record_outcome).
+    answered = models.PositiveIntegerField(default=0)
+    handed_over = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["article", "day"], name="articleday_unique")]
 
     def __str__(self) -> str:
         return f"{self.article_id} {self.day}"
+
+
+class BotDecision(models.TextChoices):
+    ANSWER = "answer", pgettext_lazy("bot decision", "Answered")
+    HANDOVER = "handover", pgettext_lazy("bot decision", "Handed over")
+    RULE = "rule", pgettext_lazy("bot decision", "Topic rule")
+
+
+class BotQuestion(models.Model):
+    """One question a requester asked the bot, scrubbed of e-mail addresses and long
+    numbers (kb.learning). Kept ``BOT_LOG_DAYS`` days; nothing links it to a person."""
+
+    text = models.CharField(_("question"), max_length=500)
+    # NFKC, case-folded, punctuation and spaces removed: near-duplicates share it.
+    norm = models.CharField(max_length=500, db_index=True)
+    lang = models.CharField(_("language"), max_length=8, choices=LANG_CHOICES)
+    decision = models.CharField(_("decision"), max_length=16, choices=BotDecision.choices)
+    rule = models.CharField(_("rule"), max_length=60, null=True, blank=True)
+    top_ids = models.JSONField(_("best candidates"), default=list, blank=True)
+    # How much of the question the best candidate explained (0..1), to tell a weak
+    # candidate from noise.
+    coverage = models.FloatField(null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=16)
+    created_at = models.DateTimeField(_("asked"), default=now, db_index=True)
+    resolved = models.BooleanField(default=False)
+    taught_article = models.ForeignKey(Article, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="taught_questions")
+    dismissed = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("bot question")
+        verbose_name_plural = _("bot questions")
+        indexes = [models.Index(fields=["decision", "resolved", "dismissed", "created_at"],
+                                name="botquestion_open")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class BotRule(models.Model):
+    """A topic rule the bot checks before searching articles (see madoguchi.bot.rules).
+    Edited by administrators in the Django admin; the first active rule in ``order``
+    that matches wins."""
+
+    name = models.SlugField(pgettext_lazy("bot rule", "name"), max_length=60, unique=True)
+    order = models.IntegerField(_("order"), default=100)
+    active = models.BooleanField(_("active"), default=True)
+    patterns_ja = models.TextField(_("patterns (Japanese)"), blank=True,
+                                   help_text=_("One regular expression per line."))
+    patterns_en = models.TextField(_("patterns (English)"), blank=True,
+                                   help_text=_("One regular expression per line."))
+    exclude_ja = models.TextField(_("exceptions (Japanese)"), blank=True,
+                                  help_text=_("One regular expression per line; a match here cancels a "
+                                              "pattern match on the same stretch of text."))
+    exclude_en = models.TextField(_("exceptions (English)"), blank=True,
+                                  help_text=_("One regular expression per line; a match here cancels a "
+                                              "pattern match on the same stretch of text."))
+    message_ja = models.TextField(_("message (Japanese)"))
+    message_en = models.TextField(_("message (English)"))
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=now)
+
+    PATTERN_FIELDS = ("patterns_ja", "patterns_en", "exclude_ja", "exclude_en")
+
+    class Meta:
+        verbose_name = _("bot topic rule")
+        verbose_name_plural = _("bot topic rules")
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.updated_at = now()  # part of the bot's cache key
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        from .rules import pattern_errors
+
+        errors = {name: pattern_errors(getattr(self, name)) for name in self.PATTERN_FIELDS}
+        errors = {name: errs for name, errs in errors.items() if errs}
+        if not any(getattr(self, name).strip() for name in ("patterns_ja", "patterns_en")):
+            errors.setdefault("patterns_ja", []).append(_("Give at least one pattern."))
+        if errors:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(errors)

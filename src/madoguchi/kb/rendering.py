@@ -39,3 +39,21 @@ def render(markdown: str) -> SafeString:
         else:
             out.append("<p>" + "<br>".join(_inline(line) for line in lines) + "</p>")
     return mark_safe("".join(out))  # noqa: S308 - every piece of text was escaped above
+
+
+_CODE = re.compile(r"`([^`\n]{1,200})`")
+
+
+def plain(markdown: str) -> str:
+    """The same answer as plain text (for chat): links become "text (address)", bold and
+    code marks are dropped, list items keep a bullet."""
+    lines = []
+    for line in markdown.strip().splitlines():
+        line = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", line)
+        line = _CODE.sub(r"\1", _BOLD.sub(r"\1", line))
+        if _BULLET.match(line):
+            line = "・" + _BULLET.sub("", line)
+        elif re.match(r"#{1,6}\s", line):
+            line = line.lstrip("#").strip()
+        lines.append(line.rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))

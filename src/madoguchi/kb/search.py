@@ -1,5 +1,5 @@
-"""Finding public articles for requesters: the bot's ranking over the knowledge base,
-built once per process and rebuilt when an article changes."""
+"""Finding articles: the bot's ranking over the knowledge base, with the administrator's
+topic rules, built once per process and rebuilt when an article or a rule changes."""
 
 from __future__ import annotations
 
@@ -9,20 +9,25 @@ from django.db.models import Count, Max
 
 from madoguchi.bot import Engine
 
-from .models import Article
-from .provider import articles_from_database
+from .models import Article, BotRule
+from .provider import articles_by_bot_id, articles_from_database, rules_from_database
 
 _lock = threading.Lock()
 _engine: tuple[tuple, Engine] | None = None
 
 
+def _stamp() -> tuple:
+    articles = Article.objects.aggregate(n=Count("id"), at=Max("updated_at"), v=Max("version"))
+    rules = BotRule.objects.aggregate(n=Count("id"), at=Max("updated_at"))
+    return (articles["n"], articles["at"], articles["v"], rules["n"], rules["at"])
+
+
 def engine() -> Engine:
     global _engine
-    stamp = Article.objects.aggregate(n=Count("id"), at=Max("updated_at"), v=Max("version"))
-    key = (stamp["n"], stamp["at"], stamp["v"])
+    key = _stamp()
     with _lock:
         if _engine is None or _engine[0] != key:
-            _engine = (key, Engine.build(articles_from_database()))
+            _engine = (key, Engine.build(articles_from_database(), rules=rules_from_database()))
         return _engine[1]
 
 
@@ -35,10 +40,20 @@ def public_matches(text: str, lang: str, limit: int = 5) -> list[Article]:
     if decision.decision == "handover" and not decision.results:
         return []
     ids = [article_id for article_id, _score in decision.results[:limit]]
-    by_id = {a.external_id or f"{a.topic}-{a.lang}": a for a in Article.objects.filter(public=True)
-             .filter(external_id__in=ids)}
-    found = [by_id[i] for i in ids if i in by_id]
+    by_id = articles_by_bot_id(ids)
+    found = [by_id[i] for i in ids if i in by_id and by_id[i].public]
     return [prefer_language(a, lang) for a in found]
+
+
+def staff_matches(text: str, lang: str, limit: int = 20) -> list[Article]:
+    """Every article (internal ones too) the bot ranks for ``text``, best first."""
+    text = text.strip()[:500]
+    if not text:
+        return []
+    decision = engine().ask(text, lang=lang, audience="staff")
+    ids = [article_id for article_id, _score in decision.results[:limit]]
+    by_id = articles_by_bot_id(ids)
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def prefer_language(article: Article, lang: str) -> Article:

@@ -52,7 +52,9 @@ def article(request: HttpRequest, topic: str) -> HttpResponse:
 
 @require_POST
 def feedback(request: HttpRequest, topic: str) -> HttpResponse:
-    found = Article.objects.filter(topic=topic, public=True).first()
+    # The vote is for the article shown, which is the one in the reader's language.
+    found = (Article.objects.filter(topic=topic, public=True, lang=_lang()).first()
+             or Article.objects.filter(topic=topic, public=True).first())
     if found is None:
         raise Http404
     vote = request.POST.get("helpful")

@@ -23,6 +23,7 @@ def language_name(code: str) -> str:
 
 
 FLAG_LABELS = {
+    "bot": pgettext_lazy("flag", "Chat answered by the bot only"),
     "possible_hijack": pgettext_lazy("flag", "Possible hijack: sender is not the requester of the referenced inquiry"),
     "unverified_sender": pgettext_lazy("flag", "Unverified sender"),
     "requester_address_bounces": pgettext_lazy("flag", "Requester address bounces"),

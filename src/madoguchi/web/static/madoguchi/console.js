@@ -3,6 +3,7 @@
 import { connect, refresh } from "./socket.js";
 
 const root = document.getElementById("console");
+let live = null;
 if (root) {
   const reference = root.dataset.reference;
   let pending = null;
@@ -10,17 +11,29 @@ if (root) {
     clearTimeout(pending);
     pending = setTimeout(fn, 100);
   };
-  connect(root.dataset.ws, (event) => {
+  live = connect(root.dataset.ws, (event) => {
     if (!event.kind || event.kind === "hello" || event.kind === "pong") return;
     if (event.kind === "sla.breached" || event.kind === "sla.warning") notify(event);
+    if (event.kind === "chat.assigned" && event.inquiry !== reference) notify(event, root.dataset.labelChat);
+    if (root.dataset.chatUrl) {
+      if (event.kind.startsWith("chat.") || event.kind.startsWith("inquiry.")) {
+        schedule(() => refresh(root.dataset.chatUrl, document.getElementById("chat-queue")));
+      }
+      return;
+    }
     if (reference) {
       if (event.inquiry !== reference) return;
       if (event.kind === "inquiry.revoked") {
         location.assign("/console/");
         return;
       }
+      if (event.kind === "chat.typing") {
+        const typing = document.getElementById("chat-typing");
+        if (typing) typing.hidden = !event.on;
+        return;
+      }
       schedule(() => refresh(root.dataset.threadUrl, document.getElementById("thread")));
-    } else {
+    } else if (!event.kind.startsWith("chat.")) {
       if (event.kind === "inquiry.revoked") {
         document.querySelector(`tr[data-reference="${CSS.escape(event.inquiry)}"]`)?.remove();
         return;
@@ -30,7 +43,7 @@ if (root) {
   });
 }
 
-function notify(event) {
+function notify(event, label) {
   let box = document.getElementById("live-notices");
   if (!box) {
     box = document.createElement("div");
@@ -44,8 +57,71 @@ function notify(event) {
   link.href = `/console/i/${encodeURIComponent(event.inquiry)}/`;
   link.textContent = event.inquiry; // text, never HTML
   const root = document.getElementById("console");
-  const label = event.kind === "sla.breached" ? root.dataset.labelBreached : root.dataset.labelWarning;
-  item.append(`${label} `, link);
+  const text = label || (event.kind === "sla.breached" ? root.dataset.labelBreached : root.dataset.labelWarning);
+  item.append(`${text} `, link);
   box.append(item);
   setTimeout(() => item.remove(), 30000);
+}
+
+// --- a live chat on the inquiry page ----------------------------------------------------
+
+const composer = document.getElementById("chat-composer");
+if (composer) {
+  const box = document.getElementById("chat-box");
+  const body = document.getElementById("chat-body");
+  const error = document.getElementById("chat-error");
+  const newId = () => {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  };
+  let typingSent = false;
+  const typing = (on) => {
+    if (on === typingSent) return;
+    typingSent = on;
+    live?.send({ kind: "typing", inquiry: box.dataset.reference, on });
+  };
+  body.addEventListener("input", () => typing(body.value.length > 0));
+  body.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+  document.getElementById("chat-canned")?.addEventListener("change", (e) => {
+    if (!e.target.value) return;
+    body.value = body.value ? `${body.value}\n${e.target.value}` : e.target.value;
+    e.target.value = "";
+    body.focus();
+  });
+  // One id per message: a retry after a failed request is the same message.
+  let cid = newId();
+  composer.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = new FormData(composer);
+    data.set("cid", cid);
+    error.textContent = "";
+    let response;
+    try {
+      response = await fetch(box.dataset.sendUrl, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+      });
+    } catch {
+      error.textContent = composer.dataset.offline || "…";
+      return;
+    }
+    const result = await response.json().catch(() => ({}));
+    if (!response.ok || !result.ok) {
+      error.textContent = result.message || String(response.status);
+      return;
+    }
+    cid = newId();
+    composer.reset();
+    typing(false);
+    body.focus();
+    refresh(document.getElementById("console").dataset.threadUrl, document.getElementById("thread"));
+  });
 }

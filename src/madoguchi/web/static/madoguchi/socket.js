@@ -25,7 +25,10 @@ export function connect(path, onEvent, { onOpen } = {}) {
     });
   }
   open();
-  return () => socket?.close();
+  return {
+    close: () => socket?.close(),
+    send: (data) => socket?.readyState === WebSocket.OPEN && socket.send(JSON.stringify(data)),
+  };
 }
 
 export async function refresh(url, target) {

@@ -1,0 +1,302 @@
+"""The widget's live channel (``/ws/chat/``).
+
+Authentication is the conversation's secret, sent in the first frame (never in the
+URL); the Origin is checked by the router (the widget's frame is served by the desk).
+Frames are size-limited and rate-limited. A requester's message is stored before it is
+acknowledged; a message re-sent with the same client id after a reconnect is
+acknowledged again and stored once. Events reach the connection only through the
+conversation's own group.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.utils import translation
+from django.utils.translation import gettext_lazy
+
+from madoguchi.core.events import requester_group
+from madoguchi.core.ratelimit import hit
+from madoguchi.inquiries import access
+
+from . import service
+from .models import ChatState, Conversation
+from .service import ChatError
+
+log = logging.getLogger(__name__)
+
+INVALID = gettext_lazy("Invalid message.")
+TOO_FAST = gettext_lazy("You are sending too fast. Please wait a moment.")
+NOT_ALLOWED = gettext_lazy("Not allowed.")
+TOO_MANY_NEW = gettext_lazy("Too many new conversations from your network. Please try again later.")
+NO_CHAT = gettext_lazy("Start the chat with a message first.")
+
+
+class Bucket:
+    """A token bucket: ``burst`` at once, refilled at ``rate`` per second."""
+
+    def __init__(self, burst: float, rate: float) -> None:
+        self.capacity = burst
+        self.tokens = burst
+        self.rate = rate
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        t = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (t - self.at) * self.rate)
+        self.at = t
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def _client_address(scope: dict[str, Any]) -> str:
+    if settings.TRUST_X_FORWARDED_FOR:
+        for name, value in scope.get("headers", []):
+            if name == b"x-forwarded-for":
+                return value.decode("latin-1").split(",")[0].strip()
+    client = scope.get("client") or ("?", 0)
+    return str(client[0])
+
+
+class WidgetConsumer(AsyncWebsocketConsumer):
+    conversation_id: int | None = None
+    reference: str = ""
+    lang: str = "ja"
+    page: str = ""
+    in_queue_group = False
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        self.messages = Bucket(settings.CHAT_RATE_BURST, settings.CHAT_RATE_PER_SECOND)
+        self.frames = Bucket(settings.CHAT_RATE_BURST * 4, settings.CHAT_RATE_PER_SECOND * 4)
+        self.strikes = 0
+        self.last_typing = 0.0
+        self.max_frame = settings.CHAT_MAX_MESSAGE_CHARS * 6 + 2048
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.conversation_id is not None:
+            await database_sync_to_async(service.requester_connected)(self.conversation_id, False)
+
+    # --- frames from the widget -------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > self.max_frame:
+            await self.close(code=1009)  # message too big
+            return
+        if not self.frames.take():
+            await self._refuse(TOO_FAST, "rate")
+            return
+        try:
+            data = json.loads(text_data)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("t"), str):
+            await self.send_json({"t": "error", "code": "invalid", "message": self._t(INVALID)})
+            return
+        handler = getattr(self, f"on_{data['t']}", None)
+        if handler is None:
+            await self.send_json({"t": "error", "code": "invalid", "message": self._t(INVALID)})
+            return
+        try:
+            await handler(data)
+        except ChatError as exc:
+            await self.send_json({"t": "error", "code": exc.code, "message": str(exc), "cid": data.get("cid")})
+        except PermissionDenied:
+            await self.send_json({"t": "error", "code": "denied", "message": self._t(NOT_ALLOWED)})
+
+    def _t(self, text: Any) -> str:
+        with translation.override(self.lang):
+            return str(text)
+
+    async def _refuse(self, message: Any, code: str) -> None:
+        self.strikes += 1
+        if self.strikes > 20:
+            await self.close(code=4429)
+            return
+        await self.send_json({"t": "error", "code": code, "message": self._t(message)})
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        lang = self.lang
+
+        def call() -> Any:
+            with translation.override(lang):
+                return fn(*args, **kwargs)
+
+        return await database_sync_to_async(call)()
+
+    async def on_ping(self, data: dict[str, Any]) -> None:
+        await self.send_json({"t": "pong"})
+
+    async def on_hello(self, data: dict[str, Any]) -> None:
+        lang = data.get("lang")
+        self.lang = "en" if lang == "en" else "ja"
+        page = data.get("page")
+        self.page = page[:300] if isinstance(page, str) and page.startswith(("http://", "https://")) else ""
+        token = data.get("token")
+        conversation = await self._run(service.find, token) if token else None
+        if conversation is None:
+            await self.send_json({"t": "welcome", "state": "new", "reset": bool(token), "lang": self.lang,
+                                  **await self._run(_availability)})
+            return
+        self.lang = conversation.lang
+        await self._attach(conversation)
+        after = data.get("after") if isinstance(data.get("after"), int) else 0
+        welcome = await self._run(_welcome, conversation.pk, after)
+        await self.send_json({"t": "welcome", **welcome})
+
+    async def _attach(self, conversation: Conversation) -> None:
+        if self.conversation_id == conversation.pk:
+            return
+        self.conversation_id = conversation.pk
+        self.reference = conversation.inquiry.reference
+        group = requester_group(conversation.inquiry_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+        await self._queue_membership(conversation.state)
+        await database_sync_to_async(service.requester_connected)(conversation.pk, True)
+
+    async def _queue_membership(self, state: str) -> None:
+        want = state == ChatState.QUEUED
+        if want and not self.in_queue_group:
+            await self.channel_layer.group_add(service.QUEUE_GROUP, self.channel_name)
+            self.groups_joined.append(service.QUEUE_GROUP)
+        elif not want and self.in_queue_group:
+            await self.channel_layer.group_discard(service.QUEUE_GROUP, self.channel_name)
+            self.groups_joined.remove(service.QUEUE_GROUP)
+        self.in_queue_group = want
+
+    async def on_msg(self, data: dict[str, Any]) -> None:
+        cid = service.clean_client_id(data.get("cid"))
+        if not self.messages.take():
+            await self.send_json({"t": "error", "code": "rate", "cid": cid,
+                                  "message": self._t(TOO_FAST)})
+            return
+        body = await self._run(service.clean_text, data.get("body"))
+        if self.conversation_id is None:
+            if not await database_sync_to_async(hit)("chat-new", _client_address(self.scope),
+                                                     settings.CHAT_NEW_RATE_LIMIT):
+                raise ChatError(self._t(TOO_MANY_NEW),
+                                "rate")
+            turn = await self._run(service.start, body, client_id=cid, lang=self.lang, page_url=self.page)
+            await self.send_json({"t": "token", "token": turn.secret})
+            await self._attach(turn.conversation)
+            await self.send_json({"t": "ack", "cid": cid, "seq": turn.message.pk})
+            # Events published before this connection joined the group: send them now (the
+            # widget drops what it already has by sequence number).
+            welcome = await self._run(_welcome, turn.conversation.pk, 0)
+            await self.send_json({"t": "welcome", **welcome})
+            return
+        conversation = await self._run(_conversation, self.conversation_id)
+        turn = await self._run(service.say, conversation, body, client_id=cid)
+        await self.send_json({"t": "ack", "cid": cid, "seq": turn.message.pk})
+
+    async def on_sync(self, data: dict[str, Any]) -> None:
+        if self.conversation_id is None:
+            return
+        after = data.get("after") if isinstance(data.get("after"), int) else 0
+        welcome = await self._run(_welcome, self.conversation_id, after)
+        await self.send_json({"t": "welcome", **welcome})
+
+    async def on_typing(self, data: dict[str, Any]) -> None:
+        if self.conversation_id is None:
+            return
+        t = time.monotonic()
+        if data.get("on") and t - self.last_typing < 2:
+            return
+        self.last_typing = t if data.get("on") else 0.0
+        await self._run(_requester_typing, self.conversation_id, bool(data.get("on")))
+
+    async def on_person(self, data: dict[str, Any]) -> None:
+        conversation = await self._require()
+        category = data.get("member_category") or ""
+        if not isinstance(category, str):
+            raise ChatError(self._t(INVALID), "invalid")
+        offer = await self._run(service.request_person, conversation, member_category=category)
+        await self.send_json({"t": "offer", "outcome": offer.outcome, "message": offer.message,
+                              "next_open": offer.next_open})
+
+    async def on_mail(self, data: dict[str, Any]) -> None:
+        conversation = await self._require()
+        await self._run(service.continue_by_mail, conversation, data.get("email"), data.get("name") or "")
+        await self.send_json({"t": "mail_ok"})
+
+    async def on_close(self, data: dict[str, Any]) -> None:
+        conversation = await self._require()
+        await self._run(service.close_by_requester, conversation)
+
+    async def on_rate(self, data: dict[str, Any]) -> None:
+        conversation = await self._require()
+        await self._run(service.rate, conversation, data.get("score"), data.get("comment") or "")
+        await self.send_json({"t": "rated"})
+
+    async def on_helpful(self, data: dict[str, Any]) -> None:
+        conversation = await self._require()
+        await self._run(service.feedback, conversation, data.get("seq"), data.get("helpful"))
+
+    async def _require(self) -> Conversation:
+        if self.conversation_id is None:
+            raise ChatError(self._t(NO_CHAT), "no_chat")
+        return await self._run(_conversation, self.conversation_id)
+
+    # --- events from the desk ---------------------------------------------------------------
+
+    async def desk_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        kind = event.get("kind")
+        if kind == "chat.message":
+            await self.send_json({"t": "message", "message": event["message"]})
+        elif kind == "chat.typing":
+            await self.send_json({"t": "typing", "on": bool(event.get("on"))})
+        elif kind in ("chat.state.changed", "chat.queue") and self.conversation_id is not None:
+            state = await self._run(_state, self.conversation_id)
+            await self._queue_membership(state["state"])
+            await self.send_json({"t": "state", **state})
+
+
+def _conversation(pk: int) -> Conversation:
+    return Conversation.objects.select_related("inquiry", "operator").get(pk=pk)
+
+
+def _state(pk: int) -> dict[str, Any]:
+    payload = service.state_payload(_conversation(pk))
+    payload.pop("kind", None)
+    return payload
+
+
+def _availability() -> dict[str, Any]:
+    open_now = service.chat_open_now()
+    return {"operators_open": open_now}
+
+
+def _welcome(pk: int, after: int) -> dict[str, Any]:
+    conversation = _conversation(pk)
+    state = service.state_payload(conversation)
+    state.pop("kind", None)
+    return {**state, "lang": conversation.lang, "messages": service.transcript(conversation, after=after),
+            **_availability()}
+
+
+def _requester_typing(pk: int, on: bool) -> None:
+    from madoguchi.core.events import publish_on_commit
+
+    conversation = _conversation(pk)
+    if conversation.state != ChatState.ACTIVE:
+        return
+    publish_on_commit({"kind": "chat.typing", "inquiry": conversation.inquiry.reference, "on": on},
+                      audience=access.inquiry_audience(conversation.inquiry))

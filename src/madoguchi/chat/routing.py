@@ -1,0 +1,5 @@
+from django.urls import path
+
+from .consumers import WidgetConsumer
+
+websocket_urlpatterns = [path("ws/chat/", WidgetConsumer.as_asgi())]
