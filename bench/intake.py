@@ -47,6 +47,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _http import read_response  # bench/ is on sys.path when a benchmark runs as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MADOGUCHI = str(VENV_BIN / "madoguchi")
@@ -91,40 +93,7 @@ class Conn:
             f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
         ).encode("ascii")
         self.writer.write(head + body)
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("closed by server")
-        status = int(status_line.split(b" ", 2)[1])
-        length = None
-        chunked = False
-        close = False
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value.strip())
-            elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                chunked = True
-            elif name == b"connection" and b"close" in value.lower():
-                close = True
-        if chunked:
-            parts = []
-            while True:
-                size = int((await self.reader.readline()).split(b";")[0], 16)
-                if size == 0:
-                    await self.reader.readline()
-                    break
-                parts.append(await self.reader.readexactly(size))
-                await self.reader.readline()
-            data = b"".join(parts)
-        elif length is not None:
-            data = await self.reader.readexactly(length)
-        else:
-            data = await self.reader.read()
-            close = True
+        status, _headers, data, close = await read_response(self.reader)
         if close:
             await self.close()
         return status, data

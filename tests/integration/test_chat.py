@@ -804,3 +804,50 @@ def test_events_reach_only_their_own_conversation(desk):
     got_a, seen_by_b = run(scenario)
     assert got_a["message"]["body"] == "only for a 秘密-a-zqx"
     assert "秘密-a-zqx" not in json.dumps(seen_by_b, ensure_ascii=False)
+
+
+@realtime
+def test_requester_and_operator_writing_at_once_do_not_deadlock(desk):
+    """Both sides lock the inquiry, then the conversation (on PostgreSQL a wrong order
+    deadlocked about every second time)."""
+    import threading
+
+    from django.db import connection
+
+    student = desk["student"]
+    available(student)
+    with frozen(IN_HOURS):
+        c = _start()
+        service.request_person(c)
+        service.accept(student, c.inquiry.reference)
+    errors: list[BaseException] = []
+
+    def run_in_thread(fn) -> threading.Thread:
+        def target():
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        return threading.Thread(target=target)
+
+    for i in range(15):
+        barrier = threading.Barrier(2)
+
+        def requester(i=i, barrier=barrier):
+            barrier.wait()
+            service.say(Conversation.objects.get(pk=c.pk), f"requester {i}", client_id=f"cid-race-r-{i:04d}")
+
+        def operator(i=i, barrier=barrier):
+            barrier.wait()
+            service.operator_say(student, c.inquiry.reference, f"operator {i}", client_id=f"cid-race-o-{i:04d}")
+
+        threads = [run_in_thread(requester), run_in_thread(operator)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert errors == []
+    assert Message.objects.filter(inquiry=c.inquiry_id, client_id__startswith="cid-race-").count() == 30

@@ -10,6 +10,7 @@ conversation's own group.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
@@ -37,6 +39,13 @@ TOO_FAST = gettext_lazy("You are sending too fast. Please wait a moment.")
 NOT_ALLOWED = gettext_lazy("Not allowed.")
 TOO_MANY_NEW = gettext_lazy("Too many new conversations from your network. Please try again later.")
 NO_CHAT = gettext_lazy("Start the chat with a message first.")
+TRY_AGAIN = gettext_lazy("Something went wrong; trying again.")
+
+
+def db(fn: Any) -> Any:
+    """Run ``fn`` in a worker thread. Each call is self-contained, so connections need not
+    share one thread (the default would queue every socket of the process on one)."""
+    return database_sync_to_async(fn, thread_sensitive=False)
 
 
 class Bucket:
@@ -73,6 +82,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     lang: str = "ja"
     page: str = ""
     in_queue_group = False
+    queue_refresh: asyncio.Future | None = None
     groups_joined: list[str]
 
     async def connect(self) -> None:
@@ -85,10 +95,12 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        if self.queue_refresh is not None:
+            self.queue_refresh.cancel()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.conversation_id is not None:
-            await database_sync_to_async(service.requester_connected)(self.conversation_id, False)
+            await db(service.requester_connected)(self.conversation_id, False)
 
     # --- frames from the widget -------------------------------------------------------------
 
@@ -116,6 +128,11 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             await self.send_json({"t": "error", "code": exc.code, "message": str(exc), "cid": data.get("cid")})
         except PermissionDenied:
             await self.send_json({"t": "error", "code": "denied", "message": self._t(NOT_ALLOWED)})
+        except DatabaseError:
+            # A conflict or a lost connection: nothing was acknowledged, so the widget
+            # sends the same message (same id) again and it is stored once.
+            log.exception("chat frame %s failed", data.get("t"))
+            await self.send_json({"t": "error", "code": "retry", "message": self._t(TRY_AGAIN), "cid": data.get("cid")})
 
     def _t(self, text: Any) -> str:
         with translation.override(self.lang):
@@ -138,7 +155,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             with translation.override(lang):
                 return fn(*args, **kwargs)
 
-        return await database_sync_to_async(call)()
+        return await db(call)()
 
     async def on_ping(self, data: dict[str, Any]) -> None:
         await self.send_json({"t": "pong"})
@@ -169,7 +186,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.append(group)
         await self._queue_membership(conversation.state)
-        await database_sync_to_async(service.requester_connected)(conversation.pk, True)
+        await db(service.requester_connected)(conversation.pk, True)
 
     async def _queue_membership(self, state: str) -> None:
         want = state == ChatState.QUEUED
@@ -189,8 +206,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             return
         body = await self._run(service.clean_text, data.get("body"))
         if self.conversation_id is None:
-            if not await database_sync_to_async(hit)("chat-new", _client_address(self.scope),
-                                                     settings.CHAT_NEW_RATE_LIMIT):
+            if not await db(hit)("chat-new", _client_address(self.scope), settings.CHAT_NEW_RATE_LIMIT):
                 raise ChatError(self._t(TOO_MANY_NEW),
                                 "rate")
             turn = await self._run(service.start, body, client_id=cid, lang=self.lang, page_url=self.page)
@@ -263,10 +279,25 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             await self.send_json({"t": "message", "message": event["message"]})
         elif kind == "chat.typing":
             await self.send_json({"t": "typing", "on": bool(event.get("on"))})
-        elif kind in ("chat.state.changed", "chat.queue") and self.conversation_id is not None:
-            state = await self._run(_state, self.conversation_id)
-            await self._queue_membership(state["state"])
-            await self.send_json({"t": "state", **state})
+        elif kind == "chat.state.changed" and self.conversation_id is not None:
+            await self._send_state()
+        elif kind == "chat.queue" and self.conversation_id is not None and self.queue_refresh is None:
+            # The queue moves in bursts (many accepts and hand-overs at once): answer a
+            # burst with one fresh place in the queue, not one per event.
+            self.queue_refresh = asyncio.ensure_future(self._refresh_place())
+
+    async def _refresh_place(self) -> None:
+        try:
+            await asyncio.sleep(0.5)
+            self.queue_refresh = None
+            await self._send_state()
+        except Exception:  # the connection may be gone meanwhile
+            log.debug("queue refresh skipped", exc_info=True)
+
+    async def _send_state(self) -> None:
+        state = await self._run(_state, self.conversation_id)
+        await self._queue_membership(state["state"])
+        await self.send_json({"t": "state", **state})
 
 
 def _conversation(pk: int) -> Conversation:

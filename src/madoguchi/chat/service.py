@@ -57,6 +57,15 @@ def find(secret: str | None) -> Conversation | None:
             .filter(secret_hash=secret_hash(secret)).first())
 
 
+def _locked(pk: int) -> Conversation:
+    """The conversation and its inquiry, locked in the one order every writer uses
+    (inquiry first, as the console's actions do), so concurrent writers never deadlock."""
+    inquiry = Inquiry.objects.select_for_update(of=("self",)).get(chat__pk=pk)
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("operator").get(pk=pk)
+    conversation.inquiry = inquiry
+    return conversation
+
+
 def visitor_name(lang: str) -> str:
     with translation.override(lang):
         return pgettext("chat requester", "Chat visitor")
@@ -270,8 +279,7 @@ def start(body: str, *, client_id: str, lang: str, page_url: str = "") -> Turn:
 def say(conversation: Conversation, body: str, *, client_id: str) -> Turn:
     """A requester's message in an existing conversation."""
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inquiry", "operator").get(
-            pk=conversation.pk)
+        conversation = _locked(conversation.pk)
         if conversation.state in (ChatState.CLOSED, ChatState.EMAIL):
             existing = conversation.inquiry.messages.filter(client_id=client_id).first()
             if existing is not None:  # a re-send of a message stored before the close
@@ -405,8 +413,7 @@ def request_person(conversation: Conversation, *, member_category: str = "") -> 
     if member_category and member_category not in MemberCategory.values:
         raise ChatError(_("Choose one of the listed options."), "invalid")
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inquiry").get(
-            pk=conversation.pk)
+        conversation = _locked(conversation.pk)
         if conversation.state in (ChatState.QUEUED, ChatState.ACTIVE):
             return Offer("already")
         if conversation.state != ChatState.BOT:
@@ -465,8 +472,7 @@ def continue_by_mail(conversation: Conversation, email: Any, name: Any = "") -> 
     except ValidationError as exc:
         raise ChatError(str(exc.messages[0]), "invalid") from None
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inquiry").get(
-            pk=conversation.pk)
+        conversation = _locked(conversation.pk)
         if conversation.state == ChatState.CLOSED or (
                 conversation.state == ChatState.EMAIL and conversation.inquiry.requester_email):
             raise ChatError(_("This chat has ended. Start a new one to ask something else."), "closed")
@@ -486,8 +492,7 @@ def continue_by_mail(conversation: Conversation, email: Any, name: Any = "") -> 
 
 def close_by_requester(conversation: Conversation) -> None:
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inquiry").get(
-            pk=conversation.pk)
+        conversation = _locked(conversation.pk)
         if conversation.state not in LIVE_STATES:
             return
         was_queued = conversation.state == ChatState.QUEUED
@@ -516,7 +521,7 @@ def rate(conversation: Conversation, score: Any, comment: Any = "") -> None:
     if comment:
         comment = clean_text(comment)
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
+        conversation = _locked(conversation.pk)
         if conversation.state in LIVE_STATES:
             raise ChatError(_("You can rate the chat once it has ended."), "invalid")
         if conversation.rating is not None:
@@ -743,7 +748,7 @@ def sweep() -> int:
     ).values_list("pk", flat=True)[:200]
     for pk in list(stale):
         with transaction.atomic():
-            conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inquiry").get(pk=pk)
+            conversation = _locked(pk)
             if conversation.state not in LIVE_STATES:
                 continue
             was_queued = conversation.state == ChatState.QUEUED

@@ -714,7 +714,9 @@ def _chat_message(
     _touch(inquiry, *fields)
     if kind == MessageKind.REPLY:
         audit.record("inquiry.replied", actor=author, inquiry=inquiry, message=message.pk, channel=Channel.CHAT)
-    _publish(inquiry, "message.created")
+    if "bot" not in inquiry.flags:
+        # While only the bot talks nobody works on it: staff screens need no live update.
+        _publish(inquiry, "message.created")
     if kind in PUBLIC_KINDS:
         payload = chat_payload(message)
         publish_on_commit({"kind": "chat.message", "inquiry": inquiry.reference, "message": payload},

@@ -255,8 +255,8 @@ function acknowledge(cid, seq) {
 }
 
 function failed(data) {
-  if (data.cid && data.code === "rate") {
-    setTimeout(flush, 2000);
+  if (data.cid && (data.code === "rate" || data.code === "retry")) {
+    setTimeout(flush, data.code === "rate" ? 2000 : 1000); // still pending: sent again, stored once
     return;
   }
   if (data.cid) {

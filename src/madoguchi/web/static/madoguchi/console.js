@@ -6,10 +6,15 @@ const root = document.getElementById("console");
 let live = null;
 if (root) {
   const reference = root.dataset.reference;
-  let pending = null;
-  const schedule = (fn) => {
-    clearTimeout(pending);
-    pending = setTimeout(fn, 100);
+  // At most one refresh per 100 ms per fragment: a burst of events makes one request,
+  // and steady traffic still refreshes (a debounce would wait for a quiet moment forever).
+  const pending = new Map();
+  const schedule = (fn, key = "main") => {
+    if (pending.has(key)) return;
+    pending.set(key, setTimeout(() => {
+      pending.delete(key);
+      fn();
+    }, 100));
   };
   live = connect(root.dataset.ws, (event) => {
     if (!event.kind || event.kind === "hello" || event.kind === "pong") return;
