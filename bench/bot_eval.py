@@ -5,7 +5,10 @@
     python bench/bot_eval.py --json
 
 Reads the corpus and DEV questions from ../shared/data/ (relative to the repository root);
-they are someone else's text and are never copied into this repository.
+they are someone else's text and are never copied into this repository. Our own question
+sets, written in the DEV style and labelled against that corpus, are in bench/data/:
+own-questions.jsonl (182 questions; its "tune split" was used for tuning, see
+bench/RESULTS.md) and fresh-questions.jsonl (66, written later and kept as a check only).
 """
 
 from __future__ import annotations

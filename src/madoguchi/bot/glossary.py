@@ -4,13 +4,26 @@ Each entry maps Japanese and English surface forms of one concept to a language-
 concept term (``c:<name>``) added to both articles and questions. This is how an English
 question finds an article written only in Japanese (and how ずーむ finds Zoom): both sides
 meet on the concept, not on the words. Japanese forms are matched as substrings of the
-normalised text; English forms as whole words (plural/verb endings and space/hyphen
-variants are allowed).
+normalised text (a form that starts or ends with a Latin letter or digit not inside a
+longer Latin word: "word" does not match "password"); English forms as whole words
+(plural/verb endings and space/hyphen variants are allowed). A form written with a
+leading "-" is a context in which the concept does not count ("-microsoft authenticator"
+under Microsoft 365, "-パスワード" under Word).
 
-Keep entries to terms of the support domain; generic words belong nowhere here.
+Keep entries to terms of the support domain; generic words belong nowhere here. Terms
+that no article uses are useful too (the deadline concept): a question about them is
+one the knowledge base cannot answer, and the concept makes that visible in either
+language.
 """
 
 from __future__ import annotations
+
+# Concepts that name a system. An article's section names the systems it is about; a
+# question that names systems, none of them the article's, ranks that article lower.
+# Concepts of one group are the same system (ECCS Cloud Email is Google Workspace).
+SYSTEMS: tuple[tuple[str, ...], ...] = (
+    ("zoom",), ("utas",), ("utol",), ("itclms",), ("utac",), ("eccs", "google"), ("m365",),
+)
 
 # (concept, Japanese forms, English forms)
 GLOSSARY: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
@@ -23,10 +36,13 @@ GLOSSARY: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("itclms", ("itc-lms", "itclms"), ("itc-lms", "itc lms", "itclms")),
     ("lms", ("学習管理システム",), ("learning management system", "lms")),
     ("utac", ("utokyo account", "utokyoアカウント", "共通id"), ("utokyo account", "utokyo acount", "common id")),
-    ("eccs", ("eccs", "クラウドメール", "g.ecc"), ("eccs", "cloud email", "cloud mail", "g.ecc")),
+    ("eccs", ("eccs", "クラウドメール", "g.ecc", "大学のgmail", "大学のgoogle", "東大のgmail", "東大のgoogle"),
+     ("eccs", "cloud email", "cloud mail", "g.ecc", "university gmail", "university google", "utokyo gmail", "utokyo google", "school gmail")),
     ("google", ("google", "グーグル", "gmail"), ("google", "gmail", "gsuite", "workspace")),
-    ("m365", ("microsoft", "マイクロソフト", "office", "オフィス", "m365", "word", "ワード", "excel", "エクセル", "powerpoint", "パワポ", "パワーポイント", "outlook", "teams"),
-     ("microsoft", "office", "m365", "office365", "word", "excel", "powerpoint", "outlook", "teams")),
+    ("m365", ("microsoft", "マイクロソフト", "office", "オフィス", "m365", "word", "ワード", "excel", "エクセル", "powerpoint", "パワポ", "パワーポイント", "outlook", "teams",
+              "-microsoft authenticator", "-マイクロソフトauthenticator", "-パスワード", "-キーワード"),
+     ("microsoft", "office", "m365", "office365", "word", "excel", "powerpoint", "outlook", "teams",
+      "-microsoft authenticator", "-faculty office", "-department office", "-administrative office", "-office hours")),
     ("drive", ("ドライブ",), ("drive", "google drive")),
     ("shared_drive", ("共有ドライブ",), ("shared drive", "team drive")),
     ("spreadsheet", ("スプレッドシート", "ドキュメント", "google doc", "フォーム"), ("spreadsheet", "sheet", "doc", "document", "form")),
@@ -37,12 +53,13 @@ GLOSSARY: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("mfa", ("多要素認証", "二段階認証", "2段階認証", "二要素認証", "2要素認証", "mfa", "本人確認"),
      ("mfa", "multi factor", "multifactor", "2fa", "two factor", "two step", "2 step", "verification", "verify")),
     ("token", ("トークン",), ("token", "hardware token")),
-    ("support", ("サポート", "窓口", "問い合わせ", "問合せ", "ヘルプデスク", "相談"), ("support", "help desk", "helpdesk", "contact")),
+    ("support", ("サポート", "窓口", "問い合わせ", "問合せ", "ヘルプデスク", "相談", "連絡先", "問い合わせ先"),
+     ("support", "help desk", "helpdesk", "contact", "tech support", "technical support", "it support", "it desk", "service desk")),
     ("chat", ("チャット",), ("chat",)),
     ("hours", ("何時", "営業時間", "受付時間", "対応時間", "土日", "休日"), ("hours", "what time", "weekend", "business hours")),
     # Zoom vocabulary
     ("meeting", ("ミーティング", "会議", "ミーティングルーム"), ("meeting",)),
-    ("host", ("ホスト", "主催者", "開催者", "ホスト権限"), ("host",)),
+    ("host", ("ホスト", "主催", "開催者", "ホスト権限"), ("host", "organizer", "organiser")),
     ("cohost", ("共同ホスト", "コホスト"), ("co host", "cohost")),
     ("alt_host", ("代替ホスト",), ("alternative host", "alternate host", "alt host")),
     ("waiting_room", ("待機室",), ("waiting room",)),
@@ -51,39 +68,43 @@ GLOSSARY: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("locked", ("ロック",), ("locked", "lock")),
     ("license", ("ライセンス",), ("license", "licence", "licensed", "licenced")),
     ("basic", ("基本",), ("basic",)),
-    ("max_participants", ("最大人数", "定員", "人数制限", "人数上限"), ("maximum number", "max participant", "capacity", "full")),
+    ("max_participants", ("最大人数", "定員", "人数制限", "人数上限", "満員"), ("maximum number", "max participant", "capacity", "full")),
     ("large", ("大人数", "大規模", "300人", "301人", "500人", "1000人", "大勢"), ("large", "big", "many people", "hundreds", "300", "301", "500", "1000")),
     ("omnibus", ("オムニバス",), ("omnibus",)),
     ("ta", ("ta", "ティーチングアシスタント", "ta さん"), ("ta", "tas", "teaching assistant")),
     ("recurring", ("定例", "毎週", "定期", "繰り返し"), ("recurring", "weekly", "every week", "occurrence", "repeat")),
     ("concurrent", ("同時", "複数", "並行"), ("simultaneous", "concurrent", "multiple", "same time", "at once", "parallel")),
     ("external", ("学外", "外部", "学会", "研究会", "シンポジウム"), ("external", "outside", "conference", "academic society", "symposium", "non university")),
-    ("campus_only", ("学内限定", "学内のみ", "東大の人だけ", "東大生だけ", "学内の人", "東大関係者"), ("on campus", "campus only", "utokyo only", "university members only", "internal only")),
+    ("campus_only", ("学内限定", "学内のみ", "東大の人だけ", "東大生だけ", "学内の人", "東大関係者", "東大限定", "学内向け", "東大生限定"),
+     ("on campus", "campus only", "utokyo only", "university members only", "internal only", "members only", "utokyo members",
+      "restricted to utokyo", "exclusive to utokyo")),
     ("attendance", ("出席", "点呼", "出欠"), ("attendance", "roll call", "attend")),
     ("preassign", ("事前", "あらかじめ", "前もって", "予め"), ("pre assign", "preassign", "in advance", "beforehand", "ahead of time")),
     ("csv", ("csv",), ("csv",)),
-    ("group", ("グループ", "振り分け", "割り振", "振り分", "班分け", "グループ分け"), ("group", "grouping", "sort", "assign")),
-    ("extend", ("延長", "延ば"), ("extend", "extension", "longer", "more time")),
+    ("group", ("グループ", "振り分け", "割り振", "振り分", "班分け", "グループ分け"), ("group", "grouping", "sort")),
+    ("extend", ("延長", "延ば", "時間切れ"), ("extend", "extension", "longer", "more time", "time is up", "time's up", "ran out", "run out", "runs out")),
     ("record", ("録画", "録音"), ("record", "recording")),
     # accounts and sign-in
-    ("signin", ("サインイン", "ログイン", "ログオン", "サインオン"), ("sign in", "signin", "signing in", "log in", "login", "logging in", "logon", "sign into", "log into")),
+    ("signin", ("サインイン", "ログイン", "ログオン", "サインオン"), ("sign in", "signin", "signing in", "log in", "login", "logging in", "logon", "sign into", "log into", "sign on", "signon")),
     ("password", ("パスワード", "パスワ"), ("password", "pasword", "passwd", "pw")),
     ("account", ("アカウント",), ("account", "acount")),
     ("userid", ("ユーザid", "ユーザーid", "user id", "userid", "ユーザ名", "ユーザー名", "10桁"), ("user id", "userid", "username", "user name", "10 digit")),
-    ("email", ("メール", "mail", "gmail"), ("mail", "email", "e mail", "gmail", "inbox")),
+    ("email", ("メール", "メアド", "mail", "gmail"), ("mail", "email", "e mail", "gmail", "inbox")),
     ("address", ("アドレス",), ("address",)),
     ("utac_address", ("@utac", "utac.u-tokyo"), ("@utac", "utac address")),
     ("phone", ("スマホ", "スマートフォン", "携帯", "電話", "iphone", "android"), ("phone", "smartphone", "mobile", "iphone", "android", "cell")),
-    ("new_phone", ("機種変", "買い替え", "買い換え", "新しいスマホ", "スマホを変え", "紛失", "なくし", "無くし", "失くし", "壊れ"),
+    ("new_phone", ("機種変", "買い替え", "買い換え", "新しいスマホ", "スマホを変え", "紛失", "なくし", "無くし", "失くし", "壊れ", "故障"),
      ("new phone", "lost my phone", "lost phone", "changed phone", "changed my phone", "replaced", "broke", "broken", "lost")),
     ("reset", ("再設定", "リセット", "再発行"), ("reset", "recover", "recovery")),
-    ("forgot", ("忘れ",), ("forgot", "forget", "forgotten")),
+    ("forgot", ("忘れ", "思い出せ"), ("forgot", "forget", "forgotten", "can't remember", "cant remember", "don't remember", "dont remember")),
     ("expiry", ("有効期限", "期限", "有効期間", "何日", "いつまで"), ("expire", "expiry", "expiration", "valid", "validity", "how long")),
     ("code", ("コード", "6桁"), ("code", "6 digit", "six digit", "otp")),
     ("notification", ("通知", "プッシュ"), ("notification", "push", "prompt")),
     ("unknown_error", ("不明なエラー",), ("unknown error",)),
     ("unavailable", ("利用することができません", "利用できない", "使えない", "使用できない"), ("unavailable", "not available", "cannot use", "can't use", "cant use")),
-    ("not_found", ("見つかりません", "見つからない", "存在しない"), ("not found", "doesn't exist", "does not exist", "doesnt exist", "not exist")),
+    ("not_found", ("見つかりません", "見つからない", "存在しない", "表示されない", "表示されません", "出てこない", "見当たらない", "見当たりません"),
+     ("not found", "doesn't exist", "does not exist", "doesnt exist", "not exist", "doesn't show up", "does not show up", "not showing",
+      "not shown", "missing", "doesn't appear", "does not appear", "can't find", "cannot find", "cant find")),
     ("invalid", ("無効", "不正", "正しくない", "間違"), ("invalid", "incorrect", "wrong", "not valid")),
     ("error", ("エラー", "error"), ("error",)),
     ("registration", ("登録",), ("registration", "register", "sign up", "signup")),
@@ -93,7 +114,9 @@ GLOSSARY: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("limit", ("制限", "上限", "制限値"), ("limit", "cap", "restriction", "restricted")),
     ("trash", ("ゴミ箱", "ごみ箱", "削除", "消し", "消去"), ("trash", "bin", "delete", "deleted", "remove")),
     ("backup", ("バックアップ", "ダウンロード", "手元に保存"), ("backup", "back up", "download")),
-    ("migrate", ("移行", "他のクラウド", "別のクラウド", "乗り換え", "dropbox", "onedrive", "box"), ("migrate", "migration", "move to", "other cloud", "dropbox", "onedrive", "box")),
+    ("migrate", ("移行", "他のクラウド", "別のクラウド", "乗り換え", "他のサービス", "別のサービス", "代わりのサービス"),
+     ("migrate", "migration", "move to", "other cloud", "other service", "another service", "alternative", "switch to",
+      "-alternative host", "-alternate host")),
     ("representative", ("代表者", "オーナー", "管理者"), ("representative", "owner", "manager", "admin")),
     ("leave", ("卒業", "退職", "異動"), ("graduate", "graduated", "leave", "left", "retire", "retired")),
     ("fee", ("料金", "有料", "無料", "お金", "費用", "負担金", "課金", "使用料", "利用料", "値段", "タダ", "ただで"), ("fee", "free", "cost", "pay", "paid", "charge", "price", "money")),
@@ -110,11 +133,12 @@ GLOSSARY: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("wait", ("待機", "お待ち", "待って", "待た", "進まない"), ("wait", "waiting", "stuck")),
     ("start", ("開始", "始ま", "始め"), ("start", "begin")),
     ("change", ("変更", "変え", "ずらし", "ずらす", "移動", "切り替"), ("change", "reschedule", "move", "switch")),
-    ("create", ("作成", "作り", "作る", "作れ", "作った", "新規"), ("create", "make", "set up", "setup", "new")),
-    ("schedule", ("日時", "日程", "時間", "曜日"), ("schedule", "date", "time")),
+    ("create", ("作成", "作り", "作る", "作れ", "作っ", "新規"), ("create", "make", "set up", "setup", "new")),
+    ("schedule", ("日時", "日程", "時間", "曜日", "スケジュール"), ("schedule", "date", "time")),
     ("student", ("学生", "学部生", "院生", "大学院生", "新入生", "新入"), ("student", "undergraduate", "graduate student", "freshman", "grad student")),
     ("faculty", ("教員", "先生", "教職員", "教授", "講師", "准教授"), ("professor", "prof", "teacher", "faculty", "instructor", "lecturer")),
-    ("what", ("って何", "ってなに", "ってなん", "とは", "何ですか", "なんですか", "って何者"), ("what is", "what's", "whats", "what are")),
+    ("what", ("って何", "ってなに", "ってなん", "とは", "何ですか", "なんですか", "って何者", "何ができ", "どういうシステム", "どんなシステム", "どういうもの", "どんなもの"),
+     ("what is", "what's", "whats", "what are", "used for", "what does it do", "what can it do")),
     ("difference", ("違い", "違う", "ちがい", "区別"), ("difference", "differ", "vs", "versus")),
     ("receive", ("届か", "届い", "届き", "来ない", "こない", "受信", "受け取"), ("receive", "received", "came", "arrive", "arrived", "never got", "didn't get", "not get")),
     ("send", ("送れ", "送信", "送る", "送った"), ("send", "sent")),
@@ -122,4 +146,35 @@ GLOSSARY: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("browser", ("ブラウザ",), ("browser", "chrome", "safari", "firefox", "edge")),
     ("profile", ("プロフィール",), ("profile",)),
     ("mac", ("mac", "マック"), ("mac", "macos", "macbook")),
+    # everyday IT nouns and verbs (these let an English question meet a Japanese article)
+    ("late", ("遅刻", "途中から", "途中参加", "遅れて"), ("late", "after it started", "midway", "mid way", "partway")),
+    ("move_between", ("行き来", "移動", "出入り"), ("move between", "go between", "hop between", "switch between", "move around", "join and leave")),
+    ("data", ("データ",), ("data",)),
+    ("file", ("ファイル",), ("file",)),
+    ("upload", ("アップロード",), ("upload",)),
+    ("photo", ("写真", "画像"), ("photo", "picture", "image")),
+    ("update", ("アップデート", "更新", "最新版", "バージョン"), ("update", "latest version", "version")),
+    ("install", ("インストール",), ("install", "installation", "installed")),
+    ("pc", ("パソコン", "pc", "ノートパソコン", "windows", "ウィンドウズ"), ("pc", "computer", "laptop", "windows", "desktop")),
+    ("button", ("ボタン",), ("button",)),
+    ("message", ("メッセージ",), ("message",)),
+    ("report", ("レポート", "ログ", "-ログイン", "-ログオン", "-ログアウト"), ("report", "log", "-log in", "-log into", "-log on", "-log out")),
+    ("participant", ("参加者",), ("participant", "attendee")),
+    ("list", ("一覧", "リスト"), ("list",)),
+    ("id_card", ("学生証", "職員証", "身分証"), ("student id card", "student card", "id card", "staff id card")),
+    ("dept_office", ("事務", "学務", "教務", "人事担当"), ("faculty office", "department office", "administrative office", "student affairs", "registrar")),
+    ("apply", ("申請", "申し込", "申込"), ("apply", "applied", "applying")),
+    ("assignment", ("課題", "提出物", "宿題"), ("assignment", "homework", "submission", "submit")),
+    ("course_reg", ("履修", "シラバス"), ("syllabus", "course registration", "enroll", "enrol", "enrollment", "enrolment")),
+    ("webinar", ("ウェビナー",), ("webinar",)),
+    ("duration", ("継続時間", "時間制限", "何時間", "時間の上限", "40分", "30時間"), ("time limit", "duration", "40 minute", "30 hour", "how long can")),
+    ("genai", ("gemini", "生成ai"), ("gemini", "generative ai", "genai")),
+    ("deadline", ("締め切り", "締切", "〆切", "提出期限", "期日"), ("deadline", "due date")),
+    ("semester", ("学期", "セメスター"), ("semester", "term")),
+    ("notice", ("お知らせ", "掲示板", "告知"), ("notice", "announcement", "bulletin board", "forum")),
+    ("materials", ("資料", "教材", "スライド"), ("material", "handout", "slide")),
+    ("survey", ("アンケート",), ("survey", "questionnaire")),
+    ("security_key", ("セキュリティキー", "fido"), ("security key", "fido")),
+    ("sms", ("sms", "ショートメッセージ", "電話番号"), ("sms", "text message", "phone number")),
+    ("default", ("既定", "デフォルト"), ("default",)),
 ]
