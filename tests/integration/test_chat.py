@@ -82,13 +82,15 @@ class Widget:
             out.append(json.loads(await self.ws.receive_from()))
         return out
 
-    async def expect(self, kind: str, timeout: float = 3) -> dict:
+    async def expect(self, kind: str, timeout: float = 10) -> dict:
         while True:
             data = json.loads(await self.ws.receive_from(timeout=timeout))
             if data.get("token") and data["t"] == "token":
                 self.token = data["token"]
             if data["t"] == kind:
                 return data
+            if data["t"] == "error":
+                raise AssertionError(f"expected {kind}, got {data}")
 
     async def say(self, body: str, cid: str) -> dict:
         await self.send({"t": "msg", "cid": cid, "body": body})

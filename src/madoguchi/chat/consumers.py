@@ -43,9 +43,9 @@ TRY_AGAIN = gettext_lazy("Something went wrong; trying again.")
 
 
 def db(fn: Any) -> Any:
-    """Run ``fn`` in a worker thread. Each call is self-contained, so connections need not
-    share one thread (the default would queue every socket of the process on one)."""
-    return database_sync_to_async(fn, thread_sensitive=False)
+    """Run ``fn`` on Django's thread for synchronous code. (Per-call worker threads were
+    tried: Django's connections are context-local, so connections opened there leak.)"""
+    return database_sync_to_async(fn)
 
 
 class Bucket:
