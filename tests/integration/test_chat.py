@@ -853,3 +853,24 @@ def test_requester_and_operator_writing_at_once_do_not_deadlock(desk):
             t.join(timeout=30)
     assert errors == []
     assert Message.objects.filter(inquiry=c.inquiry_id, client_id__startswith="cid-race-").count() == 30
+
+
+@realtime
+def test_thread_updates_fetch_only_new_entries(client, desk):
+    student = desk["student"]
+    available(student)
+    with frozen(IN_HOURS):
+        c = _start("最初の質問 first-zqx")
+        service.request_person(c)
+        service.accept(student, c.inquiry.reference)
+        last = Message.objects.filter(inquiry=c.inquiry_id).order_by("-pk").first().pk
+        service.say(c, "新しい質問 new-zqx", client_id="cid-after-000001")
+    client.force_login(student)
+    url = f"/console/i/{c.inquiry.reference}/thread/"
+    newer = client.get(url, {"after": last}).content.decode()
+    assert "new-zqx" in newer and "first-zqx" not in newer
+    assert "first-zqx" in client.get(url).content.decode()
+    client.force_login(desk["faculty"])
+    actions.do_mark_sensitive(Inquiry.objects.get(pk=c.inquiry_id), "x", acting_user=desk["faculty"])
+    client.force_login(student)
+    assert client.get(url, {"after": last}).status_code == 404

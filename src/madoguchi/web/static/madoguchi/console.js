@@ -37,7 +37,11 @@ if (root) {
         if (typing) typing.hidden = !event.on;
         return;
       }
-      schedule(() => refresh(root.dataset.threadUrl, document.getElementById("thread")));
+      if (event.kind === "message.created") {
+        schedule(() => appendNew(root.dataset.threadUrl), "thread");
+      } else {
+        schedule(() => refresh(root.dataset.threadUrl, document.getElementById("thread")));
+      }
     } else if (!event.kind.startsWith("chat.")) {
       if (event.kind === "inquiry.revoked") {
         document.querySelector(`tr[data-reference="${CSS.escape(event.inquiry)}"]`)?.remove();
@@ -46,6 +50,30 @@ if (root) {
       schedule(() => refresh(root.dataset.rowsUrl, document.getElementById("rows")));
     }
   });
+}
+
+// New thread entries only: the entries after the last one shown (a full refresh if the
+// thread is not on the page yet).
+async function appendNew(url) {
+  const list = document.querySelector("#thread ol.thread");
+  const last = list?.querySelector("li.msg:last-of-type");
+  if (!list || !last) {
+    await refresh(url, document.getElementById("thread"));
+    return;
+  }
+  const after = last.id.replace(/^m/, "");
+  const response = await fetch(`${url}?after=${encodeURIComponent(after)}`, {
+    credentials: "same-origin",
+    headers: { "X-Requested-With": "fetch" },
+  });
+  if (response.redirected || !response.ok) return;
+  const html = (await response.text()).trim();
+  if (!html) return;
+  const template = document.createElement("template");
+  template.innerHTML = html; // the server's escaped rendering, as a full refresh would insert
+  for (const item of template.content.querySelectorAll("li.msg")) {
+    if (!document.getElementById(item.id)) list.append(item);
+  }
 }
 
 function notify(event, label) {
