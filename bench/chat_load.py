@@ -418,6 +418,7 @@ class Operator:
     connections: dict[str, Http] = field(default_factory=dict)
     tabs: dict[str, Http] = field(default_factory=dict)  # the inquiry page's own fetches
     refresh_due: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    last_seen: dict[str, int] = field(default_factory=dict)  # newest thread entry shown per chat
 
 
 class Run:
@@ -670,8 +671,10 @@ class Run:
             http = op.tabs[reference] = Http(self.ports["B"], op.cookies)
         t0 = time.perf_counter()
         try:
-            status, _h, body = await asyncio.wait_for(http.request("GET", f"/console/i/{reference}/thread/"),
-                                                      self.args.timeout)
+            # As console.js does: only the entries after the last one the page shows.
+            last = op.last_seen.get(reference)
+            path = f"/console/i/{reference}/thread/" + (f"?after={last}" if last else "")
+            status, _h, body = await asyncio.wait_for(http.request("GET", path), self.args.timeout)
         except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
             self.stats.errors[f"thread refresh {type(exc).__name__}"] += 1
             await http.close()
@@ -682,6 +685,9 @@ class Run:
             return
         self.stats.add("thread_refresh", t1 - t0, t0)
         html = body.decode("utf-8", "replace")
+        ids = [int(x) for x in re.findall(r'id="m(\d+)"', html)]
+        if ids:
+            op.last_seen[reference] = max(ids + [op.last_seen.get(reference, 0)])
         waiting = self.pending.get(reference, [])
         for entry in [p for p in waiting if p[0] in html]:
             waiting.remove(entry)
