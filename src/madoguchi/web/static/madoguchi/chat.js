@@ -174,6 +174,9 @@ function handle(data) {
       if (data.lang) lang = data.lang;
       for (const m of data.messages || []) render(m);
       if (data.state) applyState(data);
+      if ((state === "new" || state === "bot") && typeof data.operators_open === "boolean") {
+        setStatus(data.operators_open ? S.operators_now : S.operators_later);
+      }
       flush();
       break;
     case "token":
