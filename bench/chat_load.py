@@ -72,7 +72,6 @@ import re
 import resource
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -86,6 +85,7 @@ from pathlib import Path
 from typing import Any
 
 from _http import read_response  # bench/ is on sys.path when a benchmark runs as a script
+from _serve import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -914,16 +914,6 @@ def wait_healthy(port: int, proc: subprocess.Popen, log_path: Path, timeout: flo
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server on port {port} not ready after {timeout} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def raise_fd_limit(needed: int) -> tuple[int, int]:

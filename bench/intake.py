@@ -37,7 +37,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -48,6 +47,7 @@ import urllib.request
 from pathlib import Path
 
 from _http import read_response  # bench/ is on sys.path when a benchmark runs as a script
+from _serve import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -198,16 +198,6 @@ def wait_ready(port: int, path: str, proc: subprocess.Popen, timeout: float = 60
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server on port {port} not ready after {timeout} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def rss_mb(pid: int) -> float | None:

@@ -100,6 +100,20 @@ class Widget:
         await self.ws.disconnect()
 
 
+def first_turn(text: str, cid: str, lang: str = "ja") -> dict:
+    """A new widget's first message; returns the welcome with the transcript so far."""
+
+    async def scenario():
+        w = Widget()
+        await w.open(lang=lang)
+        await w.say(text, cid)
+        welcome = await w.expect("welcome")
+        await w.close()
+        return welcome
+
+    return async_to_sync(scenario)()
+
+
 def run(coro_fn):
     return async_to_sync(coro_fn)()
 
@@ -196,15 +210,7 @@ def test_an_unknown_token_starts_over_without_leaking(desk):
     ("成績が間違っている気がします", "sensitive", "/form/sensitive/"),
 ])
 def test_topic_rules_answer_before_retrieval(desk, text, rule, link):
-    async def scenario():
-        w = Widget()
-        await w.open(lang="en" if text.isascii() else "ja")
-        await w.say(text, "cid-rule-00001")
-        welcome = await w.expect("welcome")
-        await w.close()
-        return welcome
-
-    welcome = run(scenario)
+    welcome = first_turn(text, "cid-rule-00001", "en" if text.isascii() else "ja")
     bot = welcome["messages"][1]
     assert bot["meta"]["rule"] == rule and bot["meta"]["link"] == link
     requester = Message.objects.get(kind=MessageKind.REQUESTER)
@@ -232,32 +238,16 @@ def test_a_sensitive_chat_message_is_withheld_from_student_staff(client, desk):
 
 @realtime
 def test_human_rule_offers_a_person(desk):
-    async def scenario():
-        w = Widget()
-        await w.open()
-        await w.say("人と話したいです", "cid-human-0001")
-        welcome = await w.expect("welcome")
-        await w.close()
-        return welcome
-
     with frozen(IN_HOURS):
-        welcome = run(scenario)
+        welcome = first_turn("人と話したいです", "cid-human-0001")
     assert welcome["messages"][1]["meta"]["rule"] == "human"
     assert welcome["messages"][2]["meta"]["offer"] == ["person", "form"]
 
 
 @realtime
 def test_unanswerable_question_offers_the_form_and_mail_out_of_hours(desk):
-    async def scenario():
-        w = Widget()
-        await w.open()
-        await w.say("学食の今日のメニューは何ですか", "cid-none-00001")
-        welcome = await w.expect("welcome")
-        await w.close()
-        return welcome
-
     with frozen(OUT_OF_HOURS):
-        welcome = run(scenario)
+        welcome = first_turn("学食の今日のメニューは何ですか", "cid-none-00001")
     bot = welcome["messages"][1]
     assert bot["meta"]["unanswered"] is True and bot["meta"]["offer"] == ["form", "mail"]
 

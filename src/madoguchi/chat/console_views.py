@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -44,7 +45,7 @@ def _panel_context(request: HttpRequest) -> dict[str, Any]:
         "status": service.status_of(user),
         "queue_rows": _queue_rows(user),
         "mine": service.active_chats(user),
-        "routing": service.settings.CHAT_ROUTING,
+        "routing": settings.CHAT_ROUTING,
         "open_now": service.chat_open_now(),
     }
 

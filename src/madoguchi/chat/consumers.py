@@ -26,7 +26,6 @@ from django.utils.translation import gettext_lazy
 
 from madoguchi.core.events import requester_group
 from madoguchi.core.ratelimit import hit
-from madoguchi.inquiries import access
 
 from . import service
 from .models import ChatState, Conversation
@@ -236,7 +235,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if data.get("on") and t - self.last_typing < 2:
             return
         self.last_typing = t if data.get("on") else 0.0
-        await self._run(_requester_typing, self.conversation_id, bool(data.get("on")))
+        await self._run(service.requester_typing, self.conversation_id, bool(data.get("on")))
 
     async def on_person(self, data: dict[str, Any]) -> None:
         conversation = await self._require()
@@ -321,13 +320,3 @@ def _welcome(pk: int, after: int) -> dict[str, Any]:
     state.pop("kind", None)
     return {**state, "lang": conversation.lang, "messages": service.transcript(conversation, after=after),
             **_availability()}
-
-
-def _requester_typing(pk: int, on: bool) -> None:
-    from madoguchi.core.events import publish_on_commit
-
-    conversation = _conversation(pk)
-    if conversation.state != ChatState.ACTIVE:
-        return
-    publish_on_commit({"kind": "chat.typing", "inquiry": conversation.inquiry.reference, "on": on},
-                      audience=access.inquiry_audience(conversation.inquiry))

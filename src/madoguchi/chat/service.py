@@ -27,7 +27,12 @@ from django.utils.translation import pgettext
 
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
 from madoguchi.core.clock import now
-from madoguchi.core.events import GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF, publish_on_commit
+from madoguchi.core.events import (
+    GROUP_FACULTY_STAFF,
+    GROUP_STUDENT_STAFF,
+    publish_on_commit,
+    user_group,
+)
 from madoguchi.inquiries import access
 from madoguchi.inquiries import actions as inquiry_actions
 from madoguchi.inquiries.models import Inquiry, Lane, Message, MessageKind
@@ -35,6 +40,7 @@ from madoguchi.privacy import audit
 
 from .models import LIVE_STATES, ChatState, Conversation, OperatorStatus
 
+NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)  # sorts operators never assigned first
 QUEUE_GROUP = "chat.queue"  # waiting requesters: "the queue moved, ask for your place"
 
 
@@ -360,18 +366,14 @@ def _offer_handover(conversation: Conversation) -> list[Message]:
 
 
 def _learn(text: str, lang: str, decision: Any) -> None:
-    try:
-        from madoguchi.kb import learning
-    except ImportError:  # the knowledge base's question log is optional
-        return
+    from madoguchi.kb import learning
+
     learning.record_question(text, lang, decision, channel="chat")
 
 
 def _outcome(article: Any, what: str) -> None:
-    try:
-        from madoguchi.kb import learning
-    except ImportError:
-        return
+    from madoguchi.kb import learning
+
     learning.record_outcome(article, what)
 
 
@@ -650,7 +652,7 @@ def transfer(user: Any, reference: str, *, to_user: Any | None = None, to_facult
         if was_queued:
             _publish_queue(conversation)
         publish_on_commit({"kind": "chat.assigned", "inquiry": conversation.inquiry.reference},
-                          audience=[f"user.{to_user.pk}"])
+                          audience=[user_group(to_user.pk)])
     return conversation
 
 
@@ -697,14 +699,14 @@ def dispatch() -> int:
                                          or conversation.inquiry.lane != Lane.GENERAL)
         if not candidates:
             continue
-        candidates.sort(key=lambda r: (r.active, r.last_assigned_at or now().replace(year=2000), r.pk))
+        candidates.sort(key=lambda r: (r.active, r.last_assigned_at or NEVER, r.pk))
         chosen = candidates[0].user
         try:
             accept(chosen, conversation.inquiry.reference)
         except ChatError:
             continue
         publish_on_commit({"kind": "chat.assigned", "inquiry": conversation.inquiry.reference},
-                          audience=[f"user.{chosen.pk}"])
+                          audience=[user_group(chosen.pk)])
         assigned += 1
     return assigned
 
@@ -728,6 +730,55 @@ def after_restricted(inquiry: Inquiry) -> None:
         _publish_state(conversation)
     conversation.save(update_fields=fields)
     _publish_queue(conversation)
+
+
+# --- typing and files ------------------------------------------------------------------------
+
+
+def requester_typing(conversation_id: int, on: bool) -> None:
+    """The requester is typing: staff who may see the live chat learn it (reference only)."""
+    conversation = Conversation.objects.select_related("inquiry").get(pk=conversation_id)
+    if conversation.state == ChatState.ACTIVE:
+        publish_on_commit({"kind": "chat.typing", "inquiry": conversation.inquiry.reference, "on": on},
+                          audience=access.inquiry_audience(conversation.inquiry))
+
+
+def operator_typing(user: Any, reference: str, on: bool) -> None:
+    """The operator of a live chat is typing: only that chat's requester learns it."""
+    from django.http import Http404
+
+    try:
+        inquiry = access.access_inquiry(user, reference)
+    except Http404:
+        return
+    conversation = Conversation.objects.filter(inquiry=inquiry, state=ChatState.ACTIVE, operator=user).first()
+    if conversation is not None:
+        publish_on_commit({"kind": "chat.typing", "on": on}, audience=access.requester_audience(inquiry))
+
+
+def requester_file(conversation: Conversation, upload: Any, *, client_id: str) -> Message:
+    """A file the requester sends in a live chat, within the upload limits."""
+    from madoguchi.inquiries.models import Attachment
+    from madoguchi.intake.validation import valid_text
+
+    client_id = clean_client_id(client_id)
+    if conversation.state not in LIVE_STATES:
+        raise ChatError(_("This chat has ended. Start a new one to ask something else."), "closed")
+    if upload.size > settings.MAX_ATTACHMENT_BYTES:
+        raise ChatError(_("Each file must be at most %(mb)d MB.") % {"mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
+                        "file_too_big")
+    total = sum(Attachment.objects.filter(inquiry=conversation.inquiry).values_list("size", flat=True))
+    if total + upload.size > settings.MAX_ATTACHMENTS_TOTAL_BYTES * 2:
+        raise ChatError(_("This chat has reached its limit for files."), "files_too_big")
+    try:
+        valid_text(upload.name)
+    except ValidationError:
+        upload.name = "file"
+    message, _created = inquiry_actions.do_chat_message(
+        conversation.inquiry, kind=MessageKind.REQUESTER, body=_("(file) %(name)s") % {"name": upload.name[:200]},
+        client_id=client_id, files=[upload],
+    )
+    return message
 
 
 # --- housekeeping ---------------------------------------------------------------------------

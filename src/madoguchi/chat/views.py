@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,11 +25,10 @@ from madoguchi.core.i18n import desk_lang
 from madoguchi.core.middleware import CSP
 from madoguchi.core.ratelimit import client_address, hit
 from madoguchi.inquiries import access
-from madoguchi.inquiries.models import Attachment, MemberCategory, MessageKind
+from madoguchi.inquiries.models import MemberCategory
 from madoguchi.intake.views import attachment_response
 
 from . import service
-from .models import LIVE_STATES
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 KEY_HEADER = "HTTP_X_CHAT_TOKEN"
@@ -137,37 +135,16 @@ def upload(request: HttpRequest) -> JsonResponse:
     conversation = _conversation(request)
     if conversation is None:
         return _error(_("This chat was not found."), 404, "no_chat")
-    if conversation.state not in LIVE_STATES:
-        return _error(_("This chat has ended. Start a new one to ask something else."), 409, "closed")
     if not hit("chat-upload", f"{client_address(request)}:{conversation.pk}", "20/3600"):
         return _error(_("Too many files. Please try again later."), 429, "rate")
     files = request.FILES.getlist("file")
     if len(files) != 1:
         return _error(_("Attach one file."))
-    upload = files[0]
-    if upload.size > settings.MAX_ATTACHMENT_BYTES:
-        return _error(_("Each file must be at most %(mb)d MB.") % {"mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
-                      code="file_too_big")
-    total = sum(Attachment.objects.filter(inquiry=conversation.inquiry).values_list("size", flat=True))
-    if total + upload.size > settings.MAX_ATTACHMENTS_TOTAL_BYTES * 2:
-        return _error(_("This chat has reached its limit for files."), code="files_too_big")
     try:
-        cid = service.clean_client_id(request.POST.get("cid"))
+        message = service.requester_file(conversation, files[0], client_id=request.POST.get("cid", ""))
     except service.ChatError as exc:
-        return _error(str(exc))
-    from madoguchi.inquiries import actions as inquiry_actions
-
-    try:
-        from madoguchi.intake.validation import valid_text
-
-        valid_text(upload.name)
-    except ValidationError:
-        upload.name = "file"
-    message, _created = inquiry_actions.do_chat_message(
-        conversation.inquiry, kind=MessageKind.REQUESTER, body=_("(file) %(name)s") % {"name": upload.name[:200]},
-        client_id=cid, files=[upload],
-    )
-    return JsonResponse({"seq": message.pk, "cid": cid})
+        return _error(str(exc), 409 if exc.code == "closed" else 400, exc.code)
+    return JsonResponse({"seq": message.pk, "cid": message.client_id})
 
 
 @require_GET

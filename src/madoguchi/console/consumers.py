@@ -7,9 +7,9 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.http import Http404
 
 from madoguchi.accounts.roles import FACULTY, STUDENT, role_of
+from madoguchi.chat import service as chat_service
 from madoguchi.core.events import GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF, user_group
 
 
@@ -50,23 +50,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if content.get("kind") == "ping":
             await self.send_json({"kind": "pong"})
         elif content.get("kind") == "typing" and isinstance(content.get("inquiry"), str):
-            await database_sync_to_async(_operator_typing)(self.scope["user"], content["inquiry"][:20],
+            await database_sync_to_async(chat_service.operator_typing)(self.scope["user"], content["inquiry"][:20],
                                                            bool(content.get("on")))
 
     async def desk_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
-
-
-def _operator_typing(user: Any, reference: str, on: bool) -> None:
-    from madoguchi.chat.models import ChatState
-    from madoguchi.core.events import publish_on_commit
-    from madoguchi.inquiries import access
-
-    try:
-        inquiry = access.access_inquiry(user, reference)
-    except Http404:
-        return
-    chat = getattr(inquiry, "chat", None)
-    if chat is None or chat.state != ChatState.ACTIVE or chat.operator_id != user.pk:
-        return
-    publish_on_commit({"kind": "chat.typing", "on": on}, audience=access.requester_audience(inquiry))
