@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+async def read_response(
+    reader: asyncio.StreamReader,
+) -> tuple[int, list[tuple[str, str]], bytes, bool]:
     """Read one response: (status, headers as (lower-case name, value), body, server closes)."""
     status_line = await reader.readline()
     if not status_line:

@@ -52,8 +52,15 @@ def synthesise(articles, n=2000, seed=7):
             keep = [p for p in parts if rnd.random() > 0.3] or parts[:1]
             return "\n".join(keep) + f" 版{tag} v{tag}"
 
-        out.append(replace(src, id=f"{src.id}-syn{i}", topic=f"{src.topic}-syn{i}",
-                           question=perturb(src.question), answer=perturb(src.answer)))
+        out.append(
+            replace(
+                src,
+                id=f"{src.id}-syn{i}",
+                topic=f"{src.topic}-syn{i}",
+                question=perturb(src.question),
+                answer=perturb(src.answer),
+            )
+        )
     return out
 
 
@@ -67,8 +74,14 @@ def latency_run(articles, questions, rounds=3):
             t = time.perf_counter()
             engine.ask(q["q"], q.get("lang"))
             ms.append((time.perf_counter() - t) * 1000)
-    return {"articles": len(articles), "asks": len(ms), "build_s": build_s,
-            "ms_p50": _pct(ms, 50), "ms_p95": _pct(ms, 95), "ms_max": max(ms)}
+    return {
+        "articles": len(articles),
+        "asks": len(ms),
+        "build_s": build_s,
+        "ms_p50": _pct(ms, 50),
+        "ms_p95": _pct(ms, 95),
+        "ms_max": max(ms),
+    }
 
 
 ROWS = [
@@ -92,10 +105,19 @@ def table(columns):
             v = columns[n].get(key)
             if key == "crosslingual_top1" and not columns[n].get("crosslingual"):
                 v = None
-            cells.append("—" if v is None else f"{v:.3f}" if key.startswith(("top", "cross", "hand")) else f"{v:.2f}")
+            cells.append(
+                "—"
+                if v is None
+                else f"{v:.3f}"
+                if key.startswith(("top", "cross", "hand"))
+                else f"{v:.2f}"
+            )
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
-    counts = " · ".join(f"{n}: {c['answerable']} answerable, {c['crosslingual']} cross-lingual, "
-                        f"{c['unanswerable']} unanswerable" for n, c in columns.items())
+    counts = " · ".join(
+        f"{n}: {c['answerable']} answerable, {c['crosslingual']} cross-lingual, "
+        f"{c['unanswerable']} unanswerable"
+        for n, c in columns.items()
+    )
     return "\n".join(lines) + "\n\n" + counts
 
 
@@ -110,21 +132,36 @@ def main(argv=None):
     questions = load_questions(args.questions)
     engine = Engine.build(articles)
     tune, held = split_questions(questions)
-    cols = {"all": evaluate(engine, questions), "tune split": evaluate(engine, tune),
-            "held-out split": evaluate(engine, held)}
+    cols = {
+        "all": evaluate(engine, questions),
+        "tune split": evaluate(engine, tune),
+        "held-out split": evaluate(engine, held),
+    }
     lat = latency_run(synthesise(articles, args.size), questions)
-    cols[f"{args.size} articles"] = {"ms_p50": lat["ms_p50"], "ms_p95": lat["ms_p95"],
-                                     "answerable": 0, "crosslingual": 0, "unanswerable": 0}
-    report = {"corpus": args.corpus, "questions": args.questions, "results": cols,
-              "latency_run": lat, "targets": TARGETS}
+    cols[f"{args.size} articles"] = {
+        "ms_p50": lat["ms_p50"],
+        "ms_p95": lat["ms_p95"],
+        "answerable": 0,
+        "crosslingual": 0,
+        "unanswerable": 0,
+    }
+    report = {
+        "corpus": args.corpus,
+        "questions": args.questions,
+        "results": cols,
+        "latency_run": lat,
+        "targets": TARGETS,
+    }
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
     print(f"corpus {args.corpus} ({len(articles)} articles), questions {args.questions}")
     print(table(cols))
-    print(f"\nlatency run: {lat['articles']} articles, built in {lat['build_s']:.2f} s, "
-          f"{lat['asks']} asks, p50 {lat['ms_p50']:.2f} ms, p95 {lat['ms_p95']:.2f} ms, "
-          f"max {lat['ms_max']:.2f} ms (one process, one core)")
+    print(
+        f"\nlatency run: {lat['articles']} articles, built in {lat['build_s']:.2f} s, "
+        f"{lat['asks']} asks, p50 {lat['ms_p50']:.2f} ms, p95 {lat['ms_p95']:.2f} ms, "
+        f"max {lat['ms_max']:.2f} ms (one process, one core)"
+    )
     return 0
 
 

@@ -189,7 +189,13 @@ def quantiles(values: list[float]) -> dict[str, Any]:
     def q(p: float) -> float:
         return round(v[max(0, min(len(v) - 1, round(p / 100 * (len(v) - 1))))] * 1000, 1)
 
-    return {"n": len(v), "p50_ms": q(50), "p90_ms": q(90), "p99_ms": q(99), "max_ms": round(v[-1] * 1000, 1)}
+    return {
+        "n": len(v),
+        "p50_ms": q(50),
+        "p90_ms": q(90),
+        "p99_ms": q(99),
+        "max_ms": round(v[-1] * 1000, 1),
+    }
 
 
 # --- a minimal keep-alive HTTP/1.1 client with cookies ------------------------------------------
@@ -212,8 +218,13 @@ class Http:
                 pass
             self.writer = None
 
-    async def request(self, method: str, path: str, fields: dict[str, str] | None = None,
-                      headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
         async with self.lock:
             reused = self.writer is not None
             try:
@@ -226,17 +237,25 @@ class Http:
             await self.close()
             return await self._request(method, path, fields, headers)
 
-    async def _request(self, method: str, path: str, fields: dict[str, str] | None,
-                       headers: dict[str, str] | None) -> tuple[int, dict[str, str], bytes]:
+    async def _request(
+        self, method: str, path: str, fields: dict[str, str] | None, headers: dict[str, str] | None
+    ) -> tuple[int, dict[str, str], bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None and self.writer is not None
         body = urllib.parse.urlencode(fields).encode() if fields is not None else b""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", "Connection: keep-alive"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            "Connection: keep-alive",
+        ]
         if self.cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         if fields is not None:
-            lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+            lines += [
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {len(body)}",
+            ]
         for k, v in (headers or {}).items():
             lines.append(f"{k}: {v}")
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
@@ -259,25 +278,61 @@ class Http:
 # --- the run's shared state ------------------------------------------------------------------------
 
 
-TIMELINE = ("ack", "bot", "to_operator", "staff_passed_on", "operator_sees", "to_requester", "ping_A", "ping_B")
+TIMELINE = (
+    "ack",
+    "bot",
+    "to_operator",
+    "staff_passed_on",
+    "operator_sees",
+    "to_requester",
+    "ping_A",
+    "ping_B",
+)
 
 
 @dataclass
 class Stats:
-    lat: dict[str, list[float]] = field(default_factory=lambda: {
-        k: [] for k in ("connect", "start", "ack", "bot", "to_operator", "to_requester", "operator_post", "ping_A",
-                        "ping_B", "accept", "thread_refresh", "operator_sees", "bot_delivery", "reply_delivery",
-                        "reply_published", "reply_passed_on", "staff_published", "staff_passed_on")})
+    lat: dict[str, list[float]] = field(
+        default_factory=lambda: {
+            k: []
+            for k in (
+                "connect",
+                "start",
+                "ack",
+                "bot",
+                "to_operator",
+                "to_requester",
+                "operator_post",
+                "ping_A",
+                "ping_B",
+                "accept",
+                "thread_refresh",
+                "operator_sees",
+                "bot_delivery",
+                "reply_delivery",
+                "reply_published",
+                "reply_passed_on",
+                "staff_published",
+                "staff_passed_on",
+            )
+        }
+    )
     errors: Counter = field(default_factory=Counter)
     counts: Counter = field(default_factory=Counter)
     window: tuple[float, float] = (0.0, 0.0)
     stopping: bool = False
     last_active_frame: float = 0.0  # when a frame last arrived on an active requester's socket
-    series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # name -> (start, latency)
+    series: dict[str, list[tuple[float, float]]] = field(
+        default_factory=dict
+    )  # name -> (start, latency)
 
     def add(self, name: str, seconds: float, at: float | None = None) -> None:
         """A latency; during the run only those started inside the window count."""
-        if name in ("connect", "start", "accept") or at is None or self.window[0] <= at <= self.window[1]:
+        if (
+            name in ("connect", "start", "accept")
+            or at is None
+            or self.window[0] <= at <= self.window[1]
+        ):
             self.lat[name].append(seconds)
             if at is not None and name in TIMELINE:
                 self.series.setdefault(name, []).append((at - self.window[0], seconds))
@@ -312,14 +367,27 @@ class Socket:
         self.task = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, port: int, path: str, stats: Stats, name: str, cookie: str = "",
-                   compression: bool = True, timeout: float = 30.0) -> Socket:
+    async def open(
+        cls,
+        port: int,
+        path: str,
+        stats: Stats,
+        name: str,
+        cookie: str = "",
+        compression: bool = True,
+        timeout: float = 30.0,
+    ) -> Socket:
         from websockets.asyncio.client import connect
 
         connection = await connect(
-            f"ws://127.0.0.1:{port}{path}", origin=f"http://127.0.0.1:{port}",
-            additional_headers={"Cookie": cookie} if cookie else None, proxy=None, ping_interval=None,
-            open_timeout=timeout, close_timeout=2, compression="deflate" if compression else None,
+            f"ws://127.0.0.1:{port}{path}",
+            origin=f"http://127.0.0.1:{port}",
+            additional_headers={"Cookie": cookie} if cookie else None,
+            proxy=None,
+            ping_interval=None,
+            open_timeout=timeout,
+            close_timeout=2,
+            compression="deflate" if compression else None,
             max_queue=256,
         )
         return cls(connection, stats, name)
@@ -422,7 +490,9 @@ class Operator:
 
 
 class Run:
-    def __init__(self, args: argparse.Namespace, ports: dict[str, int], db_url: str, log: Any) -> None:
+    def __init__(
+        self, args: argparse.Namespace, ports: dict[str, int], db_url: str, log: Any
+    ) -> None:
         self.args = args
         self.ports = ports
         self.db_url = db_url
@@ -438,7 +508,9 @@ class Run:
         self.acked_cids: set[str] = set()
         self.tasks: list[asyncio.Task] = []
         self.in_redis: dict[str, float] = {}  # message cid -> when the probe saw it published
-        self.staff_in_redis: dict[str, list[float]] = {}  # reference -> when message.created was published
+        self.staff_in_redis: dict[
+            str, list[float]
+        ] = {}  # reference -> when message.created was published
 
     async def probe(self, prefix: str) -> None:
         """Subscribes to every requester group in Redis, like a server would, to split the
@@ -472,16 +544,29 @@ class Run:
         async with gate:
             t0 = time.perf_counter()
             try:
-                sock = await Socket.open(self.ports[server], "/ws/chat/", self.stats, f"idle {server}",
-                                         compression=self.args.compression, timeout=self.args.timeout)
+                sock = await Socket.open(
+                    self.ports[server],
+                    "/ws/chat/",
+                    self.stats,
+                    f"idle {server}",
+                    compression=self.args.compression,
+                    timeout=self.args.timeout,
+                )
             except TimeoutError:
                 self.stats.errors["idle connect timeout"] += 1
                 return
             except Exception as exc:  # noqa: BLE001 - refused, rejected handshake, reset
                 self.stats.errors[f"idle connect refused ({type(exc).__name__})"] += 1
                 return
-            await sock.send({"t": "hello", "token": None, "lang": "ja", "page": "https://www.example.ac.jp/",
-                             "after": 0})
+            await sock.send(
+                {
+                    "t": "hello",
+                    "token": None,
+                    "lang": "ja",
+                    "page": "https://www.example.ac.jp/",
+                    "after": 0,
+                }
+            )
             got = await sock.expect(t_is("welcome"), self.args.timeout)
             if got is None:
                 self.stats.errors["idle hello without welcome"] += 1
@@ -513,14 +598,27 @@ class Run:
     async def start_requester(self, r: Requester, gate: asyncio.Semaphore) -> None:
         async with gate:
             try:
-                sock = await Socket.open(self.ports["A"], "/ws/chat/", self.stats, "active",
-                                         compression=self.args.compression, timeout=self.args.timeout)
+                sock = await Socket.open(
+                    self.ports["A"],
+                    "/ws/chat/",
+                    self.stats,
+                    "active",
+                    compression=self.args.compression,
+                    timeout=self.args.timeout,
+                )
             except Exception as exc:  # noqa: BLE001
                 self.stats.errors[f"active connect refused ({type(exc).__name__})"] += 1
                 return
             r.socket = sock
-            await sock.send({"t": "hello", "token": None, "lang": "ja", "page": "https://www.example.ac.jp/",
-                             "after": 0})
+            await sock.send(
+                {
+                    "t": "hello",
+                    "token": None,
+                    "lang": "ja",
+                    "page": "https://www.example.ac.jp/",
+                    "after": 0,
+                }
+            )
             if await sock.expect(t_is("welcome"), self.args.timeout) is None:
                 self.stats.errors["active hello without welcome"] += 1
                 return
@@ -538,7 +636,9 @@ class Run:
             await sock.send({"t": "person", "member_category": ""})
             offer = await sock.expect(t_is("offer"), self.args.timeout * 4)
             if offer is None or offer[1].get("outcome") != "queued":
-                self.stats.errors[f"handover refused ({offer[1].get('outcome') if offer else 'no answer'})"] += 1
+                self.stats.errors[
+                    f"handover refused ({offer[1].get('outcome') if offer else 'no answer'})"
+                ] += 1
                 r.handover = False
 
     async def converse(self, r: Requester) -> None:
@@ -555,15 +655,23 @@ class Run:
             if r.handover:
                 self.pending.setdefault(r.reference, []).append([token, t0, False])
             try:
-                await sock.send({"t": "msg", "cid": cid, "body": f"{random.choice(QUESTIONS)} {token}"})
+                await sock.send(
+                    {"t": "msg", "cid": cid, "body": f"{random.choice(QUESTIONS)} {token}"}
+                )
             except Exception:  # noqa: BLE001 - counted as dropped by the reader
                 return
             self.stats.counts["requester messages sent"] += 1
-            ack = await sock.expect(lambda f, c=cid: f.get("t") in ("ack", "error") and f.get("cid") == c,
-                                    self.args.timeout)
+            ack = await sock.expect(
+                lambda f, c=cid: f.get("t") in ("ack", "error") and f.get("cid") == c,
+                self.args.timeout,
+            )
             if ack is None or ack[1]["t"] != "ack":
-                self.stats.errors["no ack" if ack is None else f"refused: {ack[1].get('code')}"] += 1
-                self.pending[r.reference] = [p for p in self.pending.get(r.reference, []) if p[0] != token]
+                self.stats.errors[
+                    "no ack" if ack is None else f"refused: {ack[1].get('code')}"
+                ] += 1
+                self.pending[r.reference] = [
+                    p for p in self.pending.get(r.reference, []) if p[0] != token
+                ]
                 await asyncio.sleep(random.uniform(2, 5))
                 continue
             self.acked_cids.add(cid)
@@ -573,8 +681,13 @@ class Run:
                 self.stats.counts["requester messages acked"] += 1
             want = "reply" if r.handover else "bot"
             answer = await sock.expect(
-                lambda f, s=seq, k=want: f.get("t") == "message" and f["message"]["kind"] == k
-                and f["message"]["seq"] > s, self.args.timeout)
+                lambda f, s=seq, k=want: (
+                    f.get("t") == "message"
+                    and f["message"]["kind"] == k
+                    and f["message"]["seq"] > s
+                ),
+                self.args.timeout,
+            )
             if answer is None:
                 self.stats.errors[f"no {want} answer"] += 1
             elif r.handover:
@@ -601,19 +714,36 @@ class Run:
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         if status != 200 or token is None:
             raise RuntimeError(f"login page: {status}")
-        status, _h, _b = await http.request("POST", "/accounts/login/", {
-            "username": op.username, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1).decode(),
-            "next": "/console/"})
+        status, _h, _b = await http.request(
+            "POST",
+            "/accounts/login/",
+            {
+                "username": op.username,
+                "password": PASSWORD,
+                "csrfmiddlewaretoken": token.group(1).decode(),
+                "next": "/console/",
+            },
+        )
         if status != 302 or "sessionid" not in op.cookies:
             raise RuntimeError(f"login failed for {op.username}: {status}")
         cookie = "; ".join(f"{k}={v}" for k, v in op.cookies.items())
-        op.console = await Socket.open(self.ports["B"], "/ws/console/", self.stats, "console", cookie=cookie,
-                                       compression=self.args.compression, timeout=self.args.timeout)
+        op.console = await Socket.open(
+            self.ports["B"],
+            "/ws/console/",
+            self.stats,
+            "console",
+            cookie=cookie,
+            compression=self.args.compression,
+            timeout=self.args.timeout,
+        )
         if await op.console.expect(lambda f: f.get("kind") == "hello", self.args.timeout) is None:
             raise RuntimeError("console socket: no hello")
-        status, _h, _b = await http.request("POST", "/console/chat/availability/",
-                                            {"available": "1", "max_chats": str(self.args.max_chats)},
-                                            {"X-CSRFToken": op.cookies.get("csrftoken", "")})
+        status, _h, _b = await http.request(
+            "POST",
+            "/console/chat/availability/",
+            {"available": "1", "max_chats": str(self.args.max_chats)},
+            {"X-CSRFToken": op.cookies.get("csrftoken", "")},
+        )
         if status != 302:
             raise RuntimeError(f"availability: {status}")
         await http.close()
@@ -622,9 +752,12 @@ class Run:
         http = Http(self.ports["B"], op.cookies)
         for reference in references:
             t0 = time.perf_counter()
-            status, _h, body = await http.request("POST", f"/console/chat/{reference}/accept/", {},
-                                                  {"X-CSRFToken": op.cookies["csrftoken"],
-                                                   "X-Requested-With": "fetch"})
+            status, _h, body = await http.request(
+                "POST",
+                f"/console/chat/{reference}/accept/",
+                {},
+                {"X-CSRFToken": op.cookies["csrftoken"], "X-Requested-With": "fetch"},
+            )
             if status == 200:
                 self.stats.add("accept", time.perf_counter() - t0)
                 op.chats.add(reference)
@@ -646,11 +779,15 @@ class Run:
             # operator's own reply can stand in for it: an approximation).
             first[2] = True
             self.stats.add("to_operator", t - first[1], first[1])
-            published = next((x for x in self.staff_in_redis.get(reference, []) if x >= first[1]), None)
+            published = next(
+                (x for x in self.staff_in_redis.get(reference, []) if x >= first[1]), None
+            )
             if published is not None:
                 self.stats.add("staff_published", published - first[1], first[1])
                 self.stats.add("staff_passed_on", t - published, first[1])
-                self.staff_in_redis[reference] = [x for x in self.staff_in_redis[reference] if x > published]
+                self.staff_in_redis[reference] = [
+                    x for x in self.staff_in_redis[reference] if x > published
+                ]
         if not self.args.refetch:
             if first is not None:
                 waiting.remove(first)
@@ -662,7 +799,8 @@ class Run:
         if old is not None:
             old.cancel()
         op.refresh_due[reference] = asyncio.get_running_loop().call_later(
-            0.1, lambda: self.tasks.append(asyncio.create_task(self.refresh(op, reference))))
+            0.1, lambda: self.tasks.append(asyncio.create_task(self.refresh(op, reference)))
+        )
 
     async def refresh(self, op: Operator, reference: str) -> None:
         op.refresh_due.pop(reference, None)
@@ -704,10 +842,15 @@ class Run:
         t0 = time.perf_counter()
         self.op_sent[cid] = t0
         try:
-            status, _h, body = await asyncio.wait_for(http.request(
-                "POST", f"/console/chat/{reference}/send/",
-                {"body": f"担当者です。確認しますので少々お待ちください。({n})", "cid": cid},
-                {"X-CSRFToken": op.cookies["csrftoken"], "X-Requested-With": "fetch"}), self.args.timeout)
+            status, _h, body = await asyncio.wait_for(
+                http.request(
+                    "POST",
+                    f"/console/chat/{reference}/send/",
+                    {"body": f"担当者です。確認しますので少々お待ちください。({n})", "cid": cid},
+                    {"X-CSRFToken": op.cookies["csrftoken"], "X-Requested-With": "fetch"},
+                ),
+                self.args.timeout,
+            )
         except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
             self.stats.errors[f"operator send {type(exc).__name__}"] += 1
             await http.close()
@@ -727,7 +870,9 @@ class Run:
         with psycopg.connect(self.db_url) as conn:
             rows = conn.execute(
                 "SELECT m.client_id, i.reference FROM inquiries_message m JOIN inquiries_inquiry i "
-                "ON i.id = m.inquiry_id WHERE m.client_id LIKE %s", (f"bench-{os.getpid()}-%-first",)).fetchall()
+                "ON i.id = m.inquiry_id WHERE m.client_id LIKE %s",
+                (f"bench-{os.getpid()}-%-first",),
+            ).fetchall()
         return dict(rows)
 
     def stored_requester_messages(self) -> tuple[int, int]:
@@ -737,11 +882,19 @@ class Run:
         with psycopg.connect(self.db_url) as conn:
             return conn.execute(
                 "SELECT count(DISTINCT client_id), count(*) FROM inquiries_message WHERE kind = 'requester' "
-                "AND client_id LIKE %s", (f"bench-{os.getpid()}-%",)).fetchone()
+                "AND client_id LIKE %s",
+                (f"bench-{os.getpid()}-%",),
+            ).fetchone()
 
 
-async def drive(args: argparse.Namespace, ports: dict[str, int], pids: dict[str, int], db_url: str,
-                prefix: str, log: Any) -> dict[str, Any]:
+async def drive(
+    args: argparse.Namespace,
+    ports: dict[str, int],
+    pids: dict[str, int],
+    db_url: str,
+    prefix: str,
+    log: Any,
+) -> dict[str, Any]:
     run = Run(args, ports, db_url, log)
     probing = asyncio.create_task(run.probe(prefix))
     stats = run.stats
@@ -772,7 +925,9 @@ async def drive(args: argparse.Namespace, ports: dict[str, int], pids: dict[str,
     gate = asyncio.Semaphore(args.connect_concurrency)
     await asyncio.gather(*(run.open_idle(i, gate) for i in range(args.idle)))
     phases["idle widgets connected"] = time.perf_counter() - t
-    log(f"  {len(run.idle)}/{args.idle} idle widgets connected ({phases['idle widgets connected']:.1f} s)")
+    log(
+        f"  {len(run.idle)}/{args.idle} idle widgets connected ({phases['idle widgets connected']:.1f} s)"
+    )
 
     t = time.perf_counter()
     handover = min(args.handover, args.active, args.operators * args.max_chats)
@@ -780,8 +935,10 @@ async def drive(args: argparse.Namespace, ports: dict[str, int], pids: dict[str,
     gate = asyncio.Semaphore(min(args.connect_concurrency, 20))
     await asyncio.gather(*(run.start_requester(r, gate) for r in run.requesters))
     phases["conversations started and queued"] = time.perf_counter() - t
-    log(f"  {args.active} conversations started on A, {sum(r.handover for r in run.requesters)} queued "
-        f"({phases['conversations started and queued']:.1f} s)")
+    log(
+        f"  {args.active} conversations started on A, {sum(r.handover for r in run.requesters)} queued "
+        f"({phases['conversations started and queued']:.1f} s)"
+    )
 
     refs = run.references()
     for r in run.requesters:
@@ -801,8 +958,10 @@ async def drive(args: argparse.Namespace, ports: dict[str, int], pids: dict[str,
             stats.errors["requester never saw 'active'"] += 1
             r.handover = False
     phases["chats accepted"] = time.perf_counter() - t
-    log(f"  {sum(len(op.chats) for op in run.operators)} chats accepted by operators on B "
-        f"({phases['chats accepted']:.1f} s)")
+    log(
+        f"  {sum(len(op.chats) for op in run.operators)} chats accepted by operators on B "
+        f"({phases['chats accepted']:.1f} s)"
+    )
     # Every accept tells every waiting widget that the queue moved, and each of them asks
     # the database for its new place: wait until those frames have stopped arriving.
     t = time.perf_counter()
@@ -823,7 +982,11 @@ async def drive(args: argparse.Namespace, ports: dict[str, int], pids: dict[str,
     services0 = cpu_by_command()
     self_cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     log(f"  load for {args.duration:.0f} s ...")
-    talkers = [asyncio.create_task(run.converse(r)) for r in run.requesters if r.socket and not r.socket.closed]
+    talkers = [
+        asyncio.create_task(run.converse(r))
+        for r in run.requesters
+        if r.socket and not r.socket.closed
+    ]
 
     async def sampler() -> None:
         while time.perf_counter() < stats.window[1]:
@@ -833,17 +996,28 @@ async def drive(args: argparse.Namespace, ports: dict[str, int], pids: dict[str,
     sampling = asyncio.create_task(sampler())
     await asyncio.sleep(args.duration)
     wall = time.perf_counter() - start
-    cpu = {name: round(100 * (proc_cpu_seconds(pid) - cpu0[name]) / wall, 1) for name, pid in pids.items()}
+    cpu = {
+        name: round(100 * (proc_cpu_seconds(pid) - cpu0[name]) / wall, 1)
+        for name, pid in pids.items()
+    }
     self_cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     busy1 = machine_busy()
     services1 = cpu_by_command()
     for name in services1:
         cpu[name] = round(100 * (services1[name] - services0[name]) / wall, 1)
-    machine = {"cpus": os.cpu_count(),
-               "busy_percent_of_all_cpus": round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1),
-               "loadavg_1min_at_end": os.getloadavg()[0]}
-    client_cpu = round(100 * ((self_cpu1.ru_utime + self_cpu1.ru_stime) - (self_cpu0.ru_utime + self_cpu0.ru_stime))
-                       / wall, 1)
+    machine = {
+        "cpus": os.cpu_count(),
+        "busy_percent_of_all_cpus": round(
+            100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1
+        ),
+        "loadavg_1min_at_end": os.getloadavg()[0],
+    }
+    client_cpu = round(
+        100
+        * ((self_cpu1.ru_utime + self_cpu1.ru_stime) - (self_cpu0.ru_utime + self_cpu0.ru_stime))
+        / wall,
+        1,
+    )
     # Let the answers to messages sent near the end arrive.
     await asyncio.wait(talkers, timeout=args.timeout + 5)
     sampling.cancel()
@@ -860,27 +1034,50 @@ async def drive(args: argparse.Namespace, ports: dict[str, int], pids: dict[str,
     for op in run.operators:
         for http in [*op.connections.values(), *op.tabs.values()]:
             await http.close()
-    closing = [s for s in run.idle] + [r.socket for r in run.requesters if r.socket] + \
-        [op.console for op in run.operators if op.console]
+    closing = (
+        [s for s in run.idle]
+        + [r.socket for r in run.requesters if r.socket]
+        + [op.console for op in run.operators if op.console]
+    )
     for i in range(0, len(closing), 200):
-        await asyncio.gather(*(s.close() for s in closing[i:i + 200]))
+        await asyncio.gather(*(s.close() for s in closing[i : i + 200]))
 
     distinct, rows = run.stored_requester_messages()
     acked = len(run.acked_cids)
     counts = dict(stats.counts)
-    stored_in_window = (counts.get("requester messages acked", 0) + counts.get("bot answers", 0)
-                        + counts.get("operator replies", 0))
+    stored_in_window = (
+        counts.get("requester messages acked", 0)
+        + counts.get("bot answers", 0)
+        + counts.get("operator replies", 0)
+    )
     return {
-        "config": {k: getattr(args, k) for k in ("idle", "active", "handover", "operators", "max_chats",
-                                                   "duration", "compression", "refetch", "timeout",
-                                                   "experiment_parallel_consumers")},
-        "connected": {"idle": len(run.idle), "active": sum(1 for r in run.requesters if r.socket),
-                      "handed_over": sum(1 for r in run.requesters if r.handover),
-                      "operators": len(run.operators)},
+        "config": {
+            k: getattr(args, k)
+            for k in (
+                "idle",
+                "active",
+                "handover",
+                "operators",
+                "max_chats",
+                "duration",
+                "compression",
+                "refetch",
+                "timeout",
+                "experiment_parallel_consumers",
+            )
+        },
+        "connected": {
+            "idle": len(run.idle),
+            "active": sum(1 for r in run.requesters if r.socket),
+            "handed_over": sum(1 for r in run.requesters if r.handover),
+            "operators": len(run.operators),
+        },
         "phases_s": {k: round(v, 1) for k, v in phases.items()},
         "latency": {k: quantiles(v) for k, v in stats.lat.items()},
         "throughput": {
-            "requester_msgs_per_s": round(counts.get("requester messages acked", 0) / args.duration, 1),
+            "requester_msgs_per_s": round(
+                counts.get("requester messages acked", 0) / args.duration, 1
+            ),
             "bot_answers_per_s": round(counts.get("bot answers", 0) / args.duration, 1),
             "operator_msgs_per_s": round(counts.get("operator replies", 0) / args.duration, 1),
             "stored_msgs_per_s": round(stored_in_window / args.duration, 1),
@@ -889,8 +1086,13 @@ async def drive(args: argparse.Namespace, ports: dict[str, int], pids: dict[str,
         "timeline_p50_ms_per_10s": stats.timeline(),
         "counts": counts,
         "errors": dict(stats.errors),
-        "integrity": {"acked_requester_messages": acked, "stored_distinct": distinct, "stored_rows": rows,
-                      "missing": acked - distinct, "duplicates": rows - distinct},
+        "integrity": {
+            "acked_requester_messages": acked,
+            "stored_distinct": distinct,
+            "stored_rows": rows,
+            "missing": acked - distinct,
+            "duplicates": rows - distinct,
+        },
         "rss_mb": rss,
         "cpu_percent": {**cpu, "client": client_cpu},
         "machine": machine,
@@ -905,7 +1107,9 @@ def wait_healthy(port: int, proc: subprocess.Popen, log_path: Path, timeout: flo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
+            )
         try:
             with opener.open(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                 if r.status == 200:
@@ -926,25 +1130,53 @@ def raise_fd_limit(needed: int) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:  # noqa: C901
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--idle", type=int, default=2000, help="idle widget connections (both servers)")
-    parser.add_argument("--active", type=int, default=200, help="active conversations (requesters on A)")
-    parser.add_argument("--handover", type=int, default=100,
-                        help="how many of the active conversations go to an operator (the rest stay with the bot)")
-    parser.add_argument("--operators", type=int, default=20, help="operators (HTTP and console socket on B)")
-    parser.add_argument("--max-chats", type=int, default=10, help="each operator's concurrent chat limit")
+    parser.add_argument(
+        "--idle", type=int, default=2000, help="idle widget connections (both servers)"
+    )
+    parser.add_argument(
+        "--active", type=int, default=200, help="active conversations (requesters on A)"
+    )
+    parser.add_argument(
+        "--handover",
+        type=int,
+        default=100,
+        help="how many of the active conversations go to an operator (the rest stay with the bot)",
+    )
+    parser.add_argument(
+        "--operators", type=int, default=20, help="operators (HTTP and console socket on B)"
+    )
+    parser.add_argument(
+        "--max-chats", type=int, default=10, help="each operator's concurrent chat limit"
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="measured window, seconds")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before an awaited frame counts as lost")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds before an awaited frame counts as lost"
+    )
     parser.add_argument("--connect-concurrency", type=int, default=100)
-    parser.add_argument("--no-refetch", dest="refetch", action="store_false",
-                        help="operators do not re-fetch the thread after each event (the console page does)")
-    parser.add_argument("--no-compression", dest="compression", action="store_false",
-                        help="no permessage-deflate (browsers do negotiate it)")
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test",
-                        help="an existing database on the server to use; a fresh one is created beside it")
+    parser.add_argument(
+        "--no-refetch",
+        dest="refetch",
+        action="store_false",
+        help="operators do not re-fetch the thread after each event (the console page does)",
+    )
+    parser.add_argument(
+        "--no-compression",
+        dest="compression",
+        action="store_false",
+        help="no permessage-deflate (browsers do negotiate it)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/test",
+        help="an existing database on the server to use; a fresh one is created beside it",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
-    parser.add_argument("--experiment-parallel-consumers", action="store_true",
-                        help="experiment: run the consumers' database calls on a thread pool (patched at server "
-                             "start) instead of the one thread all sockets of a process share")
+    parser.add_argument(
+        "--experiment-parallel-consumers",
+        action="store_true",
+        help="experiment: run the consumers' database calls on a thread pool (patched at server "
+        "start) instead of the one thread all sockets of a process share",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.operators < 1 and args.handover > 0:
@@ -956,7 +1188,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
     needed = 2 * (args.idle + args.active + args.operators * 3) + 1000
     soft, hard = raise_fd_limit(needed)
     if soft < needed:
-        log(f"WARNING: file-descriptor limit {soft} (hard {hard}) is below the ~{needed} this run needs")
+        log(
+            f"WARNING: file-descriptor limit {soft} (hard {hard}) is below the ~{needed} this run needs"
+        )
 
     import psycopg
     import redis
@@ -974,7 +1208,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
     logs: dict[str, Any] = {}
     result: dict[str, Any] = {}
     try:
-        env = {k: v for k, v in os.environ.items() if k not in ("EMAIL_HOST", "DJANGO_SETTINGS_MODULE")}
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("EMAIL_HOST", "DJANGO_SETTINGS_MODULE")
+        }
         env.update(
             DATABASE_URL=db_url,
             REDIS_URL=args.redis_url,
@@ -990,39 +1226,62 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
             PYTHONUNBUFFERED="1",
         )
         t = time.perf_counter()
-        subprocess.run([*MADOGUCHI, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [*MADOGUCHI, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=600
+        )
         setup = SETUP.replace("PASSWORD", repr(PASSWORD)).replace("OPERATORS", str(args.operators))
-        done = subprocess.run([*MADOGUCHI, "manage", "shell", "-c", setup], env=env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run(
+            [*MADOGUCHI, "manage", "shell", "-c", setup],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode:
             raise RuntimeError(done.stderr)
         log(f"  database {db_name} migrated and loaded ({time.perf_counter() - t:.1f} s)")
         ports = {"A": free_port(), "B": free_port()}
         for name, port in ports.items():
             logs[name] = open(tmp / f"server-{name}.log", "w+")  # noqa: SIM115
-            launcher = [sys.executable, "-c", PARALLEL_BOOTSTRAP] if args.experiment_parallel_consumers else MADOGUCHI
+            launcher = (
+                [sys.executable, "-c", PARALLEL_BOOTSTRAP]
+                if args.experiment_parallel_consumers
+                else MADOGUCHI
+            )
             procs[name] = subprocess.Popen(
                 [*launcher, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env={**env, "MADOGUCHI_SITE_URL": f"http://127.0.0.1:{port}"}, cwd=ROOT,
-                stdout=logs[name], stderr=subprocess.STDOUT)
+                env={**env, "MADOGUCHI_SITE_URL": f"http://127.0.0.1:{port}"},
+                cwd=ROOT,
+                stdout=logs[name],
+                stderr=subprocess.STDOUT,
+            )
         for name, port in ports.items():
             wait_healthy(port, procs[name], tmp / f"server-{name}.log")
-        log(f"  servers A :{ports['A']} (pid {procs['A'].pid}), B :{ports['B']} (pid {procs['B'].pid})")
+        log(
+            f"  servers A :{ports['A']} (pid {procs['A'].pid}), B :{ports['B']} (pid {procs['B'].pid})"
+        )
         try:
             import uvloop
 
             runner = uvloop.run
         except ImportError:
             runner = asyncio.run
-        result = runner(drive(args, ports, {n: p.pid for n, p in procs.items()}, db_url, prefix, log))
+        result = runner(
+            drive(args, ports, {n: p.pid for n, p in procs.items()}, db_url, prefix, log)
+        )
         for name, proc in procs.items():
             if proc.poll() is not None:
                 result["errors"][f"server {name} exited ({proc.returncode})"] = 1
             logs[name].seek(0)
             text = logs[name].read()
-            result.setdefault("server_log_errors", {})[name] = text.count("Traceback") + text.count(" ERROR ")
+            result.setdefault("server_log_errors", {})[name] = text.count("Traceback") + text.count(
+                " ERROR "
+            )
             if "Traceback" in text:
-                result.setdefault("server_log_sample", {})[name] = text[text.index("Traceback"):][:1500]
+                result.setdefault("server_log_sample", {})[name] = text[text.index("Traceback") :][
+                    :1500
+                ]
         result["fd_limit"] = soft
     finally:
         for proc in procs.values():
@@ -1047,9 +1306,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
 
 def print_table(result: dict[str, Any]) -> None:
     c, conn = result["config"], result["connected"]
-    print(f"\n{conn['idle']} idle widgets (A+B), {conn['active']} active conversations on A "
-          f"({conn['handed_over']} with {conn['operators']} operators on B, the rest with the bot), "
-          f"{c['duration']:.0f} s window")
+    print(
+        f"\n{conn['idle']} idle widgets (A+B), {conn['active']} active conversations on A "
+        f"({conn['handed_over']} with {conn['operators']} operators on B, the rest with the bot), "
+        f"{c['duration']:.0f} s window"
+    )
     print("\n| latency | n | p50 ms | p90 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|")
     names = {
@@ -1074,33 +1335,45 @@ def print_table(result: dict[str, Any]) -> None:
     }
     for key, label in names.items():
         q = result["latency"][key]
-        print(f"| {label} | {q['n']} | {q['p50_ms']} | {q['p90_ms']} | {q['p99_ms']} | {q['max_ms']} |")
+        print(
+            f"| {label} | {q['n']} | {q['p50_ms']} | {q['p90_ms']} | {q['p99_ms']} | {q['max_ms']} |"
+        )
     print("\nmedian ms by 10 s of the window:")
     for key, values in result["timeline_p50_ms_per_10s"].items():
         print(f"  {key:14} " + " ".join(f"{v:>8}" if v is not None else "       -" for v in values))
     t = result["throughput"]
     print("\n| throughput (window) | per s |")
     print("|---|---|")
-    for key, label in (("requester_msgs_per_s", "requester messages stored"), ("bot_answers_per_s", "bot answers"),
-                       ("operator_msgs_per_s", "operator replies"), ("stored_msgs_per_s", "all chat messages"),
-                       ("console_events_per_s", "console events received (all operators)")):
+    for key, label in (
+        ("requester_msgs_per_s", "requester messages stored"),
+        ("bot_answers_per_s", "bot answers"),
+        ("operator_msgs_per_s", "operator replies"),
+        ("stored_msgs_per_s", "all chat messages"),
+        ("console_events_per_s", "console events received (all operators)"),
+    ):
         print(f"| {label} | {t[key]} |")
     print("\n| server | RSS start MB | connected | peak under load | end | CPU % in window |")
     print("|---|---|---|---|---|---|")
     for name, r in result["rss_mb"].items():
-        print(f"| {name} | {r.get('start')} | {r.get('connected')} | {r.get('peak')} | {r.get('end')} | "
-              f"{result['cpu_percent'].get(name)} |")
+        print(
+            f"| {name} | {r.get('start')} | {r.get('connected')} | {r.get('peak')} | {r.get('end')} | "
+            f"{result['cpu_percent'].get(name)} |"
+        )
     print(f"| load client | | | | | {result['cpu_percent'].get('client')} |")
     for name in ("postgres", "redis-server"):
         print(f"| {name} (all its processes) | | | | | {result['cpu_percent'].get(name)} |")
     m = result["machine"]
-    print(f"\nmachine during the window: {m['busy_percent_of_all_cpus']} % of {m['cpus']} CPUs busy (everything, "
-          f"PostgreSQL, Redis and other users included), load average {m['loadavg_1min_at_end']:.1f}")
+    print(
+        f"\nmachine during the window: {m['busy_percent_of_all_cpus']} % of {m['cpus']} CPUs busy (everything, "
+        f"PostgreSQL, Redis and other users included), load average {m['loadavg_1min_at_end']:.1f}"
+    )
     errors = result["errors"]
     print("\nerrors:", ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())) or "none")
     i = result["integrity"]
-    print(f"integrity: {i['acked_requester_messages']} requester messages acknowledged, "
-          f"{i['stored_distinct']} stored, missing {i['missing']}, duplicates {i['duplicates']}")
+    print(
+        f"integrity: {i['acked_requester_messages']} requester messages acknowledged, "
+        f"{i['stored_distinct']} stored, missing {i['missing']}, duplicates {i['duplicates']}"
+    )
     print("setup:", ", ".join(f"{k} {v} s" for k, v in result["phases_s"].items()))
     print("server log errors:", result.get("server_log_errors"))
 

@@ -45,9 +45,26 @@ BUDGET_P95_MS = 50.0
 COMMON_WORD = "プリンター"  # in ~3 % of subjects and ~3 % of message bodies
 RARE_WORD = "量子暗号"  # in ~1 of 100,000 message bodies: the worst case for a scan
 CATEGORY_SLUGS = [
-    "zoom", "class-entry", "account", "lms", "mail-storage", "network", "exam", "other",
-    "printer", "software", "vpn", "wifi-guest", "storage-quota", "mfa-reset", "license",
-    "web-hosting", "mailing-list", "id-card", "lab-pc", "accessibility",
+    "zoom",
+    "class-entry",
+    "account",
+    "lms",
+    "mail-storage",
+    "network",
+    "exam",
+    "other",
+    "printer",
+    "software",
+    "vpn",
+    "wifi-guest",
+    "storage-quota",
+    "mfa-reset",
+    "license",
+    "web-hosting",
+    "mailing-list",
+    "id-card",
+    "lab-pc",
+    "accessibility",
 ]
 
 
@@ -73,7 +90,10 @@ def drop_database(name: str) -> None:
 
 def database_exists(name: str) -> bool:
     with _admin_conn() as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+        return (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            is not None
+        )
 
 
 def setup_django(db_name: str, data_dir: str) -> None:
@@ -96,12 +116,26 @@ def setup_django(db_name: str, data_dir: str) -> None:
 # --- loading -------------------------------------------------------------------------------
 
 SUBJECTS = [
-    "Zoom にサインインできません", "パスワードを忘れました", "多要素認証の再登録", "授業の URL が開けない",
-    "課題が提出できない", "メールが届かない", "Wi-Fi につながらない", "VPN 接続エラー",
-    "ストレージ容量が足りない", "ソフトウェアのライセンスについて", "Cannot sign in to the LMS",
-    "Lost my phone, cannot pass MFA", "Zoom recording missing", "How do I forward my mail?",
-    "学生証の再発行", "研究室の PC が起動しない", "メーリングリストの作成", "ホームページの公開",
-    "試験の受験方法", "字幕の設定について",
+    "Zoom にサインインできません",
+    "パスワードを忘れました",
+    "多要素認証の再登録",
+    "授業の URL が開けない",
+    "課題が提出できない",
+    "メールが届かない",
+    "Wi-Fi につながらない",
+    "VPN 接続エラー",
+    "ストレージ容量が足りない",
+    "ソフトウェアのライセンスについて",
+    "Cannot sign in to the LMS",
+    "Lost my phone, cannot pass MFA",
+    "Zoom recording missing",
+    "How do I forward my mail?",
+    "学生証の再発行",
+    "研究室の PC が起動しない",
+    "メーリングリストの作成",
+    "ホームページの公開",
+    "試験の受験方法",
+    "字幕の設定について",
 ]
 BODIES = [
     "エラーメッセージが表示されて先に進めません。FAQ の手順は試しました。",
@@ -123,17 +157,22 @@ def load(rows: int, log) -> dict[str, float]:  # noqa: ANN001
     timings: dict[str, float] = {}
     for i, slug in enumerate(CATEGORY_SLUGS):
         Category.objects.update_or_create(
-            slug=slug, defaults={"name_ja": f"分類 {slug}", "name_en": slug.title(), "sort_order": i}
+            slug=slug,
+            defaults={"name_ja": f"分類 {slug}", "name_en": slug.title(), "sort_order": i},
         )
     User = get_user_model()
     staff = []
     for username, tier in [("bench-faculty", "faculty"), ("bench-student", "student")] + [
         (f"agent{i:02}", "student" if i < 8 else "faculty") for i in range(12)
     ]:
-        user, _ = User.objects.get_or_create(username=username, defaults={"tier": tier, "display_name": username})
+        user, _ = User.objects.get_or_create(
+            username=username, defaults={"tier": tier, "display_name": username}
+        )
         staff.append(user.pk)
     cat_ids = list(Category.objects.order_by("sort_order").values_list("pk", flat=True))
-    everyone = staff[2:]  # agents 00-07 student staff (general lane), 08-11 faculty (restricted lanes)
+    everyone = staff[
+        2:
+    ]  # agents 00-07 student staff (general lane), 08-11 faculty (restricted lanes)
 
     t = time.perf_counter()
     with connection.cursor() as c:
@@ -235,11 +274,15 @@ def distribution() -> dict[str, object]:
         out["lanes"] = dict(c.fetchall())
         c.execute("SELECT status, count(*) FROM inquiries_inquiry GROUP BY 1 ORDER BY 2 DESC")
         out["statuses"] = dict(c.fetchall())
-        c.execute("SELECT count(*) FROM inquiries_inquiry WHERE status IN ('new','open','pending') AND assignee_id IS NULL")
+        c.execute(
+            "SELECT count(*) FROM inquiries_inquiry WHERE status IN ('new','open','pending') AND assignee_id IS NULL"
+        )
         out["unassigned open"] = c.fetchone()[0]
         c.execute("SELECT count(DISTINCT category_id) FROM inquiries_inquiry")
         out["categories used"] = c.fetchone()[0]
-        c.execute("SELECT min(updated_at)::date::text, max(updated_at)::date::text FROM inquiries_inquiry")
+        c.execute(
+            "SELECT min(updated_at)::date::text, max(updated_at)::date::text FROM inquiries_inquiry"
+        )
         out["updated_at range"] = list(c.fetchone())
         c.execute("SELECT count(*) FROM inquiries_message")
         out["messages"] = c.fetchone()[0]
@@ -314,7 +357,9 @@ def count_queries(user, url: str) -> dict[str, object]:  # noqa: ANN001
         wall = (time.perf_counter() - t) * 1000
     assert response.status_code == 200, (url, response.status_code)
     times = [float(q["time"]) * 1000 for q in ctx.captured_queries]
-    slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default={"sql": "", "time": "0"})
+    slowest = max(
+        ctx.captured_queries, key=lambda q: float(q["time"]), default={"sql": "", "time": "0"}
+    )
     return {
         "queries": len(ctx.captured_queries),
         "sql_ms": round(sum(times), 2),
@@ -331,7 +376,9 @@ def timed(user, url: str, requests: int, threads: int, max_seconds: float = 60.0
 
     latencies: list[float] = []
     lock = threading.Lock()
-    per_thread = [requests // threads + (1 if i < requests % threads else 0) for i in range(threads)]
+    per_thread = [
+        requests // threads + (1 if i < requests % threads else 0) for i in range(threads)
+    ]
     errors: list[str] = []
     barrier = threading.Barrier(threads)
 
@@ -383,13 +430,25 @@ def explain(sql: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=200, help="timed requests per route and user")
+    parser.add_argument(
+        "--requests", type=int, default=200, help="timed requests per route and user"
+    )
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--keep-db", metavar="NAME", help="use (and keep) this database; load it only if missing")
-    parser.add_argument("--max-seconds", type=float, default=45.0,
-                        help="stop timing a route after this long (slow routes then report fewer samples)")
-    parser.add_argument("--skip-over-ms", type=float, default=5000.0,
-                        help="do not load-test a route whose single request takes longer than this")
+    parser.add_argument(
+        "--keep-db", metavar="NAME", help="use (and keep) this database; load it only if missing"
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=45.0,
+        help="stop timing a route after this long (slow routes then report fewer samples)",
+    )
+    parser.add_argument(
+        "--skip-over-ms",
+        type=float,
+        default=5000.0,
+        help="do not load-test a route whose single request takes longer than this",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-explain", action="store_true")
     args = parser.parse_args(argv)
@@ -402,8 +461,13 @@ def main(argv: list[str] | None = None) -> int:
     if not reuse:
         create_database(db_name)
     data_dir = tempfile.mkdtemp(prefix="mg-bench-inbox-")
-    result: dict[str, object] = {"rows": args.rows, "requests": args.requests, "threads": args.threads,
-                                 "database": db_name, "budget_p95_ms": BUDGET_P95_MS}
+    result: dict[str, object] = {
+        "rows": args.rows,
+        "requests": args.requests,
+        "threads": args.threads,
+        "database": db_name,
+        "budget_p95_ms": BUDGET_P95_MS,
+    }
     try:
         setup_django(db_name, data_dir)
         from django.contrib.auth import get_user_model
@@ -425,8 +489,10 @@ def main(argv: list[str] | None = None) -> int:
         log(json.dumps(result["distribution"], ensure_ascii=False))
 
         User = get_user_model()
-        users = {"faculty": User.objects.get(username="bench-faculty"),
-                 "student": User.objects.get(username="bench-student")}
+        users = {
+            "faculty": User.objects.get(username="bench-faculty"),
+            "student": User.objects.get(username="bench-student"),
+        }
         table = []
         for role, user in users.items():
             for name, url in routes_for(user):
@@ -435,17 +501,26 @@ def main(argv: list[str] | None = None) -> int:
                     # 100x over budget: loading it from 8 threads would only take minutes
                     # to say the same thing. One request's time stands for all columns.
                     single = lat = [q["wall_ms"]]
-                    log(f"  {role:8} {name:24} one request took {q['wall_ms']:.0f} ms: not load-tested")
+                    log(
+                        f"  {role:8} {name:24} one request took {q['wall_ms']:.0f} ms: not load-tested"
+                    )
                 else:
                     single = timed(user, url, max(20, args.requests // 5), 1, args.max_seconds)
                     lat = timed(user, url, args.requests, args.threads, args.max_seconds)
                 row = {
-                    "role": role, "route": name, "url": url,
-                    "queries": q["queries"], "sql_ms_one_request": q["sql_ms"],
+                    "role": role,
+                    "route": name,
+                    "url": url,
+                    "queries": q["queries"],
+                    "sql_ms_one_request": q["sql_ms"],
                     "slowest_sql_ms": q["slowest_sql_ms"],
-                    "p50_1thread_ms": round(pct(single, 50), 2), "p95_1thread_ms": round(pct(single, 95), 2),
-                    "p50_ms": round(pct(lat, 50), 2), "p95_ms": round(pct(lat, 95), 2),
-                    "p99_ms": round(pct(lat, 99), 2), "max_ms": round(max(lat), 2), "n": len(lat),
+                    "p50_1thread_ms": round(pct(single, 50), 2),
+                    "p95_1thread_ms": round(pct(single, 95), 2),
+                    "p50_ms": round(pct(lat, 50), 2),
+                    "p95_ms": round(pct(lat, 95), 2),
+                    "p99_ms": round(pct(lat, 99), 2),
+                    "max_ms": round(max(lat), 2),
+                    "n": len(lat),
                     "n_1thread": len(single),
                     "req_per_s": round(len(lat) / (sum(lat) / 1000 / args.threads), 1),
                 }
@@ -454,9 +529,11 @@ def main(argv: list[str] | None = None) -> int:
                     row["explain_slowest"] = explain(q["slowest_sql"])
                     row["slowest_sql"] = q["slowest_sql"]
                 table.append(row)
-                log(f"  {role:8} {name:24} q={row['queries']:2} sql={row['sql_ms_one_request']:8.2f} ms  "
+                log(
+                    f"  {role:8} {name:24} q={row['queries']:2} sql={row['sql_ms_one_request']:8.2f} ms  "
                     f"1 thread p50 {row['p50_1thread_ms']:7.2f}  {args.threads} threads p50 {row['p50_ms']:7.2f} "
-                    f"p95 {row['p95_ms']:7.2f} p99 {row['p99_ms']:7.2f} ms (n={row['n']})")
+                    f"p95 {row['p95_ms']:7.2f} p99 {row['p99_ms']:7.2f} ms (n={row['n']})"
+                )
         result["routes"] = table
     finally:
         if not args.keep_db:
@@ -469,20 +546,28 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return 0
     print()
-    print(f"{result['rows']:,} inquiries; {args.requests} requests per route from {args.threads} threads "
-          f"(closed loop); budget p95 <= {BUDGET_P95_MS:.0f} ms")
-    head = (f"| user | route | queries | SQL ms (1 req) | 1 thread p50 | {args.threads} threads p50 | p95 | p99 | "
-            "n | req/s | budget |")
+    print(
+        f"{result['rows']:,} inquiries; {args.requests} requests per route from {args.threads} threads "
+        f"(closed loop); budget p95 <= {BUDGET_P95_MS:.0f} ms"
+    )
+    head = (
+        f"| user | route | queries | SQL ms (1 req) | 1 thread p50 | {args.threads} threads p50 | p95 | p99 | "
+        "n | req/s | budget |"
+    )
     print(head)
     print("|---" * 11 + "|")
     for r in table:
-        print(f"| {r['role']} | {r['route']} | {r['queries']} | {r['sql_ms_one_request']:.1f} | "
-              f"{r['p50_1thread_ms']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
-              f"{r['n']} | {r['req_per_s']:.0f} | {'ok' if r['within_budget'] else 'OVER'} |")
+        print(
+            f"| {r['role']} | {r['route']} | {r['queries']} | {r['sql_ms_one_request']:.1f} | "
+            f"{r['p50_1thread_ms']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['n']} | {r['req_per_s']:.0f} | {'ok' if r['within_budget'] else 'OVER'} |"
+        )
     for r in table:
         if r.get("explain_slowest"):
-            print(f"\n--- {r['role']} {r['route']}: slowest statement ({r['slowest_sql_ms']} ms)\n{r['slowest_sql']}\n"
-                  f"{r['explain_slowest']}")
+            print(
+                f"\n--- {r['role']} {r['route']}: slowest statement ({r['slowest_sql_ms']} ms)\n{r['slowest_sql']}\n"
+                f"{r['explain_slowest']}"
+            )
     return 0
 
 

@@ -109,14 +109,16 @@ def payload(tag: str, n: int) -> bytes:
             "category": "account",
             "subject": f"多要素認証の再登録 {tag}-{n}",
             "body": "スマートフォンを機種変更したため、認証アプリが使えなくなりました。"
-                    f"再登録の方法を教えてください。({tag}-{n})",
+            f"再登録の方法を教えてください。({tag}-{n})",
             "lang": "ja",
         },
         ensure_ascii=False,
     ).encode("utf-8")
 
 
-async def drive(port: int, path: str, clients: int, warmup: float, seconds: float, tag: str) -> dict:
+async def drive(
+    port: int, path: str, clients: int, warmup: float, seconds: float, tag: str
+) -> dict:
     """Closed-loop load; returns the latencies and statuses inside the measuring window."""
     try:
         import uvloop  # the venv has it (uvicorn[standard]); the client then costs less CPU
@@ -141,7 +143,13 @@ async def drive(port: int, path: str, clients: int, warmup: float, seconds: floa
                 s = time.perf_counter()
                 try:
                     status, _data = await asyncio.wait_for(conn.post_json(path, body), timeout=30)
-                except (TimeoutError, OSError, asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
+                except (
+                    TimeoutError,
+                    OSError,
+                    asyncio.IncompleteReadError,
+                    ConnectionError,
+                    ValueError,
+                ) as exc:
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                     await conn.close()
                     await asyncio.sleep(0.05)
@@ -211,7 +219,11 @@ def rss_mb(pid: int) -> float | None:
 
 
 def app_env(data_dir: str, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
     env.update(
         MADOGUCHI_DATA_DIR=data_dir,
         MADOGUCHI_INTAKE_RATE_LIMIT="1000000/60",
@@ -237,7 +249,7 @@ TIME_ZONE = "Asia/Tokyo"
 DATABASES = {DATABASES!r}
 """
 
-FLOOR_URLS = '''
+FLOOR_URLS = """
 import json
 
 from django import forms
@@ -280,7 +292,7 @@ def ready(request):
 
 
 urlpatterns = [path("api/v1/inquiries", intake), path("healthz", ready)]
-'''
+"""
 
 FLOOR_ASGI = """
 import os
@@ -331,44 +343,91 @@ def run_one(kind: str, database: str, args: argparse.Namespace, log) -> dict:  #
         if kind == "app":
             env = app_env(str(tmp / "data"), pg_url if database == "postgres" else None)
             if database == "postgres":
-                subprocess.run([MADOGUCHI, "migrate"], env=env, check=True, capture_output=True, timeout=300)
-            subprocess.run([MADOGUCHI, "demo"], env=env, check=True, capture_output=True, timeout=300)
+                subprocess.run(
+                    [MADOGUCHI, "migrate"], env=env, check=True, capture_output=True, timeout=300
+                )
+            subprocess.run(
+                [MADOGUCHI, "demo"], env=env, check=True, capture_output=True, timeout=300
+            )
             cmd = [MADOGUCHI, "serve", "--host", "127.0.0.1", "--port", str(port)]
             ready_path = "/healthz"
             table = "inquiries_inquiry"
             db_where = pg_url if database == "postgres" else str(tmp / "data" / "madoguchi.sqlite3")
         else:
             if database == "postgres":
-                databases = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": db_name,
-                                         "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432",
-                                         # Not persistent: under ASGI every request runs in a
-                                         # new thread context, so persistent connections pile
-                                         # up until PostgreSQL refuses more (max_connections).
-                                         "CONN_MAX_AGE": 0}}
+                databases = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "NAME": db_name,
+                        "USER": "postgres",
+                        "HOST": "127.0.0.1",
+                        "PORT": "5432",
+                        # Not persistent: under ASGI every request runs in a
+                        # new thread context, so persistent connections pile
+                        # up until PostgreSQL refuses more (max_connections).
+                        "CONN_MAX_AGE": 0,
+                    }
+                }
                 with psycopg.connect(pg_url, autocommit=True) as conn:
                     conn.execute(FLOOR_TABLE.format(pk="bigserial PRIMARY KEY", ts="timestamptz"))
                 db_where = pg_url
             else:
                 db_path = tmp / "floor.sqlite3"
-                databases = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(db_path),
-                                         "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
-                                                     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"}}}
+                databases = {
+                    "default": {
+                        "ENGINE": "django.db.backends.sqlite3",
+                        "NAME": str(db_path),
+                        "OPTIONS": {
+                            "transaction_mode": "IMMEDIATE",
+                            "timeout": 20,
+                            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                        },
+                    }
+                }
                 with sqlite3.connect(db_path) as conn:
                     conn.execute("PRAGMA journal_mode=WAL")
-                    conn.execute(FLOOR_TABLE.format(pk="integer PRIMARY KEY AUTOINCREMENT", ts="datetime"))
+                    conn.execute(
+                        FLOOR_TABLE.format(pk="integer PRIMARY KEY AUTOINCREMENT", ts="datetime")
+                    )
                 db_where = str(db_path)
             write_floor(tmp / "project", databases)
-            env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+            }
             env["PYTHONPATH"] = str(tmp / "project")
-            cmd = [sys.executable, "-m", "uvicorn", "floor.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(port), "--log-level", "warning", "--lifespan", "off"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "floor.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--lifespan",
+                "off",
+            ]
             ready_path = "/healthz"
             table = "floor_inquiry"
         proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT)
         wait_ready(port, ready_path, proc)
-        log(f"  {database:8} {kind:5} serving on :{port}, {args.warmup:.0f} s warm-up + {args.seconds:.0f} s ...")
-        result = asyncio.run(drive(port, "/api/v1/inquiries", args.clients, args.warmup, args.seconds,
-                                   f"{kind}-{database}-{os.getpid()}"))
+        log(
+            f"  {database:8} {kind:5} serving on :{port}, {args.warmup:.0f} s warm-up + {args.seconds:.0f} s ..."
+        )
+        result = asyncio.run(
+            drive(
+                port,
+                "/api/v1/inquiries",
+                args.clients,
+                args.warmup,
+                args.seconds,
+                f"{kind}-{database}-{os.getpid()}",
+            )
+        )
         result["server_rss_mb"] = rss_mb(proc.pid)
         stop(proc)
         rows = count_rows(database, db_where, f"SELECT count(*) FROM {table}")
@@ -394,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="measuring window per server")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument(
+        "--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     args.seconds = max(1.0, min(args.seconds, 600.0))
@@ -412,16 +473,27 @@ def main(argv: list[str] | None = None) -> int:
             "floor": floor,
             "app": app,
             "ratio_to_floor": round(ratio, 3),
-            "within_budget": ratio >= BUDGET_RATIO and app["p99_ms"] <= BUDGET_P99_MS and app["missing"] == 0,
+            "within_budget": ratio >= BUDGET_RATIO
+            and app["p99_ms"] <= BUDGET_P99_MS
+            and app["missing"] == 0,
         }
-    out = {"clients": args.clients, "seconds": args.seconds, "warmup": args.warmup,
-           "budget": {"ratio_to_floor": BUDGET_RATIO, "p99_ms": BUDGET_P99_MS}, "results": results}
+    out = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "warmup": args.warmup,
+        "budget": {"ratio_to_floor": BUDGET_RATIO, "p99_ms": BUDGET_P99_MS},
+        "results": results,
+    }
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
-    print(f"\nPOST /api/v1/inquiries, {args.clients} keep-alive clients, {args.warmup:.0f} s warm-up + "
-          f"{args.seconds:.0f} s, one uvicorn process each")
-    print("| database | server | req/s | p50 ms | p95 ms | p99 ms | max ms | non-2xx | errors | missing | RSS MB | ratio to floor | budget |")
+    print(
+        f"\nPOST /api/v1/inquiries, {args.clients} keep-alive clients, {args.warmup:.0f} s warm-up + "
+        f"{args.seconds:.0f} s, one uvicorn process each"
+    )
+    print(
+        "| database | server | req/s | p50 ms | p95 ms | p99 ms | max ms | non-2xx | errors | missing | RSS MB | ratio to floor | budget |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for database, r in results.items():
         for kind in ("floor", "app"):
@@ -429,9 +501,11 @@ def main(argv: list[str] | None = None) -> int:
             non2xx = sum(v for k, v in x["statuses"].items() if not k.startswith("2"))
             ratio = f"{r['ratio_to_floor']:.2f}" if kind == "app" else "1.00"
             budget = ("ok" if r["within_budget"] else "OVER") if kind == "app" else ""
-            print(f"| {database} | {kind} | {x['req_per_s']:.0f} | {x['p50_ms']:.1f} | {x['p95_ms']:.1f} | "
-                  f"{x['p99_ms']:.1f} | {x['max_ms']} | {non2xx} | {sum(x['errors'].values())} | {x['missing']} | "
-                  f"{x['server_rss_mb']} | {ratio} | {budget} |")
+            print(
+                f"| {database} | {kind} | {x['req_per_s']:.0f} | {x['p50_ms']:.1f} | {x['p95_ms']:.1f} | "
+                f"{x['p99_ms']:.1f} | {x['max_ms']} | {non2xx} | {sum(x['errors'].values())} | {x['missing']} | "
+                f"{x['server_rss_mb']} | {ratio} | {budget} |"
+            )
     return 0
 
 

@@ -53,7 +53,9 @@ def run_scenario(scenario: str, count: int) -> dict:
     from madoguchi.mail import ingest
     from madoguchi.mail.models import Mailbox
 
-    Mailbox.objects.get_or_create(address="support@helpdesk.univ.example", defaults={"triage_first": True})
+    Mailbox.objects.get_or_create(
+        address="support@helpdesk.univ.example", defaults={"triage_first": True}
+    )
     if scenario == "mix":
         fixtures = sorted(p.read_bytes() for p in EMAILS.glob("*.eml"))
         messages = []
@@ -61,7 +63,9 @@ def run_scenario(scenario: str, count: int) -> dict:
             raw = fixtures[n % len(fixtures)]
             # Unique first lines make every message new: other bytes, Message-ID and subject
             # (the first occurrence of a header wins), so nothing is a duplicate.
-            messages.append(f"Message-ID: <bench-{n}@bench.example>\r\nSubject: bench {n}\r\n".encode() + raw)
+            messages.append(
+                f"Message-ID: <bench-{n}@bench.example>\r\nSubject: bench {n}\r\n".encode() + raw
+            )
     else:
         messages = [big_message(n) for n in range(count)]
     actions: dict[str, int] = {}
@@ -105,23 +109,36 @@ def main() -> int:
     results = []
     for scenario, count in (("mix", args.messages), ("big", args.big)):
         with tempfile.TemporaryDirectory() as data_dir:
-            env = {**os.environ, "MADOGUCHI_DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "madoguchi.settings",
-                   "MADOGUCHI_LOG_LEVEL": "ERROR", "MADOGUCHI_MAIL_CONFIRMATIONS_PER_HOUR": "1000000"}
+            env = {
+                **os.environ,
+                "MADOGUCHI_DATA_DIR": data_dir,
+                "DJANGO_SETTINGS_MODULE": "madoguchi.settings",
+                "MADOGUCHI_LOG_LEVEL": "ERROR",
+                "MADOGUCHI_MAIL_CONFIRMATIONS_PER_HOUR": "1000000",
+            }
             env.pop("DATABASE_URL", None)
             if args.database_url:
                 env["DATABASE_URL"] = args.database_url
             out = subprocess.run(
                 [sys.executable, __file__, "--scenario", scenario, "--count", str(count)],
-                env=env, capture_output=True, text=True, check=True, timeout=3600,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=3600,
             )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(f"{'scenario':8} {'msgs':>6} {'MB':>7} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MB':>12}  actions")
+        print(
+            f"{'scenario':8} {'msgs':>6} {'MB':>7} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MB':>12}  actions"
+        )
         for r in results:
-            print(f"{r['scenario']:8} {r['messages']:>6} {r['bytes'] / 1e6:>7.1f} {r['messages_per_s']:>8} "
-                  f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['peak_rss_mb']:>12}  {r['actions']}")
+            print(
+                f"{r['scenario']:8} {r['messages']:>6} {r['bytes'] / 1e6:>7.1f} {r['messages_per_s']:>8} "
+                f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['peak_rss_mb']:>12}  {r['actions']}"
+            )
     return 0
 
 

@@ -45,11 +45,20 @@ def main() -> int:
     batch = []
     for n in range(args.rows):
         created = start + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 21))
-        batch.append(Inquiry(
-            reference=f"B-{n:08d}", channel="form", lane="sensitive" if n % 10 == 0 else "general",
-            status=rng.choice(["new", "open", "pending"]), priority=rng.randint(1, 4), subject=f"bench {n}",
-            requester_name="n", requester_email=f"r{n}@example.ac.jp", created_at=created, updated_at=created,
-        ))
+        batch.append(
+            Inquiry(
+                reference=f"B-{n:08d}",
+                channel="form",
+                lane="sensitive" if n % 10 == 0 else "general",
+                status=rng.choice(["new", "open", "pending"]),
+                priority=rng.randint(1, 4),
+                subject=f"bench {n}",
+                requester_name="n",
+                requester_email=f"r{n}@example.ac.jp",
+                created_at=created,
+                updated_at=created,
+            )
+        )
         if len(batch) == 5000:
             Inquiry.objects.bulk_create(batch)
             batch = []
@@ -58,8 +67,10 @@ def main() -> int:
 
     operators = BusinessSchedule.objects.get(name="operators")
     definition = dict(operators.definition)
-    definition["exceptions"] = [*definition.get("exceptions", []),
-                                {"date": "2026-11-30", "kind": "closed", "hours": [], "label": "bench"}]
+    definition["exceptions"] = [
+        *definition.get("exceptions", []),
+        {"date": "2026-11-30", "kind": "closed", "hours": [], "label": "bench"},
+    ]
     operators.definition = definition
     operators.save()  # (the signal enqueues the task; here it is run directly and timed)
     t0 = time.perf_counter()
@@ -77,8 +88,10 @@ def main() -> int:
     took = time.perf_counter() - t0
     due = Inquiry.objects.exclude(due_at=None).count()
     db = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"{db}: loaded {args.rows} open inquiries in {load:.1f} s; recomputed {count} in {took:.1f} s "
-          f"({count / took:,.0f}/s, {took / count * 1e6:.0f} µs each); {due} with a due time")
+    print(
+        f"{db}: loaded {args.rows} open inquiries in {load:.1f} s; recomputed {count} in {took:.1f} s "
+        f"({count / took:,.0f}/s, {took / count * 1e6:.0f} µs each); {due} with a due time"
+    )
     return 0
 
 

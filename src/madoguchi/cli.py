@@ -1,16 +1,16 @@
 """The ``madoguchi`` command.
 
-    madoguchi serve [--host H] [--port P] [--no-demo]   run the desk (embedded: migrates first)
-    madoguchi worker [--interval S]                       run background tasks (scaled mode)
-    madoguchi demo                                        load demo data into an empty database
-    madoguchi migrate                                     apply database migrations
-    madoguchi mail ingest [--mailbox A] < msg.eml         take one message from a pipe (prints JSON)
-    madoguchi mail receive [--host H] [--port P] [--smtp] run the LMTP (or SMTP) receiver
-    madoguchi mail fetch                                  fetch once from the IMAP mailboxes
-    madoguchi mail retry                                  retry pending outgoing mail now
-    madoguchi kb import FILE.jsonl | import-markdown PATH | export [FILE]
-    madoguchi hours ... / madoguchi bot ...               see ``madoguchi hours --help`` etc.
-    madoguchi manage ARGS...                              any Django management command
+madoguchi serve [--host H] [--port P] [--no-demo]   run the desk (embedded: migrates first)
+madoguchi worker [--interval S]                       run background tasks (scaled mode)
+madoguchi demo                                        load demo data into an empty database
+madoguchi migrate                                     apply database migrations
+madoguchi mail ingest [--mailbox A] < msg.eml         take one message from a pipe (prints JSON)
+madoguchi mail receive [--host H] [--port P] [--smtp] run the LMTP (or SMTP) receiver
+madoguchi mail fetch                                  fetch once from the IMAP mailboxes
+madoguchi mail retry                                  retry pending outgoing mail now
+madoguchi kb import FILE.jsonl | import-markdown PATH | export [FILE]
+madoguchi hours ... / madoguchi bot ...               see ``madoguchi hours --help`` etc.
+madoguchi manage ARGS...                              any Django management command
 """
 
 from __future__ import annotations
@@ -73,10 +73,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     shown = f"[{host}]" if ":" in host else host
     if not os.environ.get("MADOGUCHI_SITE_URL"):
         # Links in mails point at where this process actually serves.
-        settings.SITE_URL = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{args.port}"  # noqa: S104
-    print(f"madoguchi is running at http://{shown}:{args.port}/  (console: /console/, admin: /admin/)")
-    print(f"chat widget for your pages: <script src=\"http://{shown}:{args.port}/widget.js\" async></script>"
-          "  (allow the site in MADOGUCHI_CHAT_WIDGET_ORIGINS; see docs/chat.md)")
+        settings.SITE_URL = (
+            f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{args.port}"  # noqa: S104
+        )
+    print(
+        f"madoguchi is running at http://{shown}:{args.port}/  (console: /console/, admin: /admin/)"
+    )
+    print(
+        f'chat widget for your pages: <script src="http://{shown}:{args.port}/widget.js" async></script>'
+        "  (allow the site in MADOGUCHI_CHAT_WIDGET_ORIGINS; see docs/chat.md)"
+    )
     print(f"data directory: {settings.DATA_DIR}")
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
         print(f"outgoing mail is written to {settings.EMAIL_FILE_PATH} (set EMAIL_HOST to send it)")
@@ -129,7 +135,15 @@ def cmd_mail(args: argparse.Namespace) -> int:
         try:
             result = ingest.ingest(raw, mailbox_address=args.mailbox)
         except Exception as exc:  # could not even store it: the MTA must keep the message
-            print(json.dumps({"action": "rejected", "reference": None, "reason": f"not stored: {type(exc).__name__}"}))
+            print(
+                json.dumps(
+                    {
+                        "action": "rejected",
+                        "reference": None,
+                        "reason": f"not stored: {type(exc).__name__}",
+                    }
+                )
+            )
             return 75  # EX_TEMPFAIL: the MTA retries later
         print(json.dumps(result.as_dict(), ensure_ascii=False))
         return 0
@@ -140,7 +154,10 @@ def cmd_mail(args: argparse.Namespace) -> int:
 
         controller = make_controller(args.host, args.port, lmtp=not args.smtp)
         controller.start()
-        print(f"{'SMTP' if args.smtp else 'LMTP'} receiver listening on {args.host}:{args.port}", flush=True)
+        print(
+            f"{'SMTP' if args.smtp else 'LMTP'} receiver listening on {args.host}:{args.port}",
+            flush=True,
+        )
         try:
             while True:
                 time.sleep(3600)
@@ -169,7 +186,9 @@ def cmd_kb(args: argparse.Namespace) -> int:
     elif args.kb_command == "import-markdown":
         from madoguchi.kb.markdown_import import read_path
 
-        lines = [json.dumps(e, ensure_ascii=False) for e in read_path(Path(args.path), lang=args.lang)]
+        lines = [
+            json.dumps(e, ensure_ascii=False) for e in read_path(Path(args.path), lang=args.lang)
+        ]
         report = actions.import_jsonl(lines)
     else:
         text = "\n".join(actions.export_jsonl()) + "\n"
@@ -197,9 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the desk")
     p.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("MADOGUCHI_PORT", "8000")))
-    p.add_argument("--demo", action=argparse.BooleanOptionalAction, default=False,
-                   help="load demo data first (if the database is empty)")
-    p.add_argument("--migrate", action="store_true", help="apply migrations even in the scaled mode")
+    p.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="load demo data first (if the database is empty)",
+    )
+    p.add_argument(
+        "--migrate", action="store_true", help="apply migrations even in the scaled mode"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run background tasks")
@@ -214,7 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("mail", help="mail: ingest (pipe), receive (LMTP/SMTP), fetch (IMAP), retry (outbox)")
+    p = sub.add_parser(
+        "mail", help="mail: ingest (pipe), receive (LMTP/SMTP), fetch (IMAP), retry (outbox)"
+    )
     p.add_argument("mail_command", choices=["ingest", "receive", "fetch", "retry"])
     p.add_argument("--mailbox", help="ingest: the address the message was delivered to")
     p.add_argument("--host", default="127.0.0.1", help="receive: address to listen on")
@@ -222,10 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smtp", action="store_true", help="receive: speak SMTP instead of LMTP")
     p.set_defaults(func=cmd_mail)
 
-    p = sub.add_parser("kb", help="knowledge base: import FILE.jsonl, import-markdown PATH, export [FILE]")
+    p = sub.add_parser(
+        "kb", help="knowledge base: import FILE.jsonl, import-markdown PATH, export [FILE]"
+    )
     p.add_argument("kb_command", choices=["import", "import-markdown", "export"])
     p.add_argument("path", nargs="?", default="-")
-    p.add_argument("--lang", default="ja", choices=["ja", "en"], help="import-markdown: the pages' language")
+    p.add_argument(
+        "--lang", default="ja", choices=["ja", "en"], help="import-markdown: the pages' language"
+    )
     p.set_defaults(func=cmd_kb)
 
     p = sub.add_parser("manage", help="a Django management command", add_help=False)
@@ -254,7 +285,12 @@ def main(argv: list[str] | None = None) -> int:
 
         if argv[0] == "hours" and _has_database():
             _setup()  # schedules edited by the administrator live in the database
-        if argv[0] == "bot" and "--corpus" not in argv and not os.environ.get("MADOGUCHI_BOT_CORPUS") and _has_database():
+        if (
+            argv[0] == "bot"
+            and "--corpus" not in argv
+            and not os.environ.get("MADOGUCHI_BOT_CORPUS")
+            and _has_database()
+        ):
             _setup()  # answer from the knowledge base
             from madoguchi.bot import cli as bot_cli
             from madoguchi.kb.provider import articles_from_database, rules_from_database

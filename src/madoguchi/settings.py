@@ -56,7 +56,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("MADOGUCHI_DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 # The public base URL used in mails (links to the requester's thread, consent pages).
 SITE_URL = env("MADOGUCHI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -177,7 +179,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- tasks ------------------------------------------------------------------------------
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail", "sla"]}}
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail", "sla"]}
+}
 # In the embedded mode `madoguchi serve` runs the worker in a thread of the web process.
 EMBEDDED_WORKER = env_bool("MADOGUCHI_EMBEDDED_WORKER", EMBEDDED)
 
@@ -187,7 +191,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "console:inbox"
 LOGOUT_REDIRECT_URL = "portal"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 SESSION_COOKIE_HTTPONLY = True
@@ -234,7 +241,9 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(MAIL_SPOOL_DIR)
 # Outbox retry schedule (seconds); after the last step a mail is marked failed.
-MAIL_RETRY_DELAYS = [int(x) for x in env("MADOGUCHI_MAIL_RETRY_DELAYS", "10,30,60,120,300,600,1800,3600").split(",")]
+MAIL_RETRY_DELAYS = [
+    int(x) for x in env("MADOGUCHI_MAIL_RETRY_DELAYS", "10,30,60,120,300,600,1800,3600").split(",")
+]
 
 # Inbound mail.
 MAIL_MAX_ATTACHMENTS = env_int("MADOGUCHI_MAIL_MAX_ATTACHMENTS", 50)
@@ -258,7 +267,9 @@ BOT_LOG_DAYS = env_int("MADOGUCHI_BOT_LOG_DAYS", 180)
 # --- live chat --------------------------------------------------------------------------
 # Sites allowed to embed the widget (frame-ancestors), space- or comma-separated origins,
 # e.g. "https://www.example.ac.jp https://help.example.ac.jp". The desk itself always may.
-CHAT_WIDGET_ORIGINS = [o.rstrip("/") for o in env("MADOGUCHI_CHAT_WIDGET_ORIGINS", "").replace(",", " ").split()]
+CHAT_WIDGET_ORIGINS = [
+    o.rstrip("/") for o in env("MADOGUCHI_CHAT_WIDGET_ORIGINS", "").replace(",", " ").split()
+]
 CHAT_MAX_MESSAGE_CHARS = env_int("MADOGUCHI_CHAT_MAX_MESSAGE_CHARS", 2000)
 # Messages a requester may send: burst size and refill per second.
 CHAT_RATE_BURST = env_int("MADOGUCHI_CHAT_RATE_BURST", 8)

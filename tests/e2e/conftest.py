@@ -37,8 +37,14 @@ class Desk:
 
     def manage(self, code: str) -> str:
         """Run Python against the desk's database (``madoguchi manage shell -c``)."""
-        done = subprocess.run([*_madoguchi(), "manage", "shell", "-c", code], env=self.env, cwd=REPO,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [*_madoguchi(), "manage", "shell", "-c", code],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode:
             raise RuntimeError(done.stderr)
         return done.stdout
@@ -50,7 +56,9 @@ class Desk:
             if len(found) >= count:
                 return found
             time.sleep(0.1)
-        raise AssertionError(f"no {count} mail(s) to {address}; got {[m['Subject'] for m in self.smtp.messages]}")
+        raise AssertionError(
+            f"no {count} mail(s) to {address}; got {[m['Subject'] for m in self.smtp.messages]}"
+        )
 
 
 def _madoguchi() -> list[str]:
@@ -75,11 +83,16 @@ def running_desk(data_dir: Path, **extra_env: str):
     for key in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"):
         env.pop(key, None)
     env.update(extra_env)
-    subprocess.run([*_madoguchi(), "demo"], env=env, check=True, cwd=REPO, capture_output=True, timeout=120)
+    subprocess.run(
+        [*_madoguchi(), "demo"], env=env, check=True, cwd=REPO, capture_output=True, timeout=120
+    )
     log = open(data_dir / "server.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [*_madoguchi(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -119,7 +132,9 @@ def desk(tmp_path_factory):
 def browser():
     if not Path(CHROMIUM).exists() or not shutil.which(CHROMIUM):
         if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium not found at {CHROMIUM} (scripts/test installs Debian's chromium)")
+            pytest.fail(
+                f"Chromium not found at {CHROMIUM} (scripts/test installs Debian's chromium)"
+            )
         pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
@@ -127,8 +142,13 @@ def browser():
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
             ],
         )
         yield browser

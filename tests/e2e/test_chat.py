@@ -42,9 +42,13 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def chat_desk(tmp_path_factory, site):
     root, origin = site
-    with running_desk(tmp_path_factory.mktemp("chat-desk"), MADOGUCHI_CHAT_WIDGET_ORIGINS=origin) as desk:
+    with running_desk(
+        tmp_path_factory.mktemp("chat-desk"), MADOGUCHI_CHAT_WIDGET_ORIGINS=origin
+    ) as desk:
         for name, other in (("index.html", "page2.html"), ("page2.html", "index.html")):
-            (root / name).write_text(HOST_PAGE.format(title=name, other=other, desk=desk.url), encoding="utf-8")
+            (root / name).write_text(
+                HOST_PAGE.format(title=name, other=other, desk=desk.url), encoding="utf-8"
+            )
         yield desk
 
 
@@ -106,7 +110,9 @@ def test_out_of_hours_the_widget_offers_mail_and_keeps_the_question(chat_desk, s
     _root, origin = site
     page = new_context().new_page()
     _launcher, frame = open_widget(page, origin + "/index.html")
-    expect(frame.locator("#chat-status")).to_have_text("現在オペレータは対応していません。")  # said up front
+    expect(frame.locator("#chat-status")).to_have_text(
+        "現在オペレータは対応していません。"
+    )  # said up front
     say(frame, "研究室のプリンタの紙詰まりを直したい e2e-offhours")
     bot = frame.locator("li.chat-msg.bot").last
     expect(bot.locator(".offers")).to_be_visible()
@@ -123,7 +129,9 @@ def test_out_of_hours_the_widget_offers_mail_and_keeps_the_question(chat_desk, s
     assert re.search(r"Q-[A-Z0-9]{8}", mail["Subject"])
 
 
-def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(chat_desk, site, new_context):
+def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(
+    chat_desk, site, new_context
+):
     set_chat_hours(chat_desk, open_now=True)
     _root, origin = site
     requester_context = new_context()
@@ -146,7 +154,9 @@ def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(c
 
     # hostile text stays text
     say(frame, "<img src=x onerror=alert(1)> e2e-hostile")
-    expect(frame.locator("li.chat-msg.requester").last).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(frame.locator("li.chat-msg.requester").last).to_contain_text(
+        "<img src=x onerror=alert(1)>"
+    )
 
     # an operator comes on duty
     operator_context = new_context()
@@ -158,7 +168,9 @@ def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(c
 
     # hand-over: the requester joins the queue and sees their place
     say(frame, "担当者と話したいです")
-    ask_for_a_person(frame, frame.locator("li.chat-msg.bot .offers").last.get_by_role("button").first)
+    ask_for_a_person(
+        frame, frame.locator("li.chat-msg.bot .offers").last.get_by_role("button").first
+    )
     expect(frame.locator("#chat")).to_have_attribute("data-state", "queued")
     expect(frame.locator("#chat-status")).to_contain_text("1")
 
@@ -169,7 +181,9 @@ def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(c
     row.get_by_role("button").click()
     expect(operator).to_have_url(re.compile(f"/console/i/{reference}/"))
     expect(frame.locator("#chat")).to_have_attribute("data-state", "active")
-    expect(operator.locator("#thread")).to_contain_text("Zoomにサインインできません")  # the bot transcript
+    expect(operator.locator("#thread")).to_contain_text(
+        "Zoomにサインインできません"
+    )  # the bot transcript
 
     # messages both ways
     operator.locator("#chat-body").fill("担当の student です。どうされましたか？")
@@ -206,7 +220,8 @@ def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(c
     # transfer to a faculty member, who continues by mail
     pk, name = chat_desk.manage(
         "from django.contrib.auth import get_user_model; u = get_user_model().objects.get(username='faculty1');"
-        "print(u.pk); print(u)").splitlines()[-2:]
+        "print(u.pk); print(u)"
+    ).splitlines()[-2:]
     operator.locator("#chat-transfer").select_option(value=pk)
     operator.locator("#chat-transfer").locator("xpath=..").get_by_role("button").click()
     expect(frame.locator("li.chat-msg.event").last).to_contain_text(name)
@@ -233,11 +248,14 @@ def test_widget_is_accessible_and_full_screen_on_a_phone(chat_desk, site, new_co
     from axe_playwright_python.sync_playwright import Axe
 
     _root, origin = site
-    page = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    page = new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    ).new_page()
     launcher, frame = open_widget(page, origin + "/index.html")
     box = page.locator("[data-madoguchi]").evaluate(
         "host => { const r = host.shadowRoot.querySelector('.panel').getBoundingClientRect();"
-        " return [r.width, r.height]; }")
+        " return [r.width, r.height]; }"
+    )
     assert box == [390, 844]
     # focus moves into the chat; Escape closes it and gives focus back to the launcher
     frame.get_by_role("textbox").press("Escape")

@@ -24,7 +24,12 @@ def kb_ask(desk, question: str) -> dict:
         env.pop(key, None)
     done = subprocess.run(
         [sys.executable, "-m", "madoguchi", "manage", "kb_ask", question, "--lang", "ja"],
-        env=env, cwd=REPO, check=True, capture_output=True, text=True, timeout=120,
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -34,7 +39,9 @@ def test_requester_browses_searches_and_votes(desk, new_context):
     page.goto(desk.url + "/faq/?lang=ja")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     expect(page.get_by_role("heading", name="ネットワーク")).to_be_visible()
-    expect(page.get_by_role("link", name="大学のアカウントで Zoom にサインインするには？")).to_be_visible()
+    expect(
+        page.get_by_role("link", name="大学のアカウントで Zoom にサインインするには？")
+    ).to_be_visible()
 
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -45,18 +52,24 @@ def test_requester_browses_searches_and_votes(desk, new_context):
     result = page.get_by_role("link", name="How do I connect to the campus Wi-Fi (eduroam)?")
     expect(result).to_be_visible()
     result.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("How do I connect to the campus Wi-Fi (eduroam)?")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "How do I connect to the campus Wi-Fi (eduroam)?"
+    )
     expect(page.locator(".answer ol li").first).to_contain_text("eduroam password")
 
     page.get_by_role("button", name="Yes").click()
-    expect(page.get_by_role("status").filter(has_text="Thank you for your feedback.")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Thank you for your feedback.")
+    ).to_be_visible()
 
 
 def test_the_email_form_suggests_articles_while_typing(desk, new_context):
     page = new_context().new_page()
     page.goto(desk.url + "/form/?lang=ja")
     page.locator("#id_subject").press_sequentially("Zoomにサインインできない", delay=20)
-    suggestion = page.locator("#suggestions").get_by_role("link", name="大学のアカウントで Zoom にサインインするには？")
+    suggestion = page.locator("#suggestions").get_by_role(
+        "link", name="大学のアカウントで Zoom にサインインするには？"
+    )
     expect(suggestion).to_be_visible()
     assert suggestion.get_attribute("href") == "/faq/zoom-sign-in/"
 
@@ -71,7 +84,9 @@ def test_staff_teach_the_bot_an_unanswered_question(desk, new_context):
     staff.get_by_role("link", name="Knowledge base").click()
     expect(staff.get_by_role("heading", name="Knowledge base", level=1)).to_be_visible()
     staff.get_by_role("link", name="Unanswered questions").click()
-    group = staff.locator("article.kb-group").filter(has=staff.get_by_role("heading", name=UNANSWERED))
+    group = staff.locator("article.kb-group").filter(
+        has=staff.get_by_role("heading", name=UNANSWERED)
+    )
     expect(group).to_be_visible()
     group.get_by_role("link", name="Choose another article…").click()
 
@@ -96,4 +111,6 @@ def test_staff_teach_the_bot_an_unanswered_question(desk, new_context):
     # And a requester searching with those words now finds the article.
     requester = new_context().new_page()
     requester.goto(desk.url + "/faq/?lang=ja&q=" + UNANSWERED)
-    expect(requester.locator("ol.faq-list li").first).to_contain_text("学内のプリンターで印刷するには？")
+    expect(requester.locator("ol.faq-list li").first).to_contain_text(
+        "学内のプリンターで印刷するには？"
+    )

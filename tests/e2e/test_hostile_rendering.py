@@ -27,7 +27,10 @@ INJECTED = """() => {
 
 def post_json(url: str, payload: dict) -> tuple[int, dict]:
     request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
@@ -37,20 +40,40 @@ def post_json(url: str, payload: dict) -> tuple[int, dict]:
 
 
 def test_stored_hostile_strings_render_inert(desk, new_context):
-    rows = [r for r in hostile_strings() if {"name", "subject", "body"} & set(r["targets"]) and r["kind"] != "length"]
+    rows = [
+        r
+        for r in hostile_strings()
+        if {"name", "subject", "body"} & set(r["targets"]) and r["kind"] != "length"
+    ]
     created = []
     for row in rows:
         payload = row["payload"]
         status, data = post_json(
             desk.url + "/api/v1/inquiries",
-            {"name": payload, "email": "hostile@st.univ.example", "category": "other", "subject": payload,
-             "member_category": "staff", "body": payload, "lang": "ja"},
+            {
+                "name": payload,
+                "email": "hostile@st.univ.example",
+                "category": "other",
+                "subject": payload,
+                "member_category": "staff",
+                "body": payload,
+                "lang": "ja",
+            },
         )
-        if status != 201:  # refused whole (e.g. a line break in the one-line name): try the body alone
+        if (
+            status != 201
+        ):  # refused whole (e.g. a line break in the one-line name): try the body alone
             status, data = post_json(
                 desk.url + "/api/v1/inquiries",
-                {"name": "hostile", "email": "hostile@st.univ.example", "category": "other",
-                 "subject": f"{row['id']}", "member_category": "staff", "body": payload, "lang": "ja"},
+                {
+                    "name": "hostile",
+                    "email": "hostile@st.univ.example",
+                    "category": "other",
+                    "subject": f"{row['id']}",
+                    "member_category": "staff",
+                    "body": payload,
+                    "lang": "ja",
+                },
             )
         if status == 201:
             created.append((row, data["reference"]))
@@ -67,7 +90,9 @@ def test_stored_hostile_strings_render_inert(desk, new_context):
     page.goto(desk.url + "/console/?view=all")
     for _ in range(20):
         assert page.evaluate(INJECTED) == []
-        older = page.locator("a.button", has_text="Older").or_(page.locator("a.button", has_text="以前"))
+        older = page.locator("a.button", has_text="Older").or_(
+            page.locator("a.button", has_text="以前")
+        )
         if older.count() == 0:
             break
         older.first.click()

@@ -42,7 +42,12 @@ def test_requester_form_to_staff_reply_to_requester_thread(desk, new_context):
     expect(class_field).to_be_hidden()
 
     # A mistyped confirmation address is caught, nothing is lost from the form.
-    fill_form(requester, email="taro.e2e@st.univ.example", subject="Zoom にサインインできない", body="エラー 1001 が出ます")
+    fill_form(
+        requester,
+        email="taro.e2e@st.univ.example",
+        subject="Zoom にサインインできない",
+        body="エラー 1001 が出ます",
+    )
     requester.locator("#id_email_confirm").fill("taro.e2f@st.univ.example")
     requester.locator("#id_zoom_signin_unknown").check()
     requester.locator("#inquiry-form button[type=submit]").click()
@@ -97,8 +102,13 @@ def test_requester_form_to_staff_reply_to_requester_thread(desk, new_context):
 def test_sensitive_form_hand_back_with_consent(desk, new_context):
     requester = new_context().new_page()
     requester.goto(desk.url + "/form/sensitive/?lang=ja")
-    fill_form(requester, email="hanako.e2e@st.univ.example", subject="成績評価について", body="ある学生の成績が誤っています",
-              category="")
+    fill_form(
+        requester,
+        email="hanako.e2e@st.univ.example",
+        subject="成績評価について",
+        body="ある学生の成績が誤っています",
+        category="",
+    )
     requester.locator("#id_sensitive_part").fill("学生の氏名と成績")
     requester.locator("#id_sensitive_reason").fill("学生スタッフが当事者の可能性")
     requester.locator("#inquiry-form button[type=submit]").click()

@@ -11,8 +11,16 @@ def categories(db):
     from madoguchi.inquiries.models import Category
 
     for i, (slug, ja, en, extra, form_only, dja, den) in enumerate(CATEGORIES):
-        Category.objects.create(slug=slug, name_ja=ja, name_en=en, extra_fields=extra, form_only=form_only,
-                                description_ja=dja, description_en=den, sort_order=i)
+        Category.objects.create(
+            slug=slug,
+            name_ja=ja,
+            name_en=en,
+            extra_fields=extra,
+            form_only=form_only,
+            description_ja=dja,
+            description_en=den,
+            sort_order=i,
+        )
     return {c.slug: c for c in Category.objects.all()}
 
 
@@ -20,7 +28,13 @@ def make_user(username: str, tier: str = "", superuser: bool = False):
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    user = User(username=username, tier=tier, is_superuser=superuser, is_staff=superuser, display_name=username)
+    user = User(
+        username=username,
+        tier=tier,
+        is_superuser=superuser,
+        is_staff=superuser,
+        display_name=username,
+    )
     user.set_password("correct horse battery")
     user.save()
     return user

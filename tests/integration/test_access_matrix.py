@@ -49,7 +49,9 @@ def world(db):
             sensitive_part="p" if lane == "sensitive" else "",
             sensitive_reason="r" if lane == "sensitive" else "",
         )
-        inquiry, _ = do_create_inquiry(data, channel="form", files=[SimpleUploadedFile(f"{lane}.txt", b"secret")])
+        inquiry, _ = do_create_inquiry(
+            data, channel="form", files=[SimpleUploadedFile(f"{lane}.txt", b"secret")]
+        )
         inquiries[lane] = inquiry
     # The triage lane is entered by mail ingest (a later issue); here its state is set directly.
     from madoguchi.inquiries.models import Inquiry
@@ -97,7 +99,11 @@ def test_detail_routes(client, world, role, lane, route):
         expect_denied(role, response)
 
 
-LIST_ROUTES = ["/console/?view={view}", "/console/rows/?view={view}", "/api/v1/inquiries?view={view}"]
+LIST_ROUTES = [
+    "/console/?view={view}",
+    "/console/rows/?view={view}",
+    "/api/v1/inquiries?view={view}",
+]
 VIEWS = ["open", "unassigned", "mine", "pending", "sensitive", "triage", "solved", "all"]
 
 
@@ -133,13 +139,22 @@ def test_lists_search_and_counts(client, world, role, route):
 
 
 ACTIONS = [
-    ("reply", {"body": "hello"}), ("note", {"body": "n"}), ("claim", {}), ("status", {"value": "solved"}),
-    ("priority", {"value": "1"}), ("category", {"value": ""}), ("escalate", {"body": "x"}),
-    ("sensitive", {"body": "x"}), ("handback", {"body": "x"}), ("unassign", {}),
+    ("reply", {"body": "hello"}),
+    ("note", {"body": "n"}),
+    ("claim", {}),
+    ("status", {"value": "solved"}),
+    ("priority", {"value": "1"}),
+    ("category", {"value": ""}),
+    ("escalate", {"body": "x"}),
+    ("sensitive", {"body": "x"}),
+    ("handback", {"body": "x"}),
+    ("unassign", {}),
 ]
 
 
-@pytest.mark.parametrize(("role", "lane"), [(r, lane) for r in ROLES for lane in LANES if not sees(r, lane)])
+@pytest.mark.parametrize(
+    ("role", "lane"), [(r, lane) for r in ROLES for lane in LANES if not sees(r, lane)]
+)
 def test_actions_on_hidden_inquiries_are_denied(client, world, role, lane):
     users, inquiries = world
     login(client, users, role)
@@ -191,7 +206,9 @@ def test_requester_link_opens_only_its_own_inquiry(client, world):
     from madoguchi.inquiries.access import requester_url
 
     users, inquiries = world
-    page = client.get(requester_url(inquiries["general"]).removeprefix("http://testserver")).content.decode()
+    page = client.get(
+        requester_url(inquiries["general"]).removeprefix("http://testserver")
+    ).content.decode()
     assert "subject-general-zqx" in page
     for lane in ("sensitive", "triage", "just_marked_sensitive"):
         assert f"subject-{lane}-zqx" not in page
@@ -248,12 +265,14 @@ def test_websocket_student_is_told_to_drop_an_inquiry_marked_sensitive(world):
     users, inquiries = world
     inquiry = inquiries["general"]
     events = async_to_sync(_events_for)(
-        users["student"], lambda: actions.do_mark_sensitive(inquiry, "x", acting_user=users["faculty"])
+        users["student"],
+        lambda: actions.do_mark_sensitive(inquiry, "x", acting_user=users["faculty"]),
     )
     assert events == [{"kind": "inquiry.revoked", "inquiry": inquiry.reference}]
     # ...and further activity on it is silent for them.
     events = async_to_sync(_events_for)(
-        users["student"], lambda: actions.do_add_note(inquiry, "after", acting_user=users["faculty"])
+        users["student"],
+        lambda: actions.do_add_note(inquiry, "after", acting_user=users["faculty"]),
     )
     assert events == []
 
@@ -268,7 +287,9 @@ def test_websocket_through_the_asgi_stack_checks_origin_and_session(client, worl
 
     async def attempt(origin: bytes) -> bool:
         communicator = WebsocketCommunicator(
-            application, "/ws/console/", headers=[(b"cookie", cookie), (b"origin", origin), (b"host", b"localhost")]
+            application,
+            "/ws/console/",
+            headers=[(b"cookie", cookie), (b"origin", origin), (b"host", b"localhost")],
         )
         connected, _ = await communicator.connect()
         await communicator.disconnect()
@@ -283,8 +304,13 @@ def test_unrouted_mail_is_for_faculty_only(client, world, role):
     from madoguchi.mail.models import InboundMessage, InboundStatus
 
     users, _ = world
-    InboundMessage.objects.create(raw_sha256="0" * 64, raw_size=10, status=InboundStatus.REVIEW,
-                                  subject="unrouted-zqx", reason="no sender address")
+    InboundMessage.objects.create(
+        raw_sha256="0" * 64,
+        raw_size=10,
+        status=InboundStatus.REVIEW,
+        subject="unrouted-zqx",
+        reason="no sender address",
+    )
     login(client, users, role)
     response = client.get("/console/mail-review/")
     if role in ("faculty", "admin"):
@@ -307,10 +333,14 @@ def chats(world):
     out = {}
     with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):
         for lane in ("general", "sensitive", "triage"):
-            turn = service.start(f"chat-{lane}-zqx のことで困っています", client_id=f"cid-matrix-{lane}", lang="ja")
+            turn = service.start(
+                f"chat-{lane}-zqx のことで困っています", client_id=f"cid-matrix-{lane}", lang="ja"
+            )
             conversation = turn.conversation
             actions.do_chat_handover(conversation.inquiry)
-            Conversation.objects.filter(pk=conversation.pk).update(state=ChatState.QUEUED, queued_at=turn.message.created_at)
+            Conversation.objects.filter(pk=conversation.pk).update(
+                state=ChatState.QUEUED, queued_at=turn.message.created_at
+            )
             if lane == "sensitive":
                 actions.do_mark_sensitive(conversation.inquiry, "x", acting_user=users["faculty"])
             elif lane == "triage":
@@ -337,12 +367,19 @@ def test_chat_queue_lists_only_what_the_role_may_see(client, world, chats, role,
         assert (conversation.inquiry.reference in body) is sees(role, lane), (role, lane)
 
 
-CHAT_ACTIONS = [("accept", {}), ("send", {"body": "hi", "cid": "op-matrix-0001"}), ("transfer", {"to": "faculty"}),
-                ("mail", {}), ("close", {})]
+CHAT_ACTIONS = [
+    ("accept", {}),
+    ("send", {"body": "hi", "cid": "op-matrix-0001"}),
+    ("transfer", {"to": "faculty"}),
+    ("mail", {}),
+    ("close", {}),
+]
 
 
-@pytest.mark.parametrize(("role", "lane"), [(r, lane) for r in ROLES for lane in ("general", "sensitive", "triage")
-                                            if not sees(r, lane)])
+@pytest.mark.parametrize(
+    ("role", "lane"),
+    [(r, lane) for r in ROLES for lane in ("general", "sensitive", "triage") if not sees(r, lane)],
+)
 def test_chat_actions_on_hidden_chats_are_denied(client, world, chats, role, lane):
     users, _ = world
     login(client, users, role)
@@ -352,4 +389,8 @@ def test_chat_actions_on_hidden_chats_are_denied(client, world, chats, role, lan
         response = client.post(f"/console/chat/{conversation.inquiry.reference}/{action}/", data)
         expect_denied(role, response)
     conversation.refresh_from_db()
-    assert (conversation.inquiry.messages.count(), conversation.state, conversation.operator_id) == before
+    assert (
+        conversation.inquiry.messages.count(),
+        conversation.state,
+        conversation.operator_id,
+    ) == before

@@ -68,11 +68,17 @@ def test_reply_mails_the_requester_threaded(create, student, smtp_settings):
     inquiry.refresh_from_db()
     assert inquiry.status == Status.PENDING and inquiry.first_response_at is not None
     assert inquiry.assignee == student
-    verbs = list(AuditEvent.objects.filter(inquiry=inquiry).order_by("at", "id").values_list("verb", flat=True))
+    verbs = list(
+        AuditEvent.objects.filter(inquiry=inquiry)
+        .order_by("at", "id")
+        .values_list("verb", flat=True)
+    )
     assert verbs == ["inquiry.created", "inquiry.assigned", "inquiry.replied"]
 
 
-def test_internal_note_is_never_mailed_nor_shown_to_the_requester(create, student, smtp_settings, client):
+def test_internal_note_is_never_mailed_nor_shown_to_the_requester(
+    create, student, smtp_settings, client
+):
     inquiry = create()
     actions.do_add_note(inquiry, "内部メモ: 本人確認済み", acting_user=student)
     run_tasks()
@@ -105,7 +111,9 @@ def test_events_are_published_after_commit_to_the_right_audience(create, student
 
 
 def test_sensitive_inquiry_created_is_announced_to_faculty_only(create):
-    got = capture(GROUPS, lambda: create(sensitive=True, sensitive_part="grades", sensitive_reason="coi"))
+    got = capture(
+        GROUPS, lambda: create(sensitive=True, sensitive_part="grades", sensitive_reason="coi")
+    )
     assert got[GROUP_STUDENT_STAFF] == []
     assert kinds(got[GROUP_FACULTY_STAFF]) == ["inquiry.created"]
 
@@ -159,7 +167,9 @@ def test_marking_sensitive_drops_a_student_assignee(create, student, faculty):
 
 def test_handback_only_with_consent(create, faculty, student, smtp_settings, client):
     inquiry = create(sensitive=True, sensitive_part="p", sensitive_reason="r")
-    proposal = actions.do_propose_handback(inquiry, "学生スタッフで対応できる内容です。", acting_user=faculty)
+    proposal = actions.do_propose_handback(
+        inquiry, "学生スタッフで対応できる内容です。", acting_user=faculty
+    )
     run_tasks()
     mails = smtp_settings.wait_for(2)
     consent_mail = mails[-1]
@@ -213,4 +223,7 @@ def test_viewing_a_sensitive_inquiry_is_audited(create, faculty, client):
     inquiry = create(sensitive=True, sensitive_part="p", sensitive_reason="r")
     client.force_login(faculty)
     assert client.get(f"/console/i/{inquiry.reference}/").status_code == 200
-    assert AuditEvent.objects.filter(verb="inquiry.viewed", inquiry=inquiry, actor=faculty).count() == 1
+    assert (
+        AuditEvent.objects.filter(verb="inquiry.viewed", inquiry=inquiry, actor=faculty).count()
+        == 1
+    )

@@ -34,17 +34,29 @@ def articles(db):
     from madoguchi.kb.models import Article
 
     Article.objects.create(
-        topic="zoom-signin", lang="ja", external_id="t-zoom-ja", section="Zoom",
-        question="Zoom にサインインできません", answer="大学のアカウントで SSO を選んでサインインしてください。",
+        topic="zoom-signin",
+        lang="ja",
+        external_id="t-zoom-ja",
+        section="Zoom",
+        question="Zoom にサインインできません",
+        answer="大学のアカウントで SSO を選んでサインインしてください。",
         alt_questions=["Zoomにログインできない"],
     )
     Article.objects.create(
-        topic="zoom-signin", lang="en", external_id="t-zoom-en", section="Zoom",
-        question="I cannot sign in to Zoom", answer="Choose SSO and sign in with your university account.",
+        topic="zoom-signin",
+        lang="en",
+        external_id="t-zoom-en",
+        section="Zoom",
+        question="I cannot sign in to Zoom",
+        answer="Choose SSO and sign in with your university account.",
     )
     Article.objects.create(
-        topic="wifi", lang="ja", external_id="t-wifi-ja", section="Network",
-        question="学内 Wi-Fi(eduroam)に接続できません", answer="eduroam のプロファイルを入れ直してください。",
+        topic="wifi",
+        lang="ja",
+        external_id="t-wifi-ja",
+        section="Network",
+        question="学内 Wi-Fi(eduroam)に接続できません",
+        answer="eduroam のプロファイルを入れ直してください。",
     )
 
 
@@ -56,7 +68,9 @@ def desk(db, articles):
 
 
 def available(user, max_chats: int = 3) -> None:
-    OperatorStatus.objects.update_or_create(user=user, defaults={"available": True, "max_chats": max_chats})
+    OperatorStatus.objects.update_or_create(
+        user=user, defaults={"available": True, "max_chats": max_chats}
+    )
 
 
 class Widget:
@@ -69,8 +83,15 @@ class Widget:
     async def open(self, token: str | None = None, lang: str = "ja", after: int = 0) -> dict:
         connected, _ = await self.ws.connect()
         assert connected
-        await self.send({"t": "hello", "token": token, "lang": lang, "page": "https://www.example.ac.jp/it/",
-                         "after": after})
+        await self.send(
+            {
+                "t": "hello",
+                "token": token,
+                "lang": lang,
+                "page": "https://www.example.ac.jp/it/",
+                "after": after,
+            }
+        )
         return await self.expect("welcome")
 
     async def send(self, data: dict) -> None:
@@ -136,7 +157,9 @@ def test_first_message_starts_a_conversation_and_the_bot_answers_from_the_faq(de
     ack, full = run(scenario)
     kinds = [m["kind"] for m in full["messages"]]
     assert kinds == ["requester", "bot"]
-    assert full["messages"][0]["seq"] == ack["seq"] and full["messages"][0]["cid"] == "cid-0000000001"
+    assert (
+        full["messages"][0]["seq"] == ack["seq"] and full["messages"][0]["cid"] == "cid-0000000001"
+    )
     bot = full["messages"][1]
     assert bot["meta"]["article"] == "zoom-signin" and "SSO" in bot["body"]
     assert bot["meta"]["link"].startswith("/faq/zoom-signin/")
@@ -176,10 +199,13 @@ def test_messages_arrive_in_order_after_a_reconnect(desk):
         await w.expect("welcome")
         await w.close()
         # while the requester is away, an operator would write: simulate desk-side messages
-        conversation = await database_sync_to_async(Conversation.objects.select_related("inquiry").get)()
+        conversation = await database_sync_to_async(
+            Conversation.objects.select_related("inquiry").get
+        )()
         for i in range(3):
             await database_sync_to_async(actions.do_chat_message)(
-                conversation.inquiry, kind=MessageKind.EVENT, body=f"event {i}")
+                conversation.inquiry, kind=MessageKind.EVENT, body=f"event {i}"
+            )
         back = Widget()
         welcome = await back.open(token=token, after=0)
         await back.close()
@@ -204,11 +230,14 @@ def test_an_unknown_token_starts_over_without_leaking(desk):
 
 
 @realtime
-@pytest.mark.parametrize(("text", "rule", "link"), [
-    ("期末試験の日程を教えてください", "exam", "/form/?category=exam"),
-    ("What time is the final exam?", "exam", "/form/?category=exam"),
-    ("成績が間違っている気がします", "sensitive", "/form/sensitive/"),
-])
+@pytest.mark.parametrize(
+    ("text", "rule", "link"),
+    [
+        ("期末試験の日程を教えてください", "exam", "/form/?category=exam"),
+        ("What time is the final exam?", "exam", "/form/?category=exam"),
+        ("成績が間違っている気がします", "sensitive", "/form/sensitive/"),
+    ],
+)
 def test_topic_rules_answer_before_retrieval(desk, text, rule, link):
     welcome = first_turn(text, "cid-rule-00001", "en" if text.isascii() else "ja")
     bot = welcome["messages"][1]
@@ -276,7 +305,9 @@ def test_helpful_feedback_is_counted_once(desk):
 
 
 def _start(text: str = "Zoomにログインできない") -> Conversation:
-    turn = service.start(text, client_id="cid-start-" + str(Conversation.objects.count()).zfill(6), lang="ja")
+    turn = service.start(
+        text, client_id="cid-start-" + str(Conversation.objects.count()).zfill(6), lang="ja"
+    )
     return turn.conversation
 
 
@@ -297,14 +328,19 @@ def test_hand_over_queues_with_position_and_wait_then_an_operator_accepts(desk):
         second = await database_sync_to_async(_start)("VPN が使えません")
         await database_sync_to_async(service.request_person)(second)
         # the operator takes the first chat: the widget learns it live
-        ref = (await database_sync_to_async(Conversation.objects.select_related("inquiry").order_by("pk").first)()
-               ).inquiry.reference
+        ref = (
+            await database_sync_to_async(
+                Conversation.objects.select_related("inquiry").order_by("pk").first
+            )()
+        ).inquiry.reference
         await database_sync_to_async(service.accept)(student, ref)
         active = await w.expect("state")
         while active["state"] != "active":
             active = await w.expect("state")
         # the operator writes; the requester sees it
-        await database_sync_to_async(service.operator_say)(student, ref, "こんにちは、担当の者です", client_id="op-000000001")
+        await database_sync_to_async(service.operator_say)(
+            student, ref, "こんにちは、担当の者です", client_id="op-000000001"
+        )
         message = await w.expect("message")
         while message["message"]["kind"] != "reply":
             message = await w.expect("message")
@@ -316,7 +352,9 @@ def test_hand_over_queues_with_position_and_wait_then_an_operator_accepts(desk):
     assert offer["outcome"] == "queued"
     assert state["state"] == "queued" and state["position"] == 1 and state["wait_minutes"] >= 1
     assert active["operator"] == str(student)
-    assert message["message"]["body"] == "こんにちは、担当の者です" and message["message"]["author"] == str(student)
+    assert message["message"]["body"] == "こんにちは、担当の者です" and message["message"][
+        "author"
+    ] == str(student)
     second.refresh_from_db()
     assert service.place_in_queue(second).position == 1  # moved up when the first was taken
     first = Conversation.objects.order_by("pk").first()
@@ -349,13 +387,19 @@ def test_hand_over_without_operators_or_with_a_long_queue_offers_the_form(desk, 
 def test_entitlement_limits_who_may_wait_for_an_operator(desk):
     from madoguchi.sla.models import Entitlement
 
-    Entitlement.objects.create(audience="other", channels=["form"], note_ja="一般の方はフォームをご利用ください。",
-                               note_en="Please use the form.")
+    Entitlement.objects.create(
+        audience="other",
+        channels=["form"],
+        note_ja="一般の方はフォームをご利用ください。",
+        note_en="Please use the form.",
+    )
     available(desk["student"])
     with frozen(IN_HOURS):
         offer = service.request_person(_start(), member_category="other")
         assert offer.outcome == "not_entitled" and "フォーム" in offer.message
-        assert service.request_person(_start(), member_category="student_current").outcome == "queued"
+        assert (
+            service.request_person(_start(), member_category="student_current").outcome == "queued"
+        )
 
 
 @realtime
@@ -377,15 +421,20 @@ def test_operator_limits_transfer_to_faculty_and_back(desk):
         with pytest.raises(service.ChatError) as only:
             service.accept(student, a.inquiry.reference)
         assert only.value.code == "faculty_only"
-        assert a.inquiry.reference not in [c.inquiry.reference for c in service.queue(for_user=student)]
+        assert a.inquiry.reference not in [
+            c.inquiry.reference for c in service.queue(for_user=student)
+        ]
         service.accept(faculty, a.inquiry.reference)
         a.refresh_from_db()
         assert a.state == ChatState.ACTIVE and a.operator == faculty
         service.transfer(faculty, b.inquiry.reference, to_user=student)
         b.refresh_from_db()
         assert b.operator == student and b.state == ChatState.ACTIVE
-    events = list(Message.objects.filter(inquiry=a.inquiry, kind=MessageKind.EVENT).values_list("meta__event",
-                                                                                                 flat=True))
+    events = list(
+        Message.objects.filter(inquiry=a.inquiry, kind=MessageKind.EVENT).values_list(
+            "meta__event", flat=True
+        )
+    )
     assert events == ["queued", "joined", "to_faculty", "joined"]
 
 
@@ -412,9 +461,12 @@ def test_marking_a_live_chat_sensitive_takes_it_from_the_student_at_once(desk):
         service.accept(student, c.inquiry.reference)
         inquiry = Inquiry.objects.get(pk=c.inquiry_id)
         events = async_to_sync(listen_then)(
-            student, lambda: actions.do_mark_sensitive(inquiry, "grades", acting_user=faculty))
+            student, lambda: actions.do_mark_sensitive(inquiry, "grades", acting_user=faculty)
+        )
     assert {"kind": "inquiry.revoked", "inquiry": inquiry.reference} in events
-    assert all(e.get("kind") != "chat.queue" for e in events)  # a faculty-only queue change is not theirs
+    assert all(
+        e.get("kind") != "chat.queue" for e in events
+    )  # a faculty-only queue change is not theirs
     c.refresh_from_db()
     assert c.state == ChatState.QUEUED and c.faculty_only and c.operator is None
     assert service.active_chats(student) == []
@@ -446,8 +498,14 @@ def test_typing_goes_both_ways_only_to_the_chat(desk):
         turn = service.start("人と話したい", client_id="cid-typing-001", lang="ja")
         service.request_person(turn.conversation)
         service.accept(student, turn.conversation.inquiry.reference)
-        staff_event, requester_event = async_to_sync(scenario)(turn.conversation.inquiry.reference, turn.secret)
-    assert staff_event == {"kind": "chat.typing", "inquiry": turn.conversation.inquiry.reference, "on": True}
+        staff_event, requester_event = async_to_sync(scenario)(
+            turn.conversation.inquiry.reference, turn.secret
+        )
+    assert staff_event == {
+        "kind": "chat.typing",
+        "inquiry": turn.conversation.inquiry.reference,
+        "on": True,
+    }
     assert requester_event == {"t": "typing", "on": True}
 
 
@@ -500,7 +558,10 @@ def test_a_waiting_requester_leaves_an_address_and_gets_a_confirmation(desk):
         service.continue_by_mail(c, "Taro@Example.AC.JP", "山田 太郎")
     c.refresh_from_db()
     assert c.state == ChatState.EMAIL
-    assert c.inquiry.requester_email == "taro@example.ac.jp" and c.inquiry.requester_name == "山田 太郎"
+    assert (
+        c.inquiry.requester_email == "taro@example.ac.jp"
+        and c.inquiry.requester_name == "山田 太郎"
+    )
     mail = OutboundMail.objects.get(kind="confirmation")
     assert mail.to == "taro@example.ac.jp" and c.inquiry.reference in mail.subject
     assert service.queue() == []
@@ -521,7 +582,9 @@ def test_close_and_rate(desk):
         service.rate(c, 4, "分かりやすかったです")
         service.rate(c, 1)  # a second rating is ignored
     c.refresh_from_db()
-    assert c.state == ChatState.CLOSED and c.rating == 4 and c.rating_comment == "分かりやすかったです"
+    assert (
+        c.state == ChatState.CLOSED and c.rating == 4 and c.rating_comment == "分かりやすかったです"
+    )
     assert c.inquiry.status == Status.SOLVED
 
 
@@ -560,7 +623,13 @@ def test_frames_are_checked(desk, settings):
         bad_cid = await w.expect("error")
         await w.send({"t": "msg", "cid": "cid-empty-00001", "body": "   "})
         empty = await w.expect("error")
-        await w.send({"t": "msg", "cid": "cid-long-000001", "body": "あ" * (settings.CHAT_MAX_MESSAGE_CHARS + 1)})
+        await w.send(
+            {
+                "t": "msg",
+                "cid": "cid-long-000001",
+                "body": "あ" * (settings.CHAT_MAX_MESSAGE_CHARS + 1),
+            }
+        )
         too_long = await w.expect("error")
         # the bucket (2) is spent by now: the next message is refused, not stored
         await w.send({"t": "msg", "cid": "cid-rate-000001", "body": "hello"})
@@ -596,7 +665,9 @@ WS_ROWS = [r for r in hostile_strings() if "ws" in r["targets"]]
 
 
 @realtime
-def test_hostile_chat_messages_are_refused_or_stored_as_text_and_rendered_inert(client, desk, settings):
+def test_hostile_chat_messages_are_refused_or_stored_as_text_and_rendered_inert(
+    client, desk, settings
+):
     settings.CHAT_RATE_BURST = 10_000
     settings.CHAT_NEW_RATE_LIMIT = "0/60"
     student = desk["student"]
@@ -611,7 +682,9 @@ def test_hostile_chat_messages_are_refused_or_stored_as_text_and_rendered_inert(
         for i, row in enumerate(CHAT_ROWS):
             cid = f"cid-hostile-{i:05d}"
             try:
-                frame = json.dumps({"t": "msg", "cid": cid, "body": row["payload"]}, ensure_ascii=True)
+                frame = json.dumps(
+                    {"t": "msg", "cid": cid, "body": row["payload"]}, ensure_ascii=True
+                )
             except UnicodeEncodeError:
                 continue
             if len(frame) > settings.CHAT_MAX_MESSAGE_CHARS * 6 + 2048:
@@ -628,8 +701,10 @@ def test_hostile_chat_messages_are_refused_or_stored_as_text_and_rendered_inert(
     with frozen(IN_HOURS):
         outcomes = run(scenario)
     conversation = Conversation.objects.get()
-    stored = {m.client_id: m.body for m in Message.objects.filter(inquiry=conversation.inquiry_id,
-                                                                  kind=MessageKind.REQUESTER)}
+    stored = {
+        m.client_id: m.body
+        for m in Message.objects.filter(inquiry=conversation.inquiry_id, kind=MessageKind.REQUESTER)
+    }
     for i, row in enumerate(CHAT_ROWS):
         reply = outcomes.get(row["id"])
         if reply is None:
@@ -695,8 +770,10 @@ def test_loader_and_frame_headers(client, db, settings):
     assert "X-Frame-Options" not in frame
     html = frame.content.decode()
     assert 'role="log"' in html and 'aria-live="polite"' in html and 'lang="en"' in html
-    bad = client.get('/chat/embed/?color=red;background:url(x)&title=<script>x</script>')
-    assert 'data-color=""' in bad.content.decode() and "<script>x</script>" not in bad.content.decode()
+    bad = client.get("/chat/embed/?color=red;background:url(x)&title=<script>x</script>")
+    assert (
+        'data-color=""' in bad.content.decode() and "<script>x</script>" not in bad.content.decode()
+    )
     assert "frame-ancestors 'none'" in client.get("/chat/")["Content-Security-Policy"]
 
 
@@ -708,16 +785,25 @@ def test_files_are_exchanged_by_the_conversation_key_only(client, desk):
         mine = service.start("画面の写真を送ります", client_id="cid-file-000001", lang="ja")
         other = service.start("別の人です", client_id="cid-file-000002", lang="ja")
     upload = SimpleUploadedFile("screen.png", b"\x89PNG....", content_type="image/png")
-    response = client.post("/chat/upload/", {"file": upload, "cid": "cid-file-000003"},
-                           HTTP_X_CHAT_TOKEN=mine.secret)
+    response = client.post(
+        "/chat/upload/", {"file": upload, "cid": "cid-file-000003"}, HTTP_X_CHAT_TOKEN=mine.secret
+    )
     assert response.status_code == 200
     seq = response.json()["seq"]
     message = Message.objects.get(pk=seq)
     attachment = message.attachments.get()
-    assert client.get(f"/chat/files/{attachment.pk}/", HTTP_X_CHAT_TOKEN=mine.secret).status_code == 200
-    assert client.get(f"/chat/files/{attachment.pk}/", HTTP_X_CHAT_TOKEN=other.secret).status_code == 404
+    assert (
+        client.get(f"/chat/files/{attachment.pk}/", HTTP_X_CHAT_TOKEN=mine.secret).status_code
+        == 200
+    )
+    assert (
+        client.get(f"/chat/files/{attachment.pk}/", HTTP_X_CHAT_TOKEN=other.secret).status_code
+        == 404
+    )
     assert client.get(f"/chat/files/{attachment.pk}/").status_code == 404
-    no_key = client.post("/chat/upload/", {"file": SimpleUploadedFile("a.txt", b"x"), "cid": "cid-file-000004"})
+    no_key = client.post(
+        "/chat/upload/", {"file": SimpleUploadedFile("a.txt", b"x"), "cid": "cid-file-000004"}
+    )
     assert no_key.status_code == 404
 
 
@@ -739,11 +825,17 @@ def test_console_chat_routes(client, desk):
         assert "queue-zqx" in panel
         ref = c.inquiry.reference
         assert client.post(f"/console/chat/{ref}/accept/").status_code == 302
-        sent = client.post(f"/console/chat/{ref}/send/", {"body": "どうされましたか", "cid": "op-0000000001"},
-                           HTTP_X_REQUESTED_WITH="fetch")
+        sent = client.post(
+            f"/console/chat/{ref}/send/",
+            {"body": "どうされましたか", "cid": "op-0000000001"},
+            HTTP_X_REQUESTED_WITH="fetch",
+        )
         assert sent.status_code == 200 and sent.json()["ok"] is True
-        again = client.post(f"/console/chat/{ref}/send/", {"body": "どうされましたか", "cid": "op-0000000001"},
-                            HTTP_X_REQUESTED_WITH="fetch")
+        again = client.post(
+            f"/console/chat/{ref}/send/",
+            {"body": "どうされましたか", "cid": "op-0000000001"},
+            HTTP_X_REQUESTED_WITH="fetch",
+        )
         assert again.json()["seq"] == sent.json()["seq"]
         detail = client.get(f"/console/i/{ref}/").content.decode()
         assert 'id="chat-composer"' in detail
@@ -764,13 +856,17 @@ def test_the_chat_socket_checks_the_origin(desk):
     from madoguchi.asgi import application
 
     async def attempt(origin: bytes) -> bool:
-        ws = WebsocketCommunicator(application, "/ws/chat/", headers=[(b"origin", origin), (b"host", b"localhost")])
+        ws = WebsocketCommunicator(
+            application, "/ws/chat/", headers=[(b"origin", origin), (b"host", b"localhost")]
+        )
         connected, _ = await ws.connect()
         await ws.disconnect()
         return connected
 
     assert async_to_sync(attempt)(b"http://localhost") is True
-    assert async_to_sync(attempt)(b"https://www.example.ac.jp") is False  # only the desk's own frame
+    assert (
+        async_to_sync(attempt)(b"https://www.example.ac.jp") is False
+    )  # only the desk's own frame
 
 
 @realtime
@@ -784,9 +880,11 @@ def test_events_reach_only_their_own_conversation(desk):
         await b.say("Wi-Fi に繋がりません", "cid-aud-b-00001")
         await b.expect("welcome")
         conversation_a = await database_sync_to_async(
-            Conversation.objects.select_related("inquiry").order_by("pk").first)()
+            Conversation.objects.select_related("inquiry").order_by("pk").first
+        )()
         await database_sync_to_async(actions.do_chat_message)(
-            conversation_a.inquiry, kind=MessageKind.EVENT, body="only for a 秘密-a-zqx")
+            conversation_a.inquiry, kind=MessageKind.EVENT, body="only for a 秘密-a-zqx"
+        )
         got_a = await a.expect("message")
         seen_by_b = await b.frames(timeout=0.5)
         await a.close()
@@ -830,11 +928,15 @@ def test_requester_and_operator_writing_at_once_do_not_deadlock(desk):
 
         def requester(i=i, barrier=barrier):
             barrier.wait()
-            service.say(Conversation.objects.get(pk=c.pk), f"requester {i}", client_id=f"cid-race-r-{i:04d}")
+            service.say(
+                Conversation.objects.get(pk=c.pk), f"requester {i}", client_id=f"cid-race-r-{i:04d}"
+            )
 
         def operator(i=i, barrier=barrier):
             barrier.wait()
-            service.operator_say(student, c.inquiry.reference, f"operator {i}", client_id=f"cid-race-o-{i:04d}")
+            service.operator_say(
+                student, c.inquiry.reference, f"operator {i}", client_id=f"cid-race-o-{i:04d}"
+            )
 
         threads = [run_in_thread(requester), run_in_thread(operator)]
         for t in threads:
@@ -842,7 +944,10 @@ def test_requester_and_operator_writing_at_once_do_not_deadlock(desk):
         for t in threads:
             t.join(timeout=30)
     assert errors == []
-    assert Message.objects.filter(inquiry=c.inquiry_id, client_id__startswith="cid-race-").count() == 30
+    assert (
+        Message.objects.filter(inquiry=c.inquiry_id, client_id__startswith="cid-race-").count()
+        == 30
+    )
 
 
 @realtime
@@ -861,6 +966,8 @@ def test_thread_updates_fetch_only_new_entries(client, desk):
     assert "new-zqx" in newer and "first-zqx" not in newer
     assert "first-zqx" in client.get(url).content.decode()
     client.force_login(desk["faculty"])
-    actions.do_mark_sensitive(Inquiry.objects.get(pk=c.inquiry_id), "x", acting_user=desk["faculty"])
+    actions.do_mark_sensitive(
+        Inquiry.objects.get(pk=c.inquiry_id), "x", acting_user=desk["faculty"]
+    )
     client.force_login(student)
     assert client.get(url, {"after": last}).status_code == 404

@@ -61,9 +61,11 @@ def _services() -> tuple[str, str]:
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")) or not redis_url:
-        pytest.skip("scale-out needs DATABASE_URL=postgres://… and REDIS_URL (the scaled phase of "
-                    "scripts/test); this run has " + ("no REDIS_URL" if database_url.startswith("postg")
-                                                      else "no PostgreSQL DATABASE_URL"))
+        pytest.skip(
+            "scale-out needs DATABASE_URL=postgres://… and REDIS_URL (the scaled phase of "
+            "scripts/test); this run has "
+            + ("no REDIS_URL" if database_url.startswith("postg") else "no PostgreSQL DATABASE_URL")
+        )
     try:
         import psycopg
         import redis
@@ -149,9 +151,17 @@ def two_servers(tmp_path_factory):
     cli = [sys.executable, "-m", "madoguchi"]
     servers: list[Server] = []
     try:
-        subprocess.run([*cli, "migrate"], env=env, cwd=REPO, check=True, capture_output=True, timeout=120)
-        done = subprocess.run([*cli, "manage", "shell", "-c", SETUP], env=env, cwd=REPO, capture_output=True,
-                              text=True, timeout=120)
+        subprocess.run(
+            [*cli, "migrate"], env=env, cwd=REPO, check=True, capture_output=True, timeout=120
+        )
+        done = subprocess.run(
+            [*cli, "manage", "shell", "-c", SETUP],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         for name in ("A", "B"):
             port = free_port()
@@ -160,7 +170,9 @@ def two_servers(tmp_path_factory):
                 process = subprocess.Popen(
                     [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
                     env={**env, "MADOGUCHI_SITE_URL": f"http://127.0.0.1:{port}"},
-                    cwd=REPO, stdout=handle, stderr=subprocess.STDOUT,
+                    cwd=REPO,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
                 )
             servers.append(Server(name, port, process, log))
         for server in servers:
@@ -187,8 +199,9 @@ class Staff:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                                  urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar)
+        )
 
     def cookie(self, name: str) -> str:
         return next((c.value for c in self.jar if c.name == name), "")
@@ -197,10 +210,16 @@ class Staff:
         with self.opener.open(self.server.url + path, timeout=TIMEOUT) as response:
             return response.read().decode()
 
-    def post(self, path: str, fields: dict[str, str], headers: dict[str, str] | None = None) -> tuple[int, str]:
+    def post(
+        self, path: str, fields: dict[str, str], headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
         data = urllib.parse.urlencode(fields).encode()
-        request = urllib.request.Request(self.server.url + path, data=data, method="POST", headers={
-            "X-CSRFToken": self.cookie("csrftoken"), **(headers or {})})
+        request = urllib.request.Request(
+            self.server.url + path,
+            data=data,
+            method="POST",
+            headers={"X-CSRFToken": self.cookie("csrftoken"), **(headers or {})},
+        )
         try:
             with self.opener.open(request, timeout=TIMEOUT) as response:
                 return response.status, response.read().decode()
@@ -210,8 +229,15 @@ class Staff:
     def login(self, username: str) -> None:
         page = self.get("/accounts/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        status, _body = self.post("/accounts/login/", {"username": username, "password": PASSWORD,
-                                                       "csrfmiddlewaretoken": token, "next": "/console/"})
+        status, _body = self.post(
+            "/accounts/login/",
+            {
+                "username": username,
+                "password": PASSWORD,
+                "csrfmiddlewaretoken": token,
+                "next": "/console/",
+            },
+        )
         assert status == 200 and self.cookie("sessionid"), "login failed"
 
 
@@ -227,8 +253,14 @@ class Socket:
         from websockets.asyncio.client import connect
 
         headers = {"Cookie": cookie} if cookie else None
-        connection = await connect(server.ws + path, origin=server.url, additional_headers=headers,
-                                   proxy=None, ping_interval=None, open_timeout=TIMEOUT)
+        connection = await connect(
+            server.ws + path,
+            origin=server.url,
+            additional_headers=headers,
+            proxy=None,
+            ping_interval=None,
+            open_timeout=TIMEOUT,
+        )
         return cls(connection)
 
     async def send(self, data: dict) -> None:
@@ -281,23 +313,37 @@ def test_chat_across_two_processes(two_servers):
     async def scenario() -> dict:
         # Requester on A: the bot answers the first message, then a person is asked for.
         widget = await Socket.open(a, "/ws/chat/")
-        await widget.send({"t": "hello", "token": None, "lang": "ja", "page": "https://www.example.ac.jp/",
-                           "after": 0})
+        await widget.send(
+            {
+                "t": "hello",
+                "token": None,
+                "lang": "ja",
+                "page": "https://www.example.ac.jp/",
+                "after": 0,
+            }
+        )
         hello = await widget.expect(t_is("welcome"), "welcome")
         assert hello["state"] == "new" and hello["operators_open"] is True
-        await widget.send({"t": "msg", "cid": "scale-cid-0001", "body": "Zoom にサインインできません"})
+        await widget.send(
+            {"t": "msg", "cid": "scale-cid-0001", "body": "Zoom にサインインできません"}
+        )
         token = (await widget.expect(t_is("token"), "token"))["token"]
-        first_ack = await widget.expect(t_is("ack", cid="scale-cid-0001"), "ack of the first message")
+        first_ack = await widget.expect(
+            t_is("ack", cid="scale-cid-0001"), "ack of the first message"
+        )
         welcome = await widget.expect(t_is("welcome"), "welcome with the transcript")
         assert [m["kind"] for m in welcome["messages"]][:2] == ["requester", "bot"]
         assert welcome["messages"][0]["seq"] == first_ack["seq"]
 
         # The operator on B signs in, opens the console socket, becomes available.
         await asyncio.to_thread(operator.login, "op-scale")
-        console = await Socket.open(b, "/ws/console/", cookie=f"sessionid={operator.cookie('sessionid')}")
+        console = await Socket.open(
+            b, "/ws/console/", cookie=f"sessionid={operator.cookie('sessionid')}"
+        )
         await console.expect(kind_is("hello"), "console hello")
-        status, _ = await asyncio.to_thread(operator.post, "/console/chat/availability/",
-                                            {"available": "1", "max_chats": "3"})
+        status, _ = await asyncio.to_thread(
+            operator.post, "/console/chat/availability/", {"available": "1", "max_chats": "3"}
+        )
         assert status == 200
 
         await widget.send({"t": "person", "member_category": ""})
@@ -313,24 +359,38 @@ def test_chat_across_two_processes(two_servers):
         assert len(references) == 1, fragment
         reference = references[0]
 
-        status, body = await asyncio.to_thread(operator.post, f"/console/chat/{reference}/accept/", {},
-                                               {"X-Requested-With": "fetch"})
+        status, body = await asyncio.to_thread(
+            operator.post, f"/console/chat/{reference}/accept/", {}, {"X-Requested-With": "fetch"}
+        )
         assert status == 200 and json.loads(body)["ok"], body
         active = await widget.expect(t_is("state", state="active"), "active state on A")
         assert active["operator"] == "Operator Scale"
-        await widget.expect(lambda f: f.get("t") == "message" and f["message"]["kind"] == "event"
-                            and "Operator Scale" in f["message"]["body"], "the 'operator joined' line on A")
+        await widget.expect(
+            lambda f: (
+                f.get("t") == "message"
+                and f["message"]["kind"] == "event"
+                and "Operator Scale" in f["message"]["body"]
+            ),
+            "the 'operator joined' line on A",
+        )
 
         # Operator (B) -> requester (A).
         status, body = await asyncio.to_thread(
-            operator.post, f"/console/chat/{reference}/send/", {"body": "担当の者です。ご用件をどうぞ。",
-                                                                "cid": "op-cid-00000001"},
-            {"X-Requested-With": "fetch"})
+            operator.post,
+            f"/console/chat/{reference}/send/",
+            {"body": "担当の者です。ご用件をどうぞ。", "cid": "op-cid-00000001"},
+            {"X-Requested-With": "fetch"},
+        )
         sent = json.loads(body)
         assert status == 200 and sent["ok"], body
-        reply = await widget.expect(lambda f: f.get("t") == "message" and f["message"]["kind"] == "reply",
-                                    "the operator's reply on A")
-        assert reply["message"]["seq"] == sent["seq"] and reply["message"]["body"] == "担当の者です。ご用件をどうぞ。"
+        reply = await widget.expect(
+            lambda f: f.get("t") == "message" and f["message"]["kind"] == "reply",
+            "the operator's reply on A",
+        )
+        assert (
+            reply["message"]["seq"] == sent["seq"]
+            and reply["message"]["body"] == "担当の者です。ご用件をどうぞ。"
+        )
 
         # Operator typing (B) -> requester (A).
         await console.send({"kind": "typing", "inquiry": reference, "on": True})
@@ -339,26 +399,36 @@ def test_chat_across_two_processes(two_servers):
         # Requester typing (A) -> console (B).
         console.seen.clear()
         await widget.send({"t": "typing", "on": True})
-        typing = await console.expect(kind_is("chat.typing", inquiry=reference), "requester typing on B")
+        typing = await console.expect(
+            kind_is("chat.typing", inquiry=reference), "requester typing on B"
+        )
         assert typing["on"] is True
 
         # Requester (A) -> console (B), stored once.
         console.seen.clear()
-        await widget.send({"t": "msg", "cid": "scale-cid-0002", "body": "ミーティングIDを入れても入れません"})
+        await widget.send(
+            {"t": "msg", "cid": "scale-cid-0002", "body": "ミーティングIDを入れても入れません"}
+        )
         ack = await widget.expect(t_is("ack", cid="scale-cid-0002"), "ack of the second message")
         await console.expect(kind_is("message.created", inquiry=reference), "message.created on B")
-        echo = await widget.expect(lambda f: f.get("t") == "message" and f["message"]["seq"] == ack["seq"],
-                                   "the requester's own message echoed on A")
+        echo = await widget.expect(
+            lambda f: f.get("t") == "message" and f["message"]["seq"] == ack["seq"],
+            "the requester's own message echoed on A",
+        )
         assert echo["message"]["kind"] == "requester"
         await widget.close()
 
         # The widget reconnects to the other process and re-sends the same message (its ack
         # was lost, say): acknowledged again with the same number, not stored twice.
         again = await Socket.open(b, "/ws/chat/")
-        await again.send({"t": "hello", "token": token, "lang": "ja", "page": "", "after": ack["seq"]})
+        await again.send(
+            {"t": "hello", "token": token, "lang": "ja", "page": "", "after": ack["seq"]}
+        )
         resumed = await again.expect(t_is("welcome"), "welcome on B")
         assert resumed["state"] == "active"
-        await again.send({"t": "msg", "cid": "scale-cid-0002", "body": "ミーティングIDを入れても入れません"})
+        await again.send(
+            {"t": "msg", "cid": "scale-cid-0002", "body": "ミーティングIDを入れても入れません"}
+        )
         ack_again = await again.expect(t_is("ack", cid="scale-cid-0002"), "second ack on B")
         assert ack_again["seq"] == ack["seq"]
         await again.close()
@@ -370,16 +440,30 @@ def test_chat_across_two_processes(two_servers):
     except BaseException:
         print(f"--- server A log ---\n{a.log_tail()}\n--- server B log ---\n{b.log_tail()}")
         raise
-    rows = _db_rows(db, "SELECT m.id, m.kind FROM inquiries_message m JOIN inquiries_inquiry i ON i.id = m.inquiry_id "
-                        "WHERE i.reference = %s AND m.client_id = %s", result["reference"], "scale-cid-0002")
+    rows = _db_rows(
+        db,
+        "SELECT m.id, m.kind FROM inquiries_message m JOIN inquiries_inquiry i ON i.id = m.inquiry_id "
+        "WHERE i.reference = %s AND m.client_id = %s",
+        result["reference"],
+        "scale-cid-0002",
+    )
     assert rows == [(result["seq"], "requester")]
-    kinds = [k for (k,) in _db_rows(db, "SELECT m.kind FROM inquiries_message m JOIN inquiries_inquiry i "
-                                        "ON i.id = m.inquiry_id WHERE i.reference = %s ORDER BY m.id",
-                                    result["reference"])]
+    kinds = [
+        k
+        for (k,) in _db_rows(
+            db,
+            "SELECT m.kind FROM inquiries_message m JOIN inquiries_inquiry i "
+            "ON i.id = m.inquiry_id WHERE i.reference = %s ORDER BY m.id",
+            result["reference"],
+        )
+    ]
     assert kinds.count("requester") == 2 and kinds.count("reply") == 1, kinds
-    state = _db_rows(db, "SELECT c.state, u.username FROM chat_conversation c JOIN inquiries_inquiry i "
-                         "ON i.id = c.inquiry_id JOIN accounts_user u ON u.id = c.operator_id WHERE i.reference = %s",
-                     result["reference"])
+    state = _db_rows(
+        db,
+        "SELECT c.state, u.username FROM chat_conversation c JOIN inquiries_inquiry i "
+        "ON i.id = c.inquiry_id JOIN accounts_user u ON u.id = c.operator_id WHERE i.reference = %s",
+        result["reference"],
+    )
     assert state == [("active", "op-scale")]
     for server in (a, b):
         assert server.process.poll() is None, server.log_tail()

@@ -14,10 +14,25 @@ from tests.integration.test_intake import form_data
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = {"name": "name", "subject": "subject", "body": "body", "student_id": "common_id", "email": "email"}
+FIELDS = {
+    "name": "name",
+    "subject": "subject",
+    "body": "body",
+    "student_id": "common_id",
+    "email": "email",
+}
 ONE_LINE = {"name", "subject"}
 # Why a field may refuse a string: the rule that refused it must be one of these.
-ACCEPTABLE_REFUSALS = {"invalid_text", "single_line", "null_characters_not_allowed", "max_length", "required", "common_id", "email", "mismatch"}
+ACCEPTABLE_REFUSALS = {
+    "invalid_text",
+    "single_line",
+    "null_characters_not_allowed",
+    "max_length",
+    "required",
+    "common_id",
+    "email",
+    "mismatch",
+}
 
 
 def cases():
@@ -41,10 +56,19 @@ def test_form_field(client, categories, row, target):
         payload.encode("utf-8")
     except UnicodeEncodeError:
         # Not text a browser can send in a form; JSON can carry it as an escape.
-        api = dict(name="n", email="a@example.ac.jp", category="other", subject="s", member_category="staff",
-                   body="b", lang="en")
+        api = dict(
+            name="n",
+            email="a@example.ac.jp",
+            category="other",
+            subject="s",
+            member_category="staff",
+            body="b",
+            lang="en",
+        )
         api["common_id" if field == "common_id" else field] = payload
-        response = client.post("/api/v1/inquiries", json.dumps(api), content_type="application/json")
+        response = client.post(
+            "/api/v1/inquiries", json.dumps(api), content_type="application/json"
+        )
         assert response.status_code == 400 and response.json()["errors"]
         assert Inquiry.objects.count() == 0
         return
@@ -54,7 +78,10 @@ def test_form_field(client, categories, row, target):
         if field == "body":
             assert inquiry.messages.get().body == payload
         elif field in ONE_LINE:
-            assert getattr(inquiry, "requester_name" if field == "name" else "subject") == payload.strip()
+            assert (
+                getattr(inquiry, "requester_name" if field == "name" else "subject")
+                == payload.strip()
+            )
         assert row["expect"] not in ("reject",), f"{row['id']} should have been refused"
         return
     assert response.status_code == 200
@@ -70,16 +97,30 @@ def test_form_field(client, categories, row, target):
     if row["expect"] == "inert" and field == "body":
         # The details field keeps any text; it refuses only NUL (which no database text
         # column can hold faithfully), blank-only text and text over the length limit.
-        assert codes <= {"null_characters_not_allowed", "required", "max_length"}, (row["id"], codes)
+        assert codes <= {"null_characters_not_allowed", "required", "max_length"}, (
+            row["id"],
+            codes,
+        )
 
 
-@pytest.mark.parametrize("row", [r for r in hostile_strings() if "form_api" in r["targets"] or "body" in r["targets"]], ids=lambda r: r["id"])
+@pytest.mark.parametrize(
+    "row",
+    [r for r in hostile_strings() if "form_api" in r["targets"] or "body" in r["targets"]],
+    ids=lambda r: r["id"],
+)
 def test_api_body(client, categories, row):
     payload = {
-        "name": "n", "email": "a@example.ac.jp", "category": "other", "subject": "s",
-        "member_category": "staff", "body": row["payload"], "lang": "en",
+        "name": "n",
+        "email": "a@example.ac.jp",
+        "category": "other",
+        "subject": "s",
+        "member_category": "staff",
+        "body": row["payload"],
+        "lang": "en",
     }
-    response = client.post("/api/v1/inquiries", json.dumps(payload), content_type="application/json")
+    response = client.post(
+        "/api/v1/inquiries", json.dumps(payload), content_type="application/json"
+    )
     assert response.status_code in (201, 400), response.status_code
     if response.status_code == 201:
         assert Inquiry.objects.get().messages.get().body == row["payload"]
@@ -87,14 +128,24 @@ def test_api_body(client, categories, row):
         assert response.json()["errors"]["body"]
 
 
-@pytest.mark.parametrize("row", [r for r in hostile_strings() if {"search", "sort", "filter_api"} & set(r["targets"])], ids=lambda r: r["id"])
+@pytest.mark.parametrize(
+    "row",
+    [r for r in hostile_strings() if {"search", "sort", "filter_api"} & set(r["targets"])],
+    ids=lambda r: r["id"],
+)
 def test_console_search_and_filters(client, create, student, row):
     create()
     create(subject="other one", email="x@example.ac.jp")
     client.force_login(student)
     payload = row["payload"][:5000]
-    for params in ({"q": payload}, {"status": payload}, {"priority": payload}, {"category": payload},
-                   {"view": payload}, {"before": payload}):
+    for params in (
+        {"q": payload},
+        {"status": payload},
+        {"priority": payload},
+        {"category": payload},
+        {"view": payload},
+        {"before": payload},
+    ):
         response = client.get("/console/", params)
         assert response.status_code == 200
     # The wildcard-only search must not match everything.

@@ -104,20 +104,40 @@ def test_invalid_form_is_rejected_field_by_field(client, categories, overrides, 
 def test_category_fields_are_stored_when_asked_for(client, categories):
     client.post(
         "/form/",
-        form_data(category="class-entry", class_date="2026-11-30", class_period="2", class_subject="情報科学",
-                  class_instructor="田中", zoom_signin_email="ignored@example.ac.jp"),
+        form_data(
+            category="class-entry",
+            class_date="2026-11-30",
+            class_period="2",
+            class_subject="情報科学",
+            class_instructor="田中",
+            zoom_signin_email="ignored@example.ac.jp",
+        ),
     )
     inquiry = Inquiry.objects.get()
     assert inquiry.details == {
-        "class_date": "2026-11-30", "class_period": "2", "class_subject": "情報科学", "class_instructor": "田中",
+        "class_date": "2026-11-30",
+        "class_period": "2",
+        "class_subject": "情報科学",
+        "class_instructor": "田中",
     }
-    client.post("/form/", form_data(submission_key="q" * 32, subject="zoom", category="zoom", zoom_signin_unknown="on"))
-    assert Inquiry.objects.get(subject="zoom").details == {"zoom_signin_email": "", "zoom_signin_unknown": True}
+    client.post(
+        "/form/",
+        form_data(
+            submission_key="q" * 32, subject="zoom", category="zoom", zoom_signin_unknown="on"
+        ),
+    )
+    assert Inquiry.objects.get(subject="zoom").details == {
+        "zoom_signin_email": "",
+        "zoom_signin_unknown": True,
+    }
 
 
 def test_attachments_within_limits(client, categories, settings):
     settings.MAX_ATTACHMENTS = 2
-    files = [SimpleUploadedFile("../../etc/passwd", b"hello"), SimpleUploadedFile("画面.png", b"\x89PNG...")]
+    files = [
+        SimpleUploadedFile("../../etc/passwd", b"hello"),
+        SimpleUploadedFile("画面.png", b"\x89PNG..."),
+    ]
     response = client.post("/form/", {**form_data(), "attachments": files})
     assert response.status_code == 302
     names = sorted(Attachment.objects.values_list("original_name", flat=True))
@@ -125,7 +145,9 @@ def test_attachments_within_limits(client, categories, settings):
     for a in Attachment.objects.all():
         assert (settings.UPLOAD_DIR / a.stored_name).read_bytes() in (b"hello", b"\x89PNG...")
     too_many = [SimpleUploadedFile(f"{i}.txt", b"x") for i in range(3)]
-    response = client.post("/form/", {**form_data(submission_key="m" * 32, subject="2"), "attachments": too_many})
+    response = client.post(
+        "/form/", {**form_data(submission_key="m" * 32, subject="2"), "attachments": too_many}
+    )
     assert "attachments" in response.context["form"].errors
 
 
@@ -154,8 +176,15 @@ def test_sensitive_form_requires_part_and_reason(client, categories):
 def test_rate_limit_on_the_form(client, categories, settings):
     settings.INTAKE_RATE_LIMIT = "2/600"
     for i in range(2):
-        assert client.post("/form/", form_data(submission_key=f"{i}" * 32, subject=f"s{i}")).status_code == 302
-    assert client.post("/form/", form_data(submission_key="9" * 32, subject="s9")).status_code == 429
+        assert (
+            client.post(
+                "/form/", form_data(submission_key=f"{i}" * 32, subject=f"s{i}")
+            ).status_code
+            == 302
+        )
+    assert (
+        client.post("/form/", form_data(submission_key="9" * 32, subject="s9")).status_code == 429
+    )
     assert Inquiry.objects.count() == 2
 
 
@@ -177,7 +206,9 @@ def api_payload(**overrides):
 
 
 def test_api_creates_inquiry(client, categories, smtp_settings):
-    response = client.post("/api/v1/inquiries", json.dumps(api_payload()), content_type="application/json")
+    response = client.post(
+        "/api/v1/inquiries", json.dumps(api_payload()), content_type="application/json"
+    )
     assert response.status_code == 201, response.content
     reference = response.json()["reference"]
     inquiry = Inquiry.objects.get(reference=reference)
@@ -189,22 +220,31 @@ def test_api_creates_inquiry(client, categories, smtp_settings):
 
 def test_api_errors_are_field_by_field_in_the_requested_language(client, categories):
     response = client.post(
-        "/api/v1/inquiries", json.dumps(api_payload(email="nope", common_id="123", lang="en")), content_type="application/json"
+        "/api/v1/inquiries",
+        json.dumps(api_payload(email="nope", common_id="123", lang="en")),
+        content_type="application/json",
     )
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert set(errors) >= {"email", "common_id"}
     assert "10 digits" in errors["common_id"][0]
     response = client.post(
-        "/api/v1/inquiries", json.dumps(api_payload(email="nope", lang="ja")), content_type="application/json"
+        "/api/v1/inquiries",
+        json.dumps(api_payload(email="nope", lang="ja")),
+        content_type="application/json",
     )
     assert response.status_code == 400
     assert "メールアドレス" in response.json()["errors"]["email"][0]
 
 
-@pytest.mark.parametrize("extra", [{"lane": "general"}, {"status": "solved"}, {"assignee": 1}, {"reference": "Q-00000000"}])
+@pytest.mark.parametrize(
+    "extra",
+    [{"lane": "general"}, {"status": "solved"}, {"assignee": 1}, {"reference": "Q-00000000"}],
+)
 def test_api_rejects_mass_assignment(client, categories, extra):
-    response = client.post("/api/v1/inquiries", json.dumps(api_payload(**extra)), content_type="application/json")
+    response = client.post(
+        "/api/v1/inquiries", json.dumps(api_payload(**extra)), content_type="application/json"
+    )
     assert response.status_code == 400
     assert Inquiry.objects.count() == 0
 
@@ -212,7 +252,9 @@ def test_api_rejects_mass_assignment(client, categories, extra):
 def test_api_sensitive(client, categories):
     response = client.post(
         "/api/v1/inquiries",
-        json.dumps(api_payload(sensitive=True, sensitive_part="grades", sensitive_reason="conflict")),
+        json.dumps(
+            api_payload(sensitive=True, sensitive_part="grades", sensitive_reason="conflict")
+        ),
         content_type="application/json",
     )
     assert response.status_code == 201

@@ -27,7 +27,10 @@ def test_import_is_idempotent_and_versions_changes(capsys):
 
     assert main(["kb", "import", str(CORPUS)]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["created"] == len([line for line in corpus_lines() if line.strip()]) and first["errors"] == []
+    assert (
+        first["created"] == len([line for line in corpus_lines() if line.strip()])
+        and first["errors"] == []
+    )
     assert main(["kb", "import", str(CORPUS)]) == 0
     assert json.loads(capsys.readouterr().out)["unchanged"] == first["created"]
     # Translations share a topic.
@@ -72,7 +75,10 @@ def test_markdown_faq_pages(tmp_path):
         encoding="utf-8",
     )
     entries = read_path(tmp_path, lang="ja")
-    assert [(e["section"], e["question"]) for e in entries] == [("Zoom", "会議に入れません"), ("Zoom", "音が出ません")]
+    assert [(e["section"], e["question"]) for e in entries] == [
+        ("Zoom", "会議に入れません"),
+        ("Zoom", "音が出ません"),
+    ]
     assert "### not a heading" in entries[0]["answer"]
     report = actions.import_jsonl([json.dumps(e, ensure_ascii=False) for e in entries])
     assert report.created == 2
@@ -84,9 +90,19 @@ def test_bot_answers_from_the_database_and_hides_internal_articles():
 
     actions.import_jsonl(corpus_lines())
     internal = Article.objects.get(external_id="ja-faq-zoom-wait-host")
-    actions.do_save_article({"external_id": internal.external_id, "topic": internal.topic, "lang": "ja",
-                             "kind": "faq", "section": internal.section, "question": internal.question,
-                             "answer": internal.answer, "alt_questions": [], "public": False})
+    actions.do_save_article(
+        {
+            "external_id": internal.external_id,
+            "topic": internal.topic,
+            "lang": "ja",
+            "kind": "faq",
+            "section": internal.section,
+            "question": internal.question,
+            "answer": internal.answer,
+            "alt_questions": [],
+            "public": False,
+        }
+    )
     engine = Engine.build(articles_from_database())
     requester = engine.ask("Zoomの待機室から入れない", audience="requester")
     staff = engine.ask("Zoomの待機室から入れない", audience="staff")
@@ -100,19 +116,29 @@ def test_public_faq_browse_search_article_and_feedback(client):
     actions.import_jsonl(corpus_lines())
     listing = client.get("/faq/?lang=ja").content.decode()
     assert "Zoom" in listing
-    found = client.get("/faq/", {"q": "ホストがミーティングを開始するのを待っていますと表示される", "lang": "ja"})
+    found = client.get(
+        "/faq/", {"q": "ホストがミーティングを開始するのを待っていますと表示される", "lang": "ja"}
+    )
     assert found.status_code == 200 and "/faq/zoom-wait-host/" in found.content.decode()
     english = client.get("/faq/zoom-wait-host/?lang=en").content.decode()
     assert 'lang="en"' in english
     assert client.post("/faq/zoom-wait-host/feedback/", {"helpful": "yes"}).status_code == 302
     assert client.post("/faq/zoom-wait-host/feedback/", {"helpful": "no"}).status_code == 302
     days = ArticleDay.objects.filter(article__topic="zoom-wait-host")
-    assert sum(d.views for d in days) == 1 and sum(d.helpful for d in days) == 1 and sum(d.not_helpful for d in days) == 1
+    assert (
+        sum(d.views for d in days) == 1
+        and sum(d.helpful for d in days) == 1
+        and sum(d.not_helpful for d in days) == 1
+    )
 
 
 def test_internal_articles_are_not_public(client):
-    actions.import_jsonl(['{"id": "int-1", "lang": "ja", "topic": "internal-one", "question": "内部手順", '
-                          '"answer": "スタッフ向け", "public": false}'])
+    actions.import_jsonl(
+        [
+            '{"id": "int-1", "lang": "ja", "topic": "internal-one", "question": "内部手順", '
+            '"answer": "スタッフ向け", "public": false}'
+        ]
+    )
     assert client.get("/faq/internal-one/").status_code == 404
     assert "internal-one" not in client.get("/faq/?lang=ja").content.decode()
     assert "internal-one" not in client.get("/faq/", {"q": "内部手順"}).content.decode()
@@ -121,7 +147,9 @@ def test_internal_articles_are_not_public(client):
 def test_article_markdown_is_rendered_inert():
     from madoguchi.kb.rendering import render
 
-    html = render('[x](javascript:alert(1)) <script>alert(1)</script> **bold** [ok](https://example.ac.jp/a?b=1&c="2")\n\n- one\n- two')
+    html = render(
+        '[x](javascript:alert(1)) <script>alert(1)</script> **bold** [ok](https://example.ac.jp/a?b=1&c="2")\n\n- one\n- two'
+    )
     assert "<script" not in html and 'href="javascript' not in html
     assert "&lt;script&gt;" in html and "<strong>bold</strong>" in html and "<li>one</li>" in html
     assert 'href="https://example.ac.jp/a?b=1&amp;c=&quot;2&quot;"' in html

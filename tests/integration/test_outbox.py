@@ -32,10 +32,17 @@ def smtp_down(settings):
 
 def submit(client, n: int) -> str:
     payload = {
-        "name": f"Requester {n}", "email": f"r{n}@example.ac.jp", "subject": f"subject {n}",
-        "body": "body", "member_category": "staff", "lang": "en", "category": "other",
+        "name": f"Requester {n}",
+        "email": f"r{n}@example.ac.jp",
+        "subject": f"subject {n}",
+        "body": "body",
+        "member_category": "staff",
+        "lang": "en",
+        "category": "other",
     }
-    response = client.post("/api/v1/inquiries", json.dumps(payload), content_type="application/json")
+    response = client.post(
+        "/api/v1/inquiries", json.dumps(payload), content_type="application/json"
+    )
     assert response.status_code == 201, response.content
     return response.json()["reference"]
 
@@ -45,7 +52,9 @@ def test_smtp_down_then_back_delivers_exactly_once(client, categories, smtp_down
     assert Inquiry.objects.count() == 3  # accepted although SMTP is down
     run_tasks()
     mails = list(OutboundMail.objects.all())
-    assert all(m.status == OutboundStatus.PENDING and m.attempts >= 1 and m.last_error for m in mails)
+    assert all(
+        m.status == OutboundStatus.PENDING and m.attempts >= 1 and m.last_error for m in mails
+    )
 
     controller, sink = start_smtp(port=smtp_down)
     try:

@@ -46,8 +46,12 @@ def fill(create, categories, staff, n: int, start: int = 0) -> list[Inquiry]:
     agents = staff["agents"]
     made = []
     for i in range(start, start + n):
-        inquiry = create(subject=f"query-count {i}", body=f"body {i}", email=f"qc{i}@example.ac.jp",
-                         category=cats[i % len(cats)])
+        inquiry = create(
+            subject=f"query-count {i}",
+            body=f"body {i}",
+            email=f"qc{i}@example.ac.jp",
+            category=cats[i % len(cats)],
+        )
         agent = agents[i % len(agents)]
         actions.do_assign(inquiry, agent, acting_user=agent)
         made.append(inquiry)
@@ -76,7 +80,9 @@ LIST_URLS = [
 
 @pytest.mark.parametrize("role", ["faculty", "student"])
 @pytest.mark.parametrize(("url", "ceiling"), LIST_URLS)
-def test_inbox_costs_the_same_for_3_and_30_rows(client, create, categories, staff, role, url, ceiling):
+def test_inbox_costs_the_same_for_3_and_30_rows(
+    client, create, categories, staff, role, url, ceiling
+):
     client.force_login(staff[role])
     fill(create, categories, staff, 3)
     few, response = queries_for(client, url)
@@ -104,8 +110,12 @@ def test_inbox_second_page_costs_the_same(client, create, categories, staff, rol
 
 
 @pytest.mark.parametrize("role", ["faculty", "student"])
-@pytest.mark.parametrize("url", ["/api/v1/inquiries?view=all", "/api/v1/inquiries?view=all&q=query"])
-def test_staff_api_list_costs_the_same_for_3_and_30_rows(client, create, categories, staff, role, url):
+@pytest.mark.parametrize(
+    "url", ["/api/v1/inquiries?view=all", "/api/v1/inquiries?view=all&q=query"]
+)
+def test_staff_api_list_costs_the_same_for_3_and_30_rows(
+    client, create, categories, staff, role, url
+):
     client.force_login(staff[role])
     fill(create, categories, staff, 3)
     few, response = queries_for(client, url)
@@ -124,8 +134,12 @@ def thread_of(inquiry: Inquiry, staff, messages: int) -> None:
     for i in range(messages - 1):  # the requester's first message already exists
         author = agents[i % len(agents)]
         if i % 2 == 0:
-            actions.do_reply(inquiry, f"reply {i}", acting_user=author,
-                             files=[SimpleUploadedFile(f"r{i}.txt", b"x" * (i + 1))])
+            actions.do_reply(
+                inquiry,
+                f"reply {i}",
+                acting_user=author,
+                files=[SimpleUploadedFile(f"r{i}.txt", b"x" * (i + 1))],
+            )
         else:
             actions.do_add_note(inquiry, f"note {i}", acting_user=author)
         inquiry.refresh_from_db()
@@ -135,7 +149,9 @@ def thread_of(inquiry: Inquiry, staff, messages: int) -> None:
 @pytest.mark.parametrize("route", ["/console/i/{ref}/", "/console/i/{ref}/thread/"])
 def test_detail_page_cost_is_bounded(client, create, categories, staff, role, route):
     client.force_login(staff[role])
-    short = create(subject="short thread", email="short@example.ac.jp", category=categories["account"])
+    short = create(
+        subject="short thread", email="short@example.ac.jp", category=categories["account"]
+    )
     long = create(subject="long thread", email="long@example.ac.jp", category=categories["account"])
     for inquiry in (short, long):
         actions.do_assign(inquiry, staff["agents"][0], acting_user=staff["agents"][0])
@@ -152,9 +168,13 @@ def test_detail_page_cost_is_bounded(client, create, categories, staff, role, ro
     assert many <= DETAIL_MAX
 
 
-def test_detail_page_within_absolute_ceiling(client, create, categories, staff, django_assert_max_num_queries):
+def test_detail_page_within_absolute_ceiling(
+    client, create, categories, staff, django_assert_max_num_queries
+):
     client.force_login(staff["faculty"])
-    inquiry = create(subject="ceiling", email="ceiling@example.ac.jp", category=categories["account"])
+    inquiry = create(
+        subject="ceiling", email="ceiling@example.ac.jp", category=categories["account"]
+    )
     thread_of(inquiry, staff, 20)
     client.get(f"/console/i/{inquiry.reference}/")
     with django_assert_max_num_queries(DETAIL_MAX):

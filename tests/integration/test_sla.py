@@ -64,7 +64,9 @@ def test_clock_pauses_while_waiting_for_the_requester(policies, create, student)
         actions.do_requester_reply(inquiry, "still broken")
     inquiry.refresh_from_db()
     assert inquiry.sla_paused_at is None
-    assert inquiry.next_response_due == at(2026, 11, 26, 10, 0)  # P3 next response: one business day
+    assert inquiry.next_response_due == at(
+        2026, 11, 26, 10, 0
+    )  # P3 next response: one business day
     # The resolution target moved by exactly the business time spent waiting (605 min).
     assert inquiry.resolution_due > resolution
 
@@ -91,7 +93,10 @@ def test_changing_a_schedule_recomputes_open_inquiries(policies, create):
         inquiry = create()
     operators = BusinessSchedule.objects.get(name="operators")
     definition = dict(operators.definition)
-    definition["exceptions"] = [*definition.get("exceptions", []), {"date": "2026-11-30", "kind": "closed", "hours": [], "label": "closed"}]
+    definition["exceptions"] = [
+        *definition.get("exceptions", []),
+        {"date": "2026-11-30", "kind": "closed", "hours": [], "label": "closed"},
+    ]
     operators.definition = definition
     operators.save()
     with frozen(at(2026, 11, 27, 17, 10)):
@@ -105,7 +110,12 @@ def test_invalid_schedule_is_refused_by_the_admin_form(policies):
 
     from madoguchi.sla.models import BusinessSchedule
 
-    bad = BusinessSchedule(name="bad", label_ja="x", label_en="x", definition={"tz": "Asia/Tokyo", "weekly": {"mon": ["25:00-26:00"]}})
+    bad = BusinessSchedule(
+        name="bad",
+        label_ja="x",
+        label_en="x",
+        definition={"tz": "Asia/Tokyo", "weekly": {"mon": ["25:00-26:00"]}},
+    )
     with pytest.raises(ValidationError) as error:
         bad.full_clean()
     assert "weekly" in str(error.value)
@@ -212,7 +222,9 @@ def test_icalendar_special_opening(policies, client):
 
     operators = BusinessSchedule.objects.get(name="operators")
     definition = dict(operators.definition)
-    definition["exceptions"] = [{"date": "2027-01-11", "kind": "open", "hours": ["09:00-12:00"], "label": "特別対応日"}]
+    definition["exceptions"] = [
+        {"date": "2027-01-11", "kind": "open", "hours": ["09:00-12:00"], "label": "特別対応日"}
+    ]
     operators.definition = definition
     operators.save()
     with frozen(at(2026, 12, 1, 10, 0)):
@@ -236,10 +248,20 @@ def test_form_refuses_a_requester_not_entitled_to_it(policies, client, categorie
     from madoguchi.sla.models import Entitlement
     from tests.integration.test_intake import form_data
 
-    Entitlement.objects.create(audience="plan:free", channels=[], note_en="Free users: self-service only.")
-    Entitlement.objects.update_or_create(audience="other", defaults={"channels": ["sensitive_form"],
-                                                                     "note_en": "Members only.", "note_ja": "構成員のみ"})
-    response = client.post("/form/?lang=en", form_data(member_category="other", member_category_other="visitor"))
+    Entitlement.objects.create(
+        audience="plan:free", channels=[], note_en="Free users: self-service only."
+    )
+    Entitlement.objects.update_or_create(
+        audience="other",
+        defaults={
+            "channels": ["sensitive_form"],
+            "note_en": "Members only.",
+            "note_ja": "構成員のみ",
+        },
+    )
+    response = client.post(
+        "/form/?lang=en", form_data(member_category="other", member_category_other="visitor")
+    )
     assert response.status_code == 200 and "Members only." in response.content.decode()
     assert Inquiry.objects.count() == 0
     assert client.post("/form/?lang=en", form_data()).status_code == 302

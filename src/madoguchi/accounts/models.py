@@ -22,7 +22,9 @@ class User(AbstractUser):
     what a staff member may see in the console.
     """
 
-    tier = models.CharField(_("staff tier"), max_length=16, choices=Tier.choices, blank=True, default="")
+    tier = models.CharField(
+        _("staff tier"), max_length=16, choices=Tier.choices, blank=True, default=""
+    )
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
     preferred_language = models.CharField(
         _("preferred language"), max_length=8, choices=LANG_CHOICES, default="ja"

@@ -81,8 +81,12 @@ def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = 
         err.write(f"bot ask: {exc}\n")
         return 2
     if args.question:
-        out.write(json.dumps(_ask_one(engine, args.question, args.lang, args.audience),
-                             ensure_ascii=False) + "\n")
+        out.write(
+            json.dumps(
+                _ask_one(engine, args.question, args.lang, args.audience), ensure_ascii=False
+            )
+            + "\n"
+        )
         return 0
     status = 0
     try:
@@ -106,8 +110,9 @@ def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = 
                 status = 1
                 continue
             lang = item.get("lang") or args.lang
-            out.write(json.dumps(_ask_one(engine, q, lang, args.audience), ensure_ascii=False)
-                      + "\n")
+            out.write(
+                json.dumps(_ask_one(engine, q, lang, args.audience), ensure_ascii=False) + "\n"
+            )
     return status
 
 

@@ -61,7 +61,13 @@ class Params:
     w_answer: float = 1.0
     b_question: float = 0.5
     b_answer: float = 0.5
-    kind_weights: tuple[tuple[str, float], ...] = (("j", 0.5), ("k", 1.0), ("w", 1.0), ("t", 0.5), ("c", 2.0))
+    kind_weights: tuple[tuple[str, float], ...] = (
+        ("j", 0.5),
+        ("k", 1.0),
+        ("w", 1.0),
+        ("t", 0.5),
+        ("c", 2.0),
+    )
     twin_bonus: float = 0.15
     cross_factor: float = 0.9
     cross_gamma: float = 1.0
@@ -310,7 +316,8 @@ class Engine:
         ]
         # The systems an article's section is about (its scope, see ``_rank``).
         self._scope = [
-            frozenset(self._systems[t] for t in sc if t in self._systems) for _, _, sc, _, _ in fields
+            frozenset(self._systems[t] for t in sc if t in self._systems)
+            for _, _, sc, _, _ in fields
         ]
         for _, _, en_forms in self._glossary:
             for form in en_forms:
@@ -375,9 +382,7 @@ class Engine:
         # cannot occur in a Japanese article, so it does not count against one).
         known = [(t, w * self._idf[t]) for t, w in qw.items() if t in self._idf]
         reach = {
-            lg: sum(
-                v for t, v in known if lg == lang or t[0] == "c" or t in self._df_lang[lg]
-            )
+            lg: sum(v for t, v in known if lg == lang or t[0] == "c" or t in self._df_lang[lg])
             for lg in self._langs
         }
         allow_internal = audience == "staff"
@@ -411,8 +416,15 @@ class Engine:
                 score *= self.params.cross_factor
             ranked.append((shown, score, raw[shown]))
         ranked.sort(key=lambda x: (-x[1], self.articles[x[0]].id))
-        feats = {"score": 0.0, "margin": 0.0, "coverage": 0.0, "raw": 0.0, "ucov": 0.0,
-                 "nmiss": 0.0, "info": 0.0}
+        feats = {
+            "score": 0.0,
+            "margin": 0.0,
+            "coverage": 0.0,
+            "raw": 0.0,
+            "ucov": 0.0,
+            "nmiss": 0.0,
+            "info": 0.0,
+        }
         if ranked:
             top = ranked[0][1]
             second = ranked[1][1] if len(ranked) > 1 else 0.0

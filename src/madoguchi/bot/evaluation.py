@@ -74,8 +74,16 @@ def evaluate(
             tp += handed
             fn += not handed
         if details:
-            rows.append({"q": item["q"], "expected": sorted(expected), "decision": d.decision,
-                         "rule": d.rule, "results": ids[:3], "features": d.features})
+            rows.append(
+                {
+                    "q": item["q"],
+                    "expected": sorted(expected),
+                    "decision": d.decision,
+                    "rule": d.rule,
+                    "results": ids[:3],
+                    "features": d.features,
+                }
+            )
     out: dict[str, Any] = {
         "questions": len(questions),
         "answerable": n_ans,

@@ -30,12 +30,16 @@ def _queue_rows(user: Any) -> list[dict[str, Any]]:
     rows = []
     current = timezone.now()
     for position, conversation in enumerate(service.queue(for_user=user), start=1):
-        rows.append({
-            "position": position,
-            "conversation": conversation,
-            "inquiry": conversation.inquiry,
-            "waited": int((current - conversation.queued_at).total_seconds() // 60) if conversation.queued_at else 0,
-        })
+        rows.append(
+            {
+                "position": position,
+                "conversation": conversation,
+                "inquiry": conversation.inquiry,
+                "waited": int((current - conversation.queued_at).total_seconds() // 60)
+                if conversation.queued_at
+                else 0,
+            }
+        )
     return rows
 
 
@@ -69,7 +73,9 @@ def availability(request: HttpRequest) -> HttpResponse:
         limit = int(raw) if raw else None
         service.set_availability(request.user, available=available, max_chats=limit)
     except (ValueError, ChatError) as exc:
-        messages.error(request, str(exc) if isinstance(exc, ChatError) else _("The input was not accepted."))
+        messages.error(
+            request, str(exc) if isinstance(exc, ChatError) else _("The input was not accepted.")
+        )
     return redirect("console:chat")
 
 
@@ -110,22 +116,28 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
         if action == "send":
             form = SendForm(request.POST, request.FILES)
             if not form.is_valid():
-                return _refuse(request, " ".join(e for errs in form.errors.values() for e in errs), reference)
+                return _refuse(
+                    request, " ".join(e for errs in form.errors.values() for e in errs), reference
+                )
             body = form.cleaned_data["body"].strip()
             files = form.cleaned_data["attachments"]
             if not body and not files:
                 return _refuse(request, _("Write something first."), reference)
             cid = service.clean_client_id(form.cleaned_data["cid"])
-            message = service.operator_say(user, reference, body or " ".join(f.name for f in files),
-                                           client_id=cid, files=files)
+            message = service.operator_say(
+                user, reference, body or " ".join(f.name for f in files), client_id=cid, files=files
+            )
             return _answer(request, "", reference, seq=message.pk)
         if action == "transfer":
             target = request.POST.get("to", "")
             if target == "faculty":
                 service.transfer(user, reference, to_faculty=True)
             else:
-                to_user = get_user_model().objects.filter(pk=int(target) if target.isdigit() else 0,
-                                                          is_active=True).first()
+                to_user = (
+                    get_user_model()
+                    .objects.filter(pk=int(target) if target.isdigit() else 0, is_active=True)
+                    .first()
+                )
                 service.transfer(user, reference, to_user=to_user)
             if request.headers.get("X-Requested-With") == "fetch":
                 return JsonResponse({"ok": True})
@@ -150,15 +162,24 @@ def chat_context(user: Any, inquiry: Any) -> dict[str, Any]:
     if conversation is None:
         return {}
     suggestions = []
-    last = (access.visible_messages(user, inquiry).filter(kind=MessageKind.REQUESTER).order_by("-pk").first())
+    last = (
+        access.visible_messages(user, inquiry)
+        .filter(kind=MessageKind.REQUESTER)
+        .order_by("-pk")
+        .first()
+    )
     if last is not None and conversation.state in (ChatState.QUEUED, ChatState.ACTIVE):
         from madoguchi.kb import search
 
         suggestions = search.public_matches(last.body, conversation.lang, limit=3)
     User = get_user_model()
-    staff = [u for u in User.objects.filter(is_active=True).exclude(pk=user.pk).order_by("username")
-             if is_desk_staff(u) and access.can_see(u, inquiry)
-             and (not conversation.faculty_only or sees_restricted(u))]
+    staff = [
+        u
+        for u in User.objects.filter(is_active=True).exclude(pk=user.pk).order_by("username")
+        if is_desk_staff(u)
+        and access.can_see(u, inquiry)
+        and (not conversation.faculty_only or sees_restricted(u))
+    ]
     return {
         "chat": conversation,
         "chat_mine": conversation.operator_id == user.pk and conversation.state == ChatState.ACTIVE,

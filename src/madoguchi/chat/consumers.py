@@ -124,14 +124,23 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         try:
             await handler(data)
         except ChatError as exc:
-            await self.send_json({"t": "error", "code": exc.code, "message": str(exc), "cid": data.get("cid")})
+            await self.send_json(
+                {"t": "error", "code": exc.code, "message": str(exc), "cid": data.get("cid")}
+            )
         except PermissionDenied:
             await self.send_json({"t": "error", "code": "denied", "message": self._t(NOT_ALLOWED)})
         except DatabaseError:
             # A conflict or a lost connection: nothing was acknowledged, so the widget
             # sends the same message (same id) again and it is stored once.
             log.exception("chat frame %s failed", data.get("t"))
-            await self.send_json({"t": "error", "code": "retry", "message": self._t(TRY_AGAIN), "cid": data.get("cid")})
+            await self.send_json(
+                {
+                    "t": "error",
+                    "code": "retry",
+                    "message": self._t(TRY_AGAIN),
+                    "cid": data.get("cid"),
+                }
+            )
 
     def _t(self, text: Any) -> str:
         with translation.override(self.lang):
@@ -163,12 +172,21 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         lang = data.get("lang")
         self.lang = "en" if lang == "en" else "ja"
         page = data.get("page")
-        self.page = page[:300] if isinstance(page, str) and page.startswith(("http://", "https://")) else ""
+        self.page = (
+            page[:300] if isinstance(page, str) and page.startswith(("http://", "https://")) else ""
+        )
         token = data.get("token")
         conversation = await self._run(service.find, token) if token else None
         if conversation is None:
-            await self.send_json({"t": "welcome", "state": "new", "reset": bool(token), "lang": self.lang,
-                                  **await self._run(_availability)})
+            await self.send_json(
+                {
+                    "t": "welcome",
+                    "state": "new",
+                    "reset": bool(token),
+                    "lang": self.lang,
+                    **await self._run(_availability),
+                }
+            )
             return
         self.lang = conversation.lang
         await self._attach(conversation)
@@ -200,15 +218,19 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     async def on_msg(self, data: dict[str, Any]) -> None:
         cid = service.clean_client_id(data.get("cid"))
         if not self.messages.take():
-            await self.send_json({"t": "error", "code": "rate", "cid": cid,
-                                  "message": self._t(TOO_FAST)})
+            await self.send_json(
+                {"t": "error", "code": "rate", "cid": cid, "message": self._t(TOO_FAST)}
+            )
             return
         body = await self._run(service.clean_text, data.get("body"))
         if self.conversation_id is None:
-            if not await db(hit)("chat-new", _client_address(self.scope), settings.CHAT_NEW_RATE_LIMIT):
-                raise ChatError(self._t(TOO_MANY_NEW),
-                                "rate")
-            turn = await self._run(service.start, body, client_id=cid, lang=self.lang, page_url=self.page)
+            if not await db(hit)(
+                "chat-new", _client_address(self.scope), settings.CHAT_NEW_RATE_LIMIT
+            ):
+                raise ChatError(self._t(TOO_MANY_NEW), "rate")
+            turn = await self._run(
+                service.start, body, client_id=cid, lang=self.lang, page_url=self.page
+            )
             await self.send_json({"t": "token", "token": turn.secret})
             await self._attach(turn.conversation)
             await self.send_json({"t": "ack", "cid": cid, "seq": turn.message.pk})
@@ -243,12 +265,20 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if not isinstance(category, str):
             raise ChatError(self._t(INVALID), "invalid")
         offer = await self._run(service.request_person, conversation, member_category=category)
-        await self.send_json({"t": "offer", "outcome": offer.outcome, "message": offer.message,
-                              "next_open": offer.next_open})
+        await self.send_json(
+            {
+                "t": "offer",
+                "outcome": offer.outcome,
+                "message": offer.message,
+                "next_open": offer.next_open,
+            }
+        )
 
     async def on_mail(self, data: dict[str, Any]) -> None:
         conversation = await self._require()
-        await self._run(service.continue_by_mail, conversation, data.get("email"), data.get("name") or "")
+        await self._run(
+            service.continue_by_mail, conversation, data.get("email"), data.get("name") or ""
+        )
         await self.send_json({"t": "mail_ok"})
 
     async def on_close(self, data: dict[str, Any]) -> None:
@@ -280,7 +310,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             await self.send_json({"t": "typing", "on": bool(event.get("on"))})
         elif kind == "chat.state.changed" and self.conversation_id is not None:
             await self._send_state()
-        elif kind == "chat.queue" and self.conversation_id is not None and self.queue_refresh is None:
+        elif (
+            kind == "chat.queue" and self.conversation_id is not None and self.queue_refresh is None
+        ):
             # The queue moves in bursts (many accepts and hand-overs at once): answer a
             # burst with one fresh place in the queue, not one per event.
             self.queue_refresh = asyncio.ensure_future(self._refresh_place())
@@ -318,5 +350,9 @@ def _welcome(pk: int, after: int) -> dict[str, Any]:
     conversation = _conversation(pk)
     state = service.state_payload(conversation)
     state.pop("kind", None)
-    return {**state, "lang": conversation.lang, "messages": service.transcript(conversation, after=after),
-            **_availability()}
+    return {
+        **state,
+        "lang": conversation.lang,
+        "messages": service.transcript(conversation, after=after),
+        **_availability(),
+    }

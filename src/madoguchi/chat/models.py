@@ -28,22 +28,32 @@ LIVE_STATES = (ChatState.BOT, ChatState.QUEUED, ChatState.ACTIVE)
 
 
 class Conversation(models.Model):
-    inquiry = models.OneToOneField("inquiries.Inquiry", on_delete=models.CASCADE, related_name="chat")
+    inquiry = models.OneToOneField(
+        "inquiries.Inquiry", on_delete=models.CASCADE, related_name="chat"
+    )
     # SHA-256 of the requester's secret; the secret itself lives only in the requester's
     # browser (a first-party cookie on the host site, or local storage on the desk's page).
     secret_hash = models.CharField(max_length=64, unique=True)
-    state = models.CharField(_("state"), max_length=10, choices=ChatState.choices, default=ChatState.BOT)
+    state = models.CharField(
+        _("state"), max_length=10, choices=ChatState.choices, default=ChatState.BOT
+    )
     lang = models.CharField(_("language"), max_length=8, choices=LANG_CHOICES, default="ja")
     page_url = models.CharField(_("page"), max_length=300, blank=True)
     faculty_only = models.BooleanField(_("for faculty staff"), default=False)
     operator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="chats",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="chats",
         verbose_name=_("operator"),
     )
     queued_at = models.DateTimeField(_("queued"), null=True, blank=True, db_index=True)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    closed_by = models.CharField(max_length=12, blank=True)  # requester / operator / idle / abandoned
+    closed_by = models.CharField(
+        max_length=12, blank=True
+    )  # requester / operator / idle / abandoned
     requester_left_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(default=now)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
@@ -62,7 +72,9 @@ class Conversation(models.Model):
 class OperatorStatus(models.Model):
     """Whether a staff member takes chats now, and how many at once."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_status")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_status"
+    )
     available = models.BooleanField(_("available"), default=False)
     max_chats = models.PositiveSmallIntegerField(_("concurrent chats"), default=3)
     last_assigned_at = models.DateTimeField(null=True, blank=True)

@@ -59,15 +59,20 @@ def secret_hash(secret: str) -> str:
 def find(secret: str | None) -> Conversation | None:
     if not secret or not isinstance(secret, str) or len(secret) > 100:
         return None
-    return (Conversation.objects.select_related("inquiry", "operator")
-            .filter(secret_hash=secret_hash(secret)).first())
+    return (
+        Conversation.objects.select_related("inquiry", "operator")
+        .filter(secret_hash=secret_hash(secret))
+        .first()
+    )
 
 
 def _locked(pk: int) -> Conversation:
     """The conversation and its inquiry, locked in the one order every writer uses
     (inquiry first, as the console's actions do), so concurrent writers never deadlock."""
     inquiry = Inquiry.objects.select_for_update(of=("self",)).get(chat__pk=pk)
-    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("operator").get(pk=pk)
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",)).select_related("operator").get(pk=pk)
+    )
     conversation.inquiry = inquiry
     return conversation
 
@@ -100,8 +105,11 @@ def next_open_at() -> Any:
 
 def available_operators(*, faculty_only: bool = False) -> list[OperatorStatus]:
     """Operators marked available who still have room for another chat."""
-    rows = (OperatorStatus.objects.filter(available=True, user__is_active=True).select_related("user")
-            .annotate(active=Count("user__chats", filter=Q(user__chats__state=ChatState.ACTIVE))))
+    rows = (
+        OperatorStatus.objects.filter(available=True, user__is_active=True)
+        .select_related("user")
+        .annotate(active=Count("user__chats", filter=Q(user__chats__state=ChatState.ACTIVE)))
+    )
     out = [r for r in rows if is_desk_staff(r.user) and r.active < r.max_chats]
     if faculty_only:
         out = [r for r in out if sees_restricted(r.user)]
@@ -109,14 +117,21 @@ def available_operators(*, faculty_only: bool = False) -> list[OperatorStatus]:
 
 
 def operators_on_duty(*, faculty_only: bool = False) -> int:
-    rows = OperatorStatus.objects.filter(available=True, user__is_active=True).select_related("user")
-    return sum(1 for r in rows if is_desk_staff(r.user) and (not faculty_only or sees_restricted(r.user)))
+    rows = OperatorStatus.objects.filter(available=True, user__is_active=True).select_related(
+        "user"
+    )
+    return sum(
+        1 for r in rows if is_desk_staff(r.user) and (not faculty_only or sees_restricted(r.user))
+    )
 
 
 def queue(*, for_user: Any | None = None) -> list[Conversation]:
     """Waiting conversations, oldest first; for a user, only those they may take."""
-    qs = (Conversation.objects.filter(state=ChatState.QUEUED).select_related("inquiry")
-          .order_by("queued_at", "id"))
+    qs = (
+        Conversation.objects.filter(state=ChatState.QUEUED)
+        .select_related("inquiry")
+        .order_by("queued_at", "id")
+    )
     if for_user is not None:
         if not is_desk_staff(for_user):
             return []
@@ -137,8 +152,9 @@ def _median_wait() -> float:
     since = now() - dt.timedelta(hours=24)
     waits = sorted(
         (c.accepted_at - c.queued_at).total_seconds() / 60
-        for c in Conversation.objects.filter(accepted_at__gte=since, queued_at__isnull=False)
-        .only("accepted_at", "queued_at")[:500]
+        for c in Conversation.objects.filter(accepted_at__gte=since, queued_at__isnull=False).only(
+            "accepted_at", "queued_at"
+        )[:500]
     )
     if not waits:
         return 2.0
@@ -155,7 +171,8 @@ def place_in_queue(conversation: Conversation) -> Place | None:
     if conversation.state != ChatState.QUEUED or conversation.queued_at is None:
         return None
     ahead = Conversation.objects.filter(state=ChatState.QUEUED).filter(
-        Q(queued_at__lt=conversation.queued_at) | Q(queued_at=conversation.queued_at, id__lt=conversation.pk)
+        Q(queued_at__lt=conversation.queued_at)
+        | Q(queued_at=conversation.queued_at, id__lt=conversation.pk)
     )
     if conversation.faculty_only:
         ahead = ahead.filter(faculty_only=True)
@@ -185,19 +202,25 @@ def state_payload(conversation: Conversation) -> dict[str, Any]:
 
 
 def transcript(conversation: Conversation, *, after: int = 0) -> list[dict[str, Any]]:
-    messages = access.requester_messages(conversation.inquiry).filter(pk__gt=after).order_by("pk")[:500]
+    messages = (
+        access.requester_messages(conversation.inquiry).filter(pk__gt=after).order_by("pk")[:500]
+    )
     return [inquiry_actions.chat_payload(m) for m in messages]
 
 
 def _publish_state(conversation: Conversation) -> None:
-    publish_on_commit({"kind": "chat.state.changed", "inquiry": conversation.inquiry.reference},
-                      audience=access.requester_audience(conversation.inquiry))
+    publish_on_commit(
+        {"kind": "chat.state.changed", "inquiry": conversation.inquiry.reference},
+        audience=access.requester_audience(conversation.inquiry),
+    )
 
 
 def _publish_queue(conversation: Conversation | None = None) -> None:
     """Tell waiting requesters and the staff who may take chats that the queue moved."""
     staff = [GROUP_FACULTY_STAFF]
-    if conversation is None or (not conversation.faculty_only and conversation.inquiry.lane == Lane.GENERAL):
+    if conversation is None or (
+        not conversation.faculty_only and conversation.inquiry.lane == Lane.GENERAL
+    ):
         staff.append(GROUP_STUDENT_STAFF)
     publish_on_commit({"kind": "chat.queue"}, audience=staff)
     publish_on_commit({"kind": "chat.queue"}, audience=[QUEUE_GROUP])
@@ -253,14 +276,20 @@ def clean_text(body: Any) -> str:
     if not body:
         raise ChatError(_("The message is empty."), "empty")
     if len(body) > settings.CHAT_MAX_MESSAGE_CHARS:
-        raise ChatError(_("The message is too long (at most %(n)d characters).")
-                        % {"n": settings.CHAT_MAX_MESSAGE_CHARS}, "too_long")
+        raise ChatError(
+            _("The message is too long (at most %(n)d characters).")
+            % {"n": settings.CHAT_MAX_MESSAGE_CHARS},
+            "too_long",
+        )
     return body
 
 
 def clean_client_id(value: Any) -> str:
-    if not isinstance(value, str) or not (8 <= len(value) <= 64) or not value.isascii() or not all(
-        c.isalnum() or c in "-_" for c in value
+    if (
+        not isinstance(value, str)
+        or not (8 <= len(value) <= 64)
+        or not value.isascii()
+        or not all(c.isalnum() or c in "-_" for c in value)
     ):
         raise ChatError(_("The message has no valid id."), "invalid")
     return value
@@ -290,7 +319,9 @@ def say(conversation: Conversation, body: str, *, client_id: str) -> Turn:
             existing = conversation.inquiry.messages.filter(client_id=client_id).first()
             if existing is not None:  # a re-send of a message stored before the close
                 return Turn(conversation, existing, False)
-            raise ChatError(_("This chat has ended. Start a new one to ask something else."), "closed")
+            raise ChatError(
+                _("This chat has ended. Start a new one to ask something else."), "closed"
+            )
         message, created = inquiry_actions.do_chat_message(
             conversation.inquiry, kind=MessageKind.REQUESTER, body=body, client_id=client_id
         )
@@ -326,25 +357,36 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
                     inquiry.subject = _("Chat (the first message is withheld)")
                 Inquiry.objects.filter(pk=inquiry.pk).update(subject=inquiry.subject)
         meta = {"rule": decision.rule, "link": decision.link}
-        reply, _c = inquiry_actions.do_chat_message(inquiry, kind=MessageKind.BOT, body=decision.message, meta=meta)
+        reply, _c = inquiry_actions.do_chat_message(
+            inquiry, kind=MessageKind.BOT, body=decision.message, meta=meta
+        )
         replies = [reply]
         if decision.rule == "human":
             replies += _offer_handover(conversation)
         return replies
     if decision.decision == "answer" and decision.articles:
         best = decision.articles[0]
-        article = (Article.objects.filter(public=True, topic=best.topic, lang=lang).first()
-                   or Article.objects.filter(public=True, topic=best.topic).first())
+        article = (
+            Article.objects.filter(public=True, topic=best.topic, lang=lang).first()
+            or Article.objects.filter(public=True, topic=best.topic).first()
+        )
         if article is not None:
             _outcome(article, "answered")
-            meta = {"article": article.topic, "title": article.question, "link": _article_link(article.topic, lang),
-                    "ask_helpful": True}
-            reply, _c = inquiry_actions.do_chat_message(inquiry, kind=MessageKind.BOT, body=plain(article.answer),
-                                                        meta=meta)
+            meta = {
+                "article": article.topic,
+                "title": article.question,
+                "link": _article_link(article.topic, lang),
+                "ask_helpful": True,
+            }
+            reply, _c = inquiry_actions.do_chat_message(
+                inquiry, kind=MessageKind.BOT, body=plain(article.answer), meta=meta
+            )
             return [reply]
     with translation.override(lang):
-        body = _("Sorry, I could not find an answer to this in the FAQ. You can rephrase the question, "
-                 "or ask a member of staff.")
+        body = _(
+            "Sorry, I could not find an answer to this in the FAQ. You can rephrase the question, "
+            "or ask a member of staff."
+        )
     reply, _c = inquiry_actions.do_chat_message(
         inquiry, kind=MessageKind.BOT, body=body, meta={"unanswered": True, "offer": _offers()}
     )
@@ -358,7 +400,9 @@ def _offers() -> list[str]:
 def _offer_handover(conversation: Conversation) -> list[Message]:
     """After "a person, please": what the widget should offer next."""
     with translation.override(conversation.lang):
-        body = _("Would you like to wait for an operator? You can also send the question by the email form.")
+        body = _(
+            "Would you like to wait for an operator? You can also send the question by the email form."
+        )
     reply, _c = inquiry_actions.do_chat_message(
         conversation.inquiry, kind=MessageKind.BOT, body=body, meta={"offer": _offers()}
     )
@@ -385,12 +429,17 @@ def feedback(conversation: Conversation, seq: Any, helpful: Any) -> None:
     if not isinstance(seq, int) or not isinstance(helpful, bool):
         raise ChatError(_("Invalid feedback."), "invalid")
     with transaction.atomic():
-        message = (conversation.inquiry.messages.select_for_update()
-                   .filter(pk=seq, kind=MessageKind.BOT).first())
+        message = (
+            conversation.inquiry.messages.select_for_update()
+            .filter(pk=seq, kind=MessageKind.BOT)
+            .first()
+        )
         if message is None or not message.meta.get("article") or "helpful" in message.meta:
             return
-        article = (Article.objects.filter(topic=message.meta["article"], lang=conversation.lang).first()
-                   or Article.objects.filter(topic=message.meta["article"]).first())
+        article = (
+            Article.objects.filter(topic=message.meta["article"], lang=conversation.lang).first()
+            or Article.objects.filter(topic=message.meta["article"]).first()
+        )
         message.meta = {**message.meta, "helpful": helpful}
         message.save(update_fields=["meta"])
         if article is not None:
@@ -419,22 +468,40 @@ def request_person(conversation: Conversation, *, member_category: str = "") -> 
         if conversation.state in (ChatState.QUEUED, ChatState.ACTIVE):
             return Offer("already")
         if conversation.state != ChatState.BOT:
-            raise ChatError(_("This chat has ended. Start a new one to ask something else."), "closed")
+            raise ChatError(
+                _("This chat has ended. Start a new one to ask something else."), "closed"
+            )
         with translation.override(lang):
             verdict = entitlements.check(member_category or None, "chat", lang)
             if not verdict.allowed:
-                return Offer("not_entitled", verdict.note or _("Chat with an operator is not available to you. "
-                                                              "Please use the email form."))
+                return Offer(
+                    "not_entitled",
+                    verdict.note
+                    or _(
+                        "Chat with an operator is not available to you. Please use the email form."
+                    ),
+                )
             if not chat_open_now():
                 when = next_open_at()
-                text = format_local(when.astimezone(ZoneInfo(settings.TIME_ZONE)), lang) if when else ""
+                text = (
+                    format_local(when.astimezone(ZoneInfo(settings.TIME_ZONE)), lang)
+                    if when
+                    else ""
+                )
                 return Offer("closed_hours", _("Operators are not available now."), text)
             waiting = Conversation.objects.filter(state=ChatState.QUEUED).count()
-            if (waiting >= settings.CHAT_MAX_QUEUE
-                    or _estimate(waiting + 1) > settings.CHAT_MAX_WAIT_MINUTES
-                    or operators_on_duty() == 0):
-                return Offer("busy", _("All operators are busy. Please send your question by the email form, "
-                                       "or leave your mail address and we will answer by mail."))
+            if (
+                waiting >= settings.CHAT_MAX_QUEUE
+                or _estimate(waiting + 1) > settings.CHAT_MAX_WAIT_MINUTES
+                or operators_on_duty() == 0
+            ):
+                return Offer(
+                    "busy",
+                    _(
+                        "All operators are busy. Please send your question by the email form, "
+                        "or leave your mail address and we will answer by mail."
+                    ),
+                )
         inquiry_actions.do_chat_handover(conversation.inquiry, member_category=member_category)
         conversation.state = ChatState.QUEUED
         conversation.queued_at = now()
@@ -453,8 +520,12 @@ def _learn_handover(conversation: Conversation) -> None:
     """A hand-over after a bot answer counts against that answer's article."""
     from madoguchi.kb.models import Article
 
-    last = (conversation.inquiry.messages.filter(kind=MessageKind.BOT).exclude(meta__article=None)
-            .order_by("-pk").first())
+    last = (
+        conversation.inquiry.messages.filter(kind=MessageKind.BOT)
+        .exclude(meta__article=None)
+        .order_by("-pk")
+        .first()
+    )
     topic = last.meta.get("article") if last else None
     if topic:
         article = Article.objects.filter(topic=topic).order_by("lang").first()
@@ -476,8 +547,11 @@ def continue_by_mail(conversation: Conversation, email: Any, name: Any = "") -> 
     with transaction.atomic():
         conversation = _locked(conversation.pk)
         if conversation.state == ChatState.CLOSED or (
-                conversation.state == ChatState.EMAIL and conversation.inquiry.requester_email):
-            raise ChatError(_("This chat has ended. Start a new one to ask something else."), "closed")
+            conversation.state == ChatState.EMAIL and conversation.inquiry.requester_email
+        ):
+            raise ChatError(
+                _("This chat has ended. Start a new one to ask something else."), "closed"
+            )
         was_queued = conversation.state == ChatState.QUEUED
         inquiry_actions.do_chat_continue_by_mail(conversation.inquiry, email=address, name=name)
         if conversation.state in (ChatState.BOT, ChatState.QUEUED):
@@ -508,8 +582,14 @@ def _close(conversation: Conversation, by: str, *, acting_user: Any | None = Non
     conversation.closed_at = now()
     conversation.closed_by = by
     conversation.save(update_fields=["state", "closed_at", "closed_by"])
-    _event(conversation, {"requester": "closed_requester", "operator": "closed_operator",
-                          "abandoned": "left_queue"}.get(by, "closed_idle"))
+    _event(
+        conversation,
+        {
+            "requester": "closed_requester",
+            "operator": "closed_operator",
+            "abandoned": "left_queue",
+        }.get(by, "closed_idle"),
+    )
     inquiry_actions.do_chat_solved(conversation.inquiry, acting_user=acting_user)
     _publish_state(conversation)
 
@@ -518,7 +598,9 @@ def rate(conversation: Conversation, score: Any, comment: Any = "") -> None:
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
         raise ChatError(_("Choose a rating from 1 to 5."), "invalid")
     if not isinstance(comment, str) or len(comment) > 1000:
-        raise ChatError(_("The comment is too long (at most %(n)d characters).") % {"n": 1000}, "invalid")
+        raise ChatError(
+            _("The comment is too long (at most %(n)d characters).") % {"n": 1000}, "invalid"
+        )
     comment = comment.strip()
     if comment:
         comment = clean_text(comment)
@@ -531,9 +613,13 @@ def rate(conversation: Conversation, score: Any, comment: Any = "") -> None:
         conversation.rating = score
         conversation.rating_comment = comment
         conversation.save(update_fields=["rating", "rating_comment"])
-        audit.record("chat.rated", inquiry=conversation.inquiry, actor_kind="requester", rating=score)
-        publish_on_commit({"kind": "inquiry.updated", "inquiry": conversation.inquiry.reference},
-                          audience=access.inquiry_audience(conversation.inquiry))
+        audit.record(
+            "chat.rated", inquiry=conversation.inquiry, actor_kind="requester", rating=score
+        )
+        publish_on_commit(
+            {"kind": "inquiry.updated", "inquiry": conversation.inquiry.reference},
+            audience=access.inquiry_audience(conversation.inquiry),
+        )
 
 
 # --- operators ------------------------------------------------------------------------------
@@ -541,7 +627,8 @@ def rate(conversation: Conversation, score: Any, comment: Any = "") -> None:
 
 def status_of(user: Any) -> OperatorStatus:
     row, _created = OperatorStatus.objects.get_or_create(
-        user=user, defaults={"max_chats": settings.CHAT_DEFAULT_MAX_CHATS})
+        user=user, defaults={"max_chats": settings.CHAT_DEFAULT_MAX_CHATS}
+    )
     return row
 
 
@@ -565,14 +652,22 @@ def set_availability(user: Any, *, available: bool, max_chats: int | None = None
 
 
 def active_chats(user: Any) -> list[Conversation]:
-    return list(Conversation.objects.filter(operator=user, state=ChatState.ACTIVE)
-                .filter(inquiry__in=access.visible_inquiries(user)).select_related("inquiry").order_by("accepted_at"))
+    return list(
+        Conversation.objects.filter(operator=user, state=ChatState.ACTIVE)
+        .filter(inquiry__in=access.visible_inquiries(user))
+        .select_related("inquiry")
+        .order_by("accepted_at")
+    )
 
 
 def _conversation_for(user: Any, reference: str) -> Conversation:
     inquiry = access.access_inquiry(user, reference, for_update=True)  # 404 when not visible
-    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("operator").filter(
-        inquiry=inquiry).first()
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("operator")
+        .filter(inquiry=inquiry)
+        .first()
+    )
     if conversation is None:
         raise ChatError(_("This inquiry is not a chat."), "not_chat")
     conversation.inquiry = inquiry
@@ -588,7 +683,11 @@ def accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
         if conversation.faculty_only and not sees_restricted(user):
             raise ChatError(_("Only faculty staff can take this chat."), "faculty_only")
         row = status_of(user)
-        if not force and Conversation.objects.filter(operator=user, state=ChatState.ACTIVE).count() >= row.max_chats:
+        if (
+            not force
+            and Conversation.objects.filter(operator=user, state=ChatState.ACTIVE).count()
+            >= row.max_chats
+        ):
             raise ChatError(_("You have reached your limit of concurrent chats."), "limit")
         _hand_to(conversation, user, acting_user=user)
         _event(conversation, "joined", name=str(user))
@@ -609,26 +708,40 @@ def _hand_to(conversation: Conversation, user: Any, *, acting_user: Any) -> None
     OperatorStatus.objects.filter(user=user).update(last_assigned_at=now())
 
 
-def operator_say(user: Any, reference: str, body: str, *, client_id: str, files: Any = ()) -> Message:
+def operator_say(
+    user: Any, reference: str, body: str, *, client_id: str, files: Any = ()
+) -> Message:
     with transaction.atomic():
         conversation = _conversation_for(user, reference)
         if conversation.state != ChatState.ACTIVE:
             raise ChatError(_("This chat is not live; reply by mail instead."), "not_live")
         message, _created = inquiry_actions.do_chat_message(
-            conversation.inquiry, kind=MessageKind.REPLY, body=body, client_id=client_id, author=user, files=files
+            conversation.inquiry,
+            kind=MessageKind.REPLY,
+            body=body,
+            client_id=client_id,
+            author=user,
+            files=files,
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now())
     return message
 
 
-def transfer(user: Any, reference: str, *, to_user: Any | None = None, to_faculty: bool = False) -> Conversation:
+def transfer(
+    user: Any, reference: str, *, to_user: Any | None = None, to_faculty: bool = False
+) -> Conversation:
     """Pass a live or waiting chat to another operator, or to the faculty queue."""
     with transaction.atomic():
         conversation = _conversation_for(user, reference)
         if conversation.state not in (ChatState.ACTIVE, ChatState.QUEUED):
             raise ChatError(_("Only a live or waiting chat can be passed on."), "not_live")
-        audit.record("chat.transferred", actor=user, inquiry=conversation.inquiry,
-                     to=getattr(to_user, "pk", None), to_faculty=to_faculty)
+        audit.record(
+            "chat.transferred",
+            actor=user,
+            inquiry=conversation.inquiry,
+            to=getattr(to_user, "pk", None),
+            to_faculty=to_faculty,
+        )
         if to_faculty:
             conversation.faculty_only = True
             conversation.state = ChatState.QUEUED
@@ -641,7 +754,11 @@ def transfer(user: Any, reference: str, *, to_user: Any | None = None, to_facult
             _publish_state(conversation)
             _publish_queue(conversation)
             return conversation
-        if to_user is None or not is_desk_staff(to_user) or not access.can_see(to_user, conversation.inquiry):
+        if (
+            to_user is None
+            or not is_desk_staff(to_user)
+            or not access.can_see(to_user, conversation.inquiry)
+        ):
             raise ChatError(_("Choose a member of staff who can see this inquiry."), "invalid")
         if conversation.faculty_only and not sees_restricted(to_user):
             raise ChatError(_("Only faculty staff can take this chat."), "faculty_only")
@@ -651,8 +768,10 @@ def transfer(user: Any, reference: str, *, to_user: Any | None = None, to_facult
         _publish_state(conversation)
         if was_queued:
             _publish_queue(conversation)
-        publish_on_commit({"kind": "chat.assigned", "inquiry": conversation.inquiry.reference},
-                          audience=[user_group(to_user.pk)])
+        publish_on_commit(
+            {"kind": "chat.assigned", "inquiry": conversation.inquiry.reference},
+            audience=[user_group(to_user.pk)],
+        )
     return conversation
 
 
@@ -695,8 +814,9 @@ def dispatch() -> int:
     room, the one with the fewest live chats (then the longest without one) first."""
     assigned = 0
     for conversation in queue():
-        candidates = available_operators(faculty_only=conversation.faculty_only
-                                         or conversation.inquiry.lane != Lane.GENERAL)
+        candidates = available_operators(
+            faculty_only=conversation.faculty_only or conversation.inquiry.lane != Lane.GENERAL
+        )
         if not candidates:
             continue
         candidates.sort(key=lambda r: (r.active, r.last_assigned_at or NEVER, r.pk))
@@ -705,8 +825,10 @@ def dispatch() -> int:
             accept(chosen, conversation.inquiry.reference)
         except ChatError:
             continue
-        publish_on_commit({"kind": "chat.assigned", "inquiry": conversation.inquiry.reference},
-                          audience=[user_group(chosen.pk)])
+        publish_on_commit(
+            {"kind": "chat.assigned", "inquiry": conversation.inquiry.reference},
+            audience=[user_group(chosen.pk)],
+        )
         assigned += 1
     return assigned
 
@@ -719,8 +841,11 @@ def after_restricted(inquiry: Inquiry) -> None:
         return
     conversation.faculty_only = True
     fields = ["faculty_only"]
-    if conversation.state == ChatState.ACTIVE and conversation.operator is not None \
-            and not sees_restricted(conversation.operator):
+    if (
+        conversation.state == ChatState.ACTIVE
+        and conversation.operator is not None
+        and not sees_restricted(conversation.operator)
+    ):
         conversation.state = ChatState.QUEUED
         conversation.operator = None
         conversation.queued_at = now()
@@ -739,8 +864,10 @@ def requester_typing(conversation_id: int, on: bool) -> None:
     """The requester is typing: staff who may see the live chat learn it (reference only)."""
     conversation = Conversation.objects.select_related("inquiry").get(pk=conversation_id)
     if conversation.state == ChatState.ACTIVE:
-        publish_on_commit({"kind": "chat.typing", "inquiry": conversation.inquiry.reference, "on": on},
-                          audience=access.inquiry_audience(conversation.inquiry))
+        publish_on_commit(
+            {"kind": "chat.typing", "inquiry": conversation.inquiry.reference, "on": on},
+            audience=access.inquiry_audience(conversation.inquiry),
+        )
 
 
 def operator_typing(user: Any, reference: str, on: bool) -> None:
@@ -751,9 +878,13 @@ def operator_typing(user: Any, reference: str, on: bool) -> None:
         inquiry = access.access_inquiry(user, reference)
     except Http404:
         return
-    conversation = Conversation.objects.filter(inquiry=inquiry, state=ChatState.ACTIVE, operator=user).first()
+    conversation = Conversation.objects.filter(
+        inquiry=inquiry, state=ChatState.ACTIVE, operator=user
+    ).first()
     if conversation is not None:
-        publish_on_commit({"kind": "chat.typing", "on": on}, audience=access.requester_audience(inquiry))
+        publish_on_commit(
+            {"kind": "chat.typing", "on": on}, audience=access.requester_audience(inquiry)
+        )
 
 
 def requester_file(conversation: Conversation, upload: Any, *, client_id: str) -> Message:
@@ -765,9 +896,14 @@ def requester_file(conversation: Conversation, upload: Any, *, client_id: str) -
     if conversation.state not in LIVE_STATES:
         raise ChatError(_("This chat has ended. Start a new one to ask something else."), "closed")
     if upload.size > settings.MAX_ATTACHMENT_BYTES:
-        raise ChatError(_("Each file must be at most %(mb)d MB.") % {"mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
-                        "file_too_big")
-    total = sum(Attachment.objects.filter(inquiry=conversation.inquiry).values_list("size", flat=True))
+        raise ChatError(
+            _("Each file must be at most %(mb)d MB.")
+            % {"mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
+            "file_too_big",
+        )
+    total = sum(
+        Attachment.objects.filter(inquiry=conversation.inquiry).values_list("size", flat=True)
+    )
     if total + upload.size > settings.MAX_ATTACHMENTS_TOTAL_BYTES * 2:
         raise ChatError(_("This chat has reached its limit for files."), "files_too_big")
     try:
@@ -775,8 +911,11 @@ def requester_file(conversation: Conversation, upload: Any, *, client_id: str) -
     except ValidationError:
         upload.name = "file"
     message, _created = inquiry_actions.do_chat_message(
-        conversation.inquiry, kind=MessageKind.REQUESTER, body=_("(file) %(name)s") % {"name": upload.name[:200]},
-        client_id=client_id, files=[upload],
+        conversation.inquiry,
+        kind=MessageKind.REQUESTER,
+        body=_("(file) %(name)s") % {"name": upload.name[:200]},
+        client_id=client_id,
+        files=[upload],
     )
     return message
 
@@ -785,7 +924,9 @@ def requester_file(conversation: Conversation, upload: Any, *, client_id: str) -
 
 
 def requester_connected(conversation_id: int, connected: bool) -> None:
-    Conversation.objects.filter(pk=conversation_id).update(requester_left_at=None if connected else now())
+    Conversation.objects.filter(pk=conversation_id).update(
+        requester_left_at=None if connected else now()
+    )
 
 
 def sweep() -> int:
@@ -803,8 +944,11 @@ def sweep() -> int:
             if conversation.state not in LIVE_STATES:
                 continue
             was_queued = conversation.state == ChatState.QUEUED
-            left = was_queued and conversation.requester_left_at is not None \
+            left = (
+                was_queued
+                and conversation.requester_left_at is not None
                 and conversation.requester_left_at < left_before
+            )
             _close(conversation, "abandoned" if left else "idle")
             if was_queued:
                 _publish_queue(conversation)

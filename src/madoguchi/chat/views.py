@@ -69,10 +69,14 @@ def _strings() -> dict[str, str]:
         "person": _("Talk to a person"),
         "form": _("Send by the email form"),
         "mail": _("Get the answer by mail"),
-        "queued": _("You are number %(position)s in the queue. Estimated wait: about %(minutes)s min."),
+        "queued": _(
+            "You are number %(position)s in the queue. Estimated wait: about %(minutes)s min."
+        ),
         "active": _("You are chatting with %(name)s."),
         "typing": _("The operator is typing…"),
-        "closed_hours": _("Operators are not available now. They are next available from %(when)s."),
+        "closed_hours": _(
+            "Operators are not available now. They are next available from %(when)s."
+        ),
         "ended": _("The chat has ended."),
         "by_mail": _("We will answer by mail."),
         "rate_q": _("How was this chat?"),
@@ -111,7 +115,9 @@ def _context(request: HttpRequest, *, embedded: bool) -> dict[str, Any]:
 @require_GET
 def embed(request: HttpRequest) -> HttpResponse:
     response = render(request, "chat/widget.html", _context(request, embedded=True))
-    response["Content-Security-Policy"] = CSP.replace("frame-ancestors 'none'", f"frame-ancestors {frame_ancestors()}")
+    response["Content-Security-Policy"] = CSP.replace(
+        "frame-ancestors 'none'", f"frame-ancestors {frame_ancestors()}"
+    )
     return response
 
 
@@ -141,7 +147,9 @@ def upload(request: HttpRequest) -> JsonResponse:
     if len(files) != 1:
         return _error(_("Attach one file."))
     try:
-        message = service.requester_file(conversation, files[0], client_id=request.POST.get("cid", ""))
+        message = service.requester_file(
+            conversation, files[0], client_id=request.POST.get("cid", "")
+        )
     except service.ChatError as exc:
         return _error(str(exc), 409 if exc.code == "closed" else 400, exc.code)
     return JsonResponse({"seq": message.pk, "cid": message.client_id})

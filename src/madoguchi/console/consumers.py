@@ -50,8 +50,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if content.get("kind") == "ping":
             await self.send_json({"kind": "pong"})
         elif content.get("kind") == "typing" and isinstance(content.get("inquiry"), str):
-            await database_sync_to_async(chat_service.operator_typing)(self.scope["user"], content["inquiry"][:20],
-                                                           bool(content.get("on")))
+            await database_sync_to_async(chat_service.operator_typing)(
+                self.scope["user"], content["inquiry"][:20], bool(content.get("on"))
+            )
 
     async def desk_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])

@@ -51,7 +51,10 @@ def _views_for(user: Any) -> list[tuple[str, Any]]:
         ("pending", gettext_lazy("Pending requester")),
     ]
     if sees_restricted(user):
-        names += [("sensitive", gettext_lazy("Sensitive")), ("triage", gettext_lazy("Faculty triage"))]
+        names += [
+            ("sensitive", gettext_lazy("Sensitive")),
+            ("triage", gettext_lazy("Faculty triage")),
+        ]
     names += [("solved", gettext_lazy("Solved")), ("all", gettext_lazy("All"))]
     return names
 
@@ -115,7 +118,9 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
     return {
         "inquiry": inquiry,
         "thread": access.visible_messages(request.user, inquiry),
-        "audit": access.visible_audit_events(request.user).filter(inquiry=inquiry).select_related("actor")[:50],
+        "audit": access.visible_audit_events(request.user)
+        .filter(inquiry=inquiry)
+        .select_related("actor")[:50],
         "statuses": Status.choices,
         "priorities": Priority.choices,
         "categories": Category.objects.all(),
@@ -142,13 +147,25 @@ def detail_thread(request: HttpRequest, reference: str) -> HttpResponse:
     thread = access.visible_messages(request.user, inquiry)
     after = request.GET.get("after", "")
     if after.isdigit():
-        return render(request, "console/_thread_items.html", {"thread": thread.filter(pk__gt=int(after))})
+        return render(
+            request, "console/_thread_items.html", {"thread": thread.filter(pk__gt=int(after))}
+        )
     return render(request, "console/_thread.html", {"inquiry": inquiry, "thread": thread})
 
 
 ACTIONS = {
-    "reply", "note", "claim", "unassign", "assign", "status", "priority", "category",
-    "escalate", "sensitive", "handback", "release",
+    "reply",
+    "note",
+    "claim",
+    "unassign",
+    "assign",
+    "status",
+    "priority",
+    "category",
+    "escalate",
+    "sensitive",
+    "handback",
+    "release",
 }
 
 
@@ -174,7 +191,9 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             if action in ("reply", "note") and not body.strip():
                 messages.error(request, _("Write something first."))
             elif action == "reply":
-                actions.do_reply(inquiry, body, acting_user=user, files=form.cleaned_data["attachments"])
+                actions.do_reply(
+                    inquiry, body, acting_user=user, files=form.cleaned_data["attachments"]
+                )
                 messages.success(request, _("Reply sent."))
             elif action == "note":
                 actions.do_add_note(inquiry, body, acting_user=user)
@@ -185,7 +204,11 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             elif action == "unassign":
                 actions.do_assign(inquiry, None, acting_user=user)
             elif action == "assign":
-                target = get_user_model().objects.filter(pk=int(value) if value.isdigit() else 0, is_active=True).first()
+                target = (
+                    get_user_model()
+                    .objects.filter(pk=int(value) if value.isdigit() else 0, is_active=True)
+                    .first()
+                )
                 actions.do_assign(inquiry, target, acting_user=user)
             elif action == "status":
                 if value not in Status.values:
@@ -201,7 +224,9 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
                 messages.success(request, _("Escalated to faculty."))
             elif action == "sensitive":
                 actions.do_mark_sensitive(inquiry, body, acting_user=user)
-                messages.success(request, _("Marked as sensitive. Student staff can no longer see it."))
+                messages.success(
+                    request, _("Marked as sensitive. Student staff can no longer see it.")
+                )
             elif action == "handback":
                 actions.do_propose_handback(inquiry, body, acting_user=user)
                 messages.success(request, _("The requester was asked for consent."))
@@ -255,12 +280,18 @@ def sla_report(request: HttpRequest) -> HttpResponse:
     table = []
     for row in rows:
         row = dict(row)
-        row["first_pct"] = round(100 * row["first_met"] / row["first_measured"]) if row["first_measured"] else None
+        row["first_pct"] = (
+            round(100 * row["first_met"] / row["first_measured"]) if row["first_measured"] else None
+        )
         row["resolution_pct"] = (
-            round(100 * row["resolution_met"] / row["resolution_measured"]) if row["resolution_measured"] else None
+            round(100 * row["resolution_met"] / row["resolution_measured"])
+            if row["resolution_measured"]
+            else None
         )
         table.append(row)
-    return render(request, "console/sla_report.html", {"rows": table, "channels": dict(Channel.choices)})
+    return render(
+        request, "console/sla_report.html", {"rows": table, "channels": dict(Channel.choices)}
+    )
 
 
 @staff_required

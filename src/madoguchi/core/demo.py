@@ -11,19 +11,61 @@ from django.db import transaction
 
 CATEGORIES = [
     # slug, ja, en, extra fields, form only, description ja, description en
-    ("zoom", "Zoom のトラブル", "Zoom trouble", ["zoom"], False,
-     "サインインできない、会議に入れない、音声や画面共有の問題など", "Cannot sign in, cannot join, audio or screen-sharing problems"),
-    ("class-entry", "授業に入れない", "Cannot enter a class", ["class"], False,
-     "オンライン授業の URL が見つからない、入室できない", "Cannot find the class URL or cannot get in"),
-    ("account", "アカウント・多要素認証", "Account and multi-factor authentication", [], False,
-     "パスワード、多要素認証の設定や再登録", "Passwords, setting up or re-registering MFA"),
-    ("lms", "学習管理システム", "Learning management system", [], False,
-     "課題の提出、授業資料の閲覧など", "Submitting assignments, viewing course material"),
-    ("mail-storage", "メール・クラウドストレージ", "Email and cloud storage", [], False,
-     "大学のメール、ストレージの容量", "University email, storage quota"),
+    (
+        "zoom",
+        "Zoom のトラブル",
+        "Zoom trouble",
+        ["zoom"],
+        False,
+        "サインインできない、会議に入れない、音声や画面共有の問題など",
+        "Cannot sign in, cannot join, audio or screen-sharing problems",
+    ),
+    (
+        "class-entry",
+        "授業に入れない",
+        "Cannot enter a class",
+        ["class"],
+        False,
+        "オンライン授業の URL が見つからない、入室できない",
+        "Cannot find the class URL or cannot get in",
+    ),
+    (
+        "account",
+        "アカウント・多要素認証",
+        "Account and multi-factor authentication",
+        [],
+        False,
+        "パスワード、多要素認証の設定や再登録",
+        "Passwords, setting up or re-registering MFA",
+    ),
+    (
+        "lms",
+        "学習管理システム",
+        "Learning management system",
+        [],
+        False,
+        "課題の提出、授業資料の閲覧など",
+        "Submitting assignments, viewing course material",
+    ),
+    (
+        "mail-storage",
+        "メール・クラウドストレージ",
+        "Email and cloud storage",
+        [],
+        False,
+        "大学のメール、ストレージの容量",
+        "University email, storage quota",
+    ),
     ("network", "ネットワーク・Wi-Fi", "Network and Wi-Fi", [], False, "", ""),
-    ("exam", "試験に関すること", "Exams", [], True,
-     "試験に関する問い合わせはメールフォームのみで受け付けます", "Exam-related inquiries are accepted through the email form only"),
+    (
+        "exam",
+        "試験に関すること",
+        "Exams",
+        [],
+        True,
+        "試験に関する問い合わせはメールフォームのみで受け付けます",
+        "Exam-related inquiries are accepted through the email form only",
+    ),
     ("other", "その他", "Other", [], False, "", ""),
 ]
 
@@ -36,25 +78,57 @@ STAFF = [
 ]
 
 INQUIRIES = [
-    dict(name="山田 太郎", email="taro.yamada@example.ac.jp", category="zoom", lang="ja",
-         subject="Zoom にサインインできません",
-         body="大学のアカウントで Zoom にサインインしようとすると「このアカウントは存在しません」と表示されます。"
-              "FAQ の手順は試しました。",
-         details={"zoom_signin_email": "", "zoom_signin_unknown": True}),
-    dict(name="Emily Clark", email="emily.clark@example.ac.jp", category="account", lang="en",
-         subject="Lost my phone, cannot pass MFA",
-         body="I lost my phone and cannot complete multi-factor authentication. How can I re-register?"),
-    dict(name="鈴木 花子", email="hanako.suzuki@example.ac.jp", category="class-entry", lang="ja",
-         subject="月曜2限の授業に入れません",
-         body="授業の URL を開くと「ホストが参加させるまでお待ちください」のままです。",
-         details={"class_date": "2026-11-30", "class_period": "2", "class_subject": "情報科学入門",
-                  "class_instructor": "田中"}),
-    dict(name="佐々木 健", email="ken.sasaki@example.ac.jp", category="lms", lang="ja",
-         subject="課題が提出できない", body="提出ボタンを押すとエラーになります。エラー: 413 Request Entity Too Large"),
-    dict(name="高橋 真理", email="mari.takahashi@example.ac.jp", category=None, lang="ja", sensitive=True,
-         subject="成績の登録について",
-         body="担当している授業の成績登録で、特定の学生の成績が反映されていません。",
-         sensitive_part="学生の氏名と成績", sensitive_reason="学生スタッフが当事者である可能性があるため"),
+    dict(
+        name="山田 太郎",
+        email="taro.yamada@example.ac.jp",
+        category="zoom",
+        lang="ja",
+        subject="Zoom にサインインできません",
+        body="大学のアカウントで Zoom にサインインしようとすると「このアカウントは存在しません」と表示されます。"
+        "FAQ の手順は試しました。",
+        details={"zoom_signin_email": "", "zoom_signin_unknown": True},
+    ),
+    dict(
+        name="Emily Clark",
+        email="emily.clark@example.ac.jp",
+        category="account",
+        lang="en",
+        subject="Lost my phone, cannot pass MFA",
+        body="I lost my phone and cannot complete multi-factor authentication. How can I re-register?",
+    ),
+    dict(
+        name="鈴木 花子",
+        email="hanako.suzuki@example.ac.jp",
+        category="class-entry",
+        lang="ja",
+        subject="月曜2限の授業に入れません",
+        body="授業の URL を開くと「ホストが参加させるまでお待ちください」のままです。",
+        details={
+            "class_date": "2026-11-30",
+            "class_period": "2",
+            "class_subject": "情報科学入門",
+            "class_instructor": "田中",
+        },
+    ),
+    dict(
+        name="佐々木 健",
+        email="ken.sasaki@example.ac.jp",
+        category="lms",
+        lang="ja",
+        subject="課題が提出できない",
+        body="提出ボタンを押すとエラーになります。エラー: 413 Request Entity Too Large",
+    ),
+    dict(
+        name="高橋 真理",
+        email="mari.takahashi@example.ac.jp",
+        category=None,
+        lang="ja",
+        sensitive=True,
+        subject="成績の登録について",
+        body="担当している授業の成績登録で、特定の学生の成績が反映されていません。",
+        sensitive_part="学生の氏名と成績",
+        sensitive_reason="学生スタッフが当事者である可能性があるため",
+    ),
 ]
 
 
@@ -69,8 +143,13 @@ def _load_hours_and_policies() -> None:
         schedules[name], _ = BusinessSchedule.objects.get_or_create(
             name=name, defaults={"label_ja": ja, "label_en": en, "definition": definition}
         )
-    for channel, name in (("bot", "always"), ("form", "always"), ("chat", "operators"), ("call", "operators"),
-                          ("faculty", "operators")):
+    for channel, name in (
+        ("bot", "always"),
+        ("form", "always"),
+        ("chat", "operators"),
+        ("call", "operators"),
+        ("faculty", "operators"),
+    ):
         ChannelHours.objects.get_or_create(channel=channel, defaults={"schedule": schedules[name]})
     from madoguchi.sla.models import Entitlement
 
@@ -80,40 +159,72 @@ def _load_hours_and_policies() -> None:
             "channels": ["form", "sensitive_form", "mail"],
             "note_ja": "チャットとオンライン通話は本学の構成員(学生・教職員)のみ利用できます。メールフォームをご利用ください。",
             "note_en": "Chat and online calls are for members of the university (students, faculty and staff). "
-                       "Please use the email form.",
+            "Please use the email form.",
         },
     )
     if SlaPolicy.objects.exists():
         return
-    sensitive = SlaPolicy.objects.create(name="機微な内容(約1週間) / Sensitive (about a week)", order=10,
-                                         schedule=schedules["operators"], lanes=["sensitive"])
+    sensitive = SlaPolicy.objects.create(
+        name="機微な内容(約1週間) / Sensitive (about a week)",
+        order=10,
+        schedule=schedules["operators"],
+        lanes=["sensitive"],
+    )
     week = 5 * (18 * 60 + 30 - (8 * 60 + 25))  # five business days of the operators' schedule
     for priority in (1, 2, 3, 4):
-        SlaTarget.objects.create(policy=sensitive, priority=priority, first_response_minutes=week,
-                                 resolution_minutes=2 * week)
+        SlaTarget.objects.create(
+            policy=sensitive,
+            priority=priority,
+            first_response_minutes=week,
+            resolution_minutes=2 * week,
+        )
     day = 18 * 60 + 30 - (8 * 60 + 25)  # one business day of the operators' schedule
-    standard = SlaPolicy.objects.create(name="標準 / Standard", order=100, schedule=schedules["operators"])
+    standard = SlaPolicy.objects.create(
+        name="標準 / Standard", order=100, schedule=schedules["operators"]
+    )
     for priority, first in ((1, 60), (2, 240), (3, day), (4, 2 * day)):
-        SlaTarget.objects.create(policy=standard, priority=priority, first_response_minutes=first,
-                                 next_response_minutes=first, resolution_minutes=first * 5)
+        SlaTarget.objects.create(
+            policy=standard,
+            priority=priority,
+            first_response_minutes=first,
+            next_response_minutes=first,
+            resolution_minutes=first * 5,
+        )
     # The vendor policy from the seeds, in calendar time (24/7); inactive, as an example.
-    vendor = SlaPolicy.objects.create(name="ベンダー型 24/7 / Vendor-style 24/7", order=200, active=False)
+    vendor = SlaPolicy.objects.create(
+        name="ベンダー型 24/7 / Vendor-style 24/7", order=200, active=False
+    )
     for priority, first in ((1, 60), (2, 240), (3, 1440), (4, 1440)):
         SlaTarget.objects.create(policy=vendor, priority=priority, first_response_minutes=first)
 
 
 CANNED_REPLIES = [
-    ("挨拶 / Greeting", "サポート窓口の担当です。ご相談内容を確認しますので、少々お待ちください。",
-     "This is the support desk. Let me look at your question; one moment, please."),
-    ("エラー画面 / Error screen", "表示されたエラーメッセージ（またはエラー番号）を、そのまま貼り付けていただけますか。"
-     "画面の写真を添付していただいても構いません。",
-     "Could you paste the error message (or error number) exactly as shown? A screenshot is fine too."),
-    ("端末の確認 / Device", "お使いの端末（Windows / Mac / iPhone / Android）と、ブラウザまたはアプリの種類を教えてください。",
-     "Which device are you using (Windows, Mac, iPhone, Android), and which browser or app?"),
-    ("メールで回答 / Answer by mail", "確認に時間がかかるため、メールで回答いたします。このまま少々お待ちください。",
-     "This needs some checking, so we will answer you by mail. Thank you for your patience."),
-    ("終了 / Closing", "ほかにご不明な点はありますか。なければ、このチャットを終了いたします。ご利用ありがとうございました。",
-     "Is there anything else? If not, I will end this chat. Thank you for contacting us."),
+    (
+        "挨拶 / Greeting",
+        "サポート窓口の担当です。ご相談内容を確認しますので、少々お待ちください。",
+        "This is the support desk. Let me look at your question; one moment, please.",
+    ),
+    (
+        "エラー画面 / Error screen",
+        "表示されたエラーメッセージ（またはエラー番号）を、そのまま貼り付けていただけますか。"
+        "画面の写真を添付していただいても構いません。",
+        "Could you paste the error message (or error number) exactly as shown? A screenshot is fine too.",
+    ),
+    (
+        "端末の確認 / Device",
+        "お使いの端末（Windows / Mac / iPhone / Android）と、ブラウザまたはアプリの種類を教えてください。",
+        "Which device are you using (Windows, Mac, iPhone, Android), and which browser or app?",
+    ),
+    (
+        "メールで回答 / Answer by mail",
+        "確認に時間がかかるため、メールで回答いたします。このまま少々お待ちください。",
+        "This needs some checking, so we will answer you by mail. Thank you for your patience.",
+    ),
+    (
+        "終了 / Closing",
+        "ほかにご不明な点はありますか。なければ、このチャットを終了いたします。ご利用ありがとうございました。",
+        "Is there anything else? If not, I will end this chat. Thank you for contacting us.",
+    ),
 ]
 
 
@@ -121,8 +232,9 @@ def _load_chat() -> None:
     from madoguchi.chat.models import CannedReply
 
     for i, (title, ja, en) in enumerate(CANNED_REPLIES):
-        CannedReply.objects.get_or_create(title=title, defaults={"body_ja": ja, "body_en": en,
-                                                                  "sort_order": (i + 1) * 10})
+        CannedReply.objects.get_or_create(
+            title=title, defaults={"body_ja": ja, "body_en": en, "sort_order": (i + 1) * 10}
+        )
 
 
 def demo_accounts_file() -> Path:
@@ -138,8 +250,15 @@ def load_demo() -> list[tuple[str, str, str]]:
     for i, (slug, ja, en, extra, form_only, dja, den) in enumerate(CATEGORIES):
         Category.objects.update_or_create(
             slug=slug,
-            defaults=dict(name_ja=ja, name_en=en, extra_fields=extra, form_only=form_only,
-                          description_ja=dja, description_en=den, sort_order=(i + 1) * 10),
+            defaults=dict(
+                name_ja=ja,
+                name_en=en,
+                extra_fields=extra,
+                form_only=form_only,
+                description_ja=dja,
+                description_en=den,
+                sort_order=(i + 1) * 10,
+            ),
         )
     _load_hours_and_policies()
     from madoguchi.kb.demo import load_demo_articles
@@ -152,8 +271,14 @@ def load_demo() -> list[tuple[str, str, str]]:
         if User.objects.filter(username=username).exists():
             continue
         password = secrets.token_urlsafe(9)
-        user = User(username=username, display_name=display, tier=tier, is_superuser=superuser,
-                    is_staff=superuser, email=f"{username}@helpdesk.localhost")
+        user = User(
+            username=username,
+            display_name=display,
+            tier=tier,
+            is_superuser=superuser,
+            is_staff=superuser,
+            email=f"{username}@helpdesk.localhost",
+        )
         user.set_password(password)
         user.save()
         accounts.append((username, password, tier or "admin"))
@@ -165,7 +290,9 @@ def load_demo() -> list[tuple[str, str, str]]:
             data = dict(item)
             category = categories.get(data.pop("category") or "")
             details = data.pop("details", {})
-            do_create_inquiry(NewInquiry(category=category, details=details, **data), channel="form")
+            do_create_inquiry(
+                NewInquiry(category=category, details=details, **data), channel="form"
+            )
     if accounts:
         path = demo_accounts_file()
         path.write_text("".join(f"{u}\t{p}\t{r}\n" for u, p, r in accounts), encoding="utf-8")

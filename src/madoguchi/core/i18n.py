@@ -8,6 +8,6 @@ LANG_CHOICES = [("ja", "日本語"), ("en", "English")]
 
 
 def desk_lang(code: str | None = None) -> str:
-    """"en" or "ja" for a language code (the active one when none is given)."""
+    """ "en" or "ja" for a language code (the active one when none is given)."""
     code = code if code is not None else (get_language() or "ja")
     return "en" if code.startswith("en") else "ja"

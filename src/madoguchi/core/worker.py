@@ -11,7 +11,9 @@ from django_tasks_db.management.commands.db_worker import Worker
 log = logging.getLogger(__name__)
 
 
-def make_worker(*, interval: float = 1.0, batch: bool = False, worker_id: str = "madoguchi") -> Worker:
+def make_worker(
+    *, interval: float = 1.0, batch: bool = False, worker_id: str = "madoguchi"
+) -> Worker:
     return Worker(
         queue_names=["*"],
         interval=interval,
@@ -49,8 +51,14 @@ def housekeeping() -> None:
     from madoguchi.sla import monitor
 
     close_old_connections()
-    steps = (outbox.sweep, ingest.recover_pending, monitor.check_due_times, imap.fetch_all, chat.sweep,
-             learning.purge_old)
+    steps = (
+        outbox.sweep,
+        ingest.recover_pending,
+        monitor.check_due_times,
+        imap.fetch_all,
+        chat.sweep,
+        learning.purge_old,
+    )
     for step in steps:
         try:
             step()
@@ -68,6 +76,8 @@ def start_sweeper(interval: float | None = None) -> threading.Thread:
     import os
 
     interval = interval or float(os.environ.get("MADOGUCHI_HOUSEKEEPING_SECONDS", "60"))
-    thread = threading.Thread(target=sweep_forever, args=(interval,), name="madoguchi-sweeper", daemon=True)
+    thread = threading.Thread(
+        target=sweep_forever, args=(interval,), name="madoguchi-sweeper", daemon=True
+    )
     thread.start()
     return thread

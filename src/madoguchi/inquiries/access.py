@@ -70,7 +70,11 @@ def access_attachment(user: Any, attachment_id: int) -> Attachment:
         found = Attachment.objects.select_related("inquiry", "message").get(
             pk=attachment_id, inquiry__in=visible_inquiries(user)
         )
-        if found.message is not None and found.message.meta.get("withheld") and not sees_restricted(user):
+        if (
+            found.message is not None
+            and found.message.meta.get("withheld")
+            and not sees_restricted(user)
+        ):
             raise Attachment.DoesNotExist
         return found
     except (Attachment.DoesNotExist, ValueError):
@@ -130,9 +134,7 @@ def access_inquiry_by_token(token: str, *, for_update: bool = False) -> Inquiry:
 
 
 def requester_messages(inquiry: Inquiry) -> QuerySet[Message]:
-    return inquiry.messages.filter(kind__in=PUBLIC_KINDS).prefetch_related(
-        "attachments"
-    )
+    return inquiry.messages.filter(kind__in=PUBLIC_KINDS).prefetch_related("attachments")
 
 
 def access_requester_attachment(inquiry: Inquiry, attachment_id: int) -> Attachment:

@@ -76,7 +76,12 @@ class NewInquiry:
 
 def _fingerprint(data: NewInquiry) -> str:
     h = hashlib.sha256()
-    for part in (data.email.lower(), data.subject, data.body, data.category.slug if data.category else ""):
+    for part in (
+        data.email.lower(),
+        data.subject,
+        data.body,
+        data.category.slug if data.category else "",
+    ):
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()
@@ -84,7 +89,8 @@ def _fingerprint(data: NewInquiry) -> str:
 
 def _publish(inquiry: Inquiry, kind: str, **extra: Any) -> None:
     publish_on_commit(
-        {"kind": kind, "inquiry": inquiry.reference, **extra}, audience=access.inquiry_audience(inquiry)
+        {"kind": kind, "inquiry": inquiry.reference, **extra},
+        audience=access.inquiry_audience(inquiry),
     )
 
 
@@ -186,7 +192,11 @@ def do_create_inquiry(
             )
             _store_files(inquiry, message, files)
             audit.record(
-                "inquiry.created", inquiry=inquiry, actor_kind="requester", channel=channel, lane=lane
+                "inquiry.created",
+                inquiry=inquiry,
+                actor_kind="requester",
+                channel=channel,
+                lane=lane,
             )
             if data.send_confirmation:
                 _queue_confirmation(inquiry, data)
@@ -255,7 +265,11 @@ def _find_duplicate(submission_key: str | None, fingerprint: str) -> Inquiry | N
         if found is not None:
             return found
     window = now() - dt.timedelta(seconds=settings.DUPLICATE_WINDOW_SECONDS)
-    return Inquiry.objects.filter(fingerprint=fingerprint, created_at__gte=window).order_by("-id").first()
+    return (
+        Inquiry.objects.filter(fingerprint=fingerprint, created_at__gte=window)
+        .order_by("-id")
+        .first()
+    )
 
 
 # --- checks -------------------------------------------------------------------------------
@@ -276,7 +290,9 @@ def check_faculty(user: Any, inquiry: Inquiry) -> None:
 
 
 @transaction.atomic
-def do_reply(inquiry: Inquiry, body: str, *, acting_user: Any, files: Sequence[Any] = ()) -> Message:
+def do_reply(
+    inquiry: Inquiry, body: str, *, acting_user: Any, files: Sequence[Any] = ()
+) -> Message:
     """Answer the requester: the reply is added to the thread and mailed."""
     check_staff(acting_user, inquiry)
     if not inquiry.requester_email:
@@ -304,7 +320,8 @@ def do_reply(inquiry: Inquiry, body: str, *, acting_user: Any, files: Sequence[A
     audit.record("inquiry.replied", actor=acting_user, inquiry=inquiry, message=message.pk)
     _publish(inquiry, "message.created")
     publish_on_commit(
-        {"kind": "message.created", "inquiry": inquiry.reference}, audience=access.requester_audience(inquiry)
+        {"kind": "message.created", "inquiry": inquiry.reference},
+        audience=access.requester_audience(inquiry),
     )
     return message
 
@@ -314,7 +331,11 @@ def do_add_note(inquiry: Inquiry, body: str, *, acting_user: Any) -> Message:
     """An internal note: never mailed, never shown to the requester."""
     check_staff(acting_user, inquiry)
     message = Message.objects.create(
-        inquiry=inquiry, kind=MessageKind.NOTE, author=acting_user, author_name=str(acting_user), body=body
+        inquiry=inquiry,
+        kind=MessageKind.NOTE,
+        author=acting_user,
+        author_name=str(acting_user),
+        body=body,
     )
     _touch(inquiry)
     audit.record("inquiry.noted", actor=acting_user, inquiry=inquiry, message=message.pk)
@@ -328,8 +349,11 @@ def do_assign(inquiry: Inquiry, assignee: Any | None, *, acting_user: Any) -> No
     if assignee is not None:
         if not is_desk_staff(assignee) or not access.can_see(assignee, inquiry):
             raise PermissionDenied(_("This person cannot handle this inquiry."))
-        if role_of(acting_user) == "student" and assignee.pk != acting_user.pk \
-                and inquiry.assignee_id != acting_user.pk:
+        if (
+            role_of(acting_user) == "student"
+            and assignee.pk != acting_user.pk
+            and inquiry.assignee_id != acting_user.pk
+        ):
             # ...or pass on what is theirs (a chat transferred to a colleague).
             raise PermissionDenied(_("Student staff can only assign inquiries to themselves."))
     previous = inquiry.assignee_id
@@ -348,7 +372,10 @@ def do_assign(inquiry: Inquiry, assignee: Any | None, *, acting_user: Any) -> No
     )
     _publish(inquiry, "inquiry.updated")
     if assignee is not None and assignee.pk != acting_user.pk:
-        publish_on_commit({"kind": "inquiry.assigned_to_you", "inquiry": inquiry.reference}, audience=[user_group(assignee.pk)])
+        publish_on_commit(
+            {"kind": "inquiry.assigned_to_you", "inquiry": inquiry.reference},
+            audience=[user_group(assignee.pk)],
+        )
 
 
 def do_claim(inquiry: Inquiry, *, acting_user: Any) -> None:
@@ -374,7 +401,13 @@ def do_change_status(inquiry: Inquiry, status: str, *, acting_user: Any) -> None
     else:
         sla.apply(inquiry)
     _touch(inquiry, "status", "solved_at", *sla.SLA_FIELDS)
-    audit.record("inquiry.status_changed", actor=acting_user, inquiry=inquiry, previous=previous, status=status)
+    audit.record(
+        "inquiry.status_changed",
+        actor=acting_user,
+        inquiry=inquiry,
+        previous=previous,
+        status=status,
+    )
     _publish(inquiry, "inquiry.updated")
 
 
@@ -389,7 +422,13 @@ def do_change_priority(inquiry: Inquiry, priority: int, *, acting_user: Any) -> 
     inquiry.priority = priority
     sla.apply(inquiry)
     _touch(inquiry, "priority", *sla.SLA_FIELDS)
-    audit.record("inquiry.priority_changed", actor=acting_user, inquiry=inquiry, previous=previous, priority=priority)
+    audit.record(
+        "inquiry.priority_changed",
+        actor=acting_user,
+        inquiry=inquiry,
+        previous=previous,
+        priority=priority,
+    )
     _publish(inquiry, "inquiry.updated")
 
 
@@ -440,13 +479,22 @@ def do_mark_sensitive(inquiry: Inquiry, reason: str, *, acting_user: Any) -> Non
         inquiry.assignee = None
     sla.apply(inquiry)
     _touch(inquiry, "lane", "assignee", *sla.SLA_FIELDS)
-    audit.record("inquiry.marked_sensitive", actor=acting_user, inquiry=inquiry, previous=previous, reason=reason)
+    audit.record(
+        "inquiry.marked_sensitive",
+        actor=acting_user,
+        inquiry=inquiry,
+        previous=previous,
+        reason=reason,
+    )
     _publish(inquiry, "inquiry.updated")
     lane_changed.send(Inquiry, inquiry=inquiry, previous=previous)
     if previous == Lane.GENERAL:
         # Student staff's screens drop it at once; the event names only the reference
         # they could already see.
-        publish_on_commit({"kind": "inquiry.revoked", "inquiry": inquiry.reference}, audience=[GROUP_STUDENT_STAFF])
+        publish_on_commit(
+            {"kind": "inquiry.revoked", "inquiry": inquiry.reference},
+            audience=[GROUP_STUDENT_STAFF],
+        )
 
 
 @transaction.atomic
@@ -489,7 +537,9 @@ def do_propose_handback(inquiry: Inquiry, note: str, *, acting_user: Any) -> Han
 def do_decide_handback(proposal: HandbackProposal, *, consent: bool) -> None:
     """The requester's answer, through the consent link. Only consent opens the inquiry
     to student staff; the decision is recorded either way."""
-    proposal = HandbackProposal.objects.select_for_update().select_related("inquiry").get(pk=proposal.pk)
+    proposal = (
+        HandbackProposal.objects.select_for_update().select_related("inquiry").get(pk=proposal.pk)
+    )
     if proposal.status != HandbackStatus.PROPOSED:
         raise PermissionDenied(_("This request has already been answered or withdrawn."))
     inquiry = proposal.inquiry
@@ -555,9 +605,14 @@ def do_requester_reply(
         fields.append("status")
     sla.on_requester_message(inquiry)
     _touch(inquiry, *fields, *sla.SLA_FIELDS)
-    audit.record("inquiry.requester_replied", inquiry=inquiry, actor_kind="requester", message=message.pk)
+    audit.record(
+        "inquiry.requester_replied", inquiry=inquiry, actor_kind="requester", message=message.pk
+    )
     _publish(inquiry, "message.created")
-    publish_on_commit({"kind": "message.created", "inquiry": inquiry.reference}, audience=access.requester_audience(inquiry))
+    publish_on_commit(
+        {"kind": "message.created", "inquiry": inquiry.reference},
+        audience=access.requester_audience(inquiry),
+    )
     return message
 
 
@@ -568,7 +623,9 @@ def record_view(inquiry: Inquiry, *, acting_user: Any) -> None:
 
 
 @transaction.atomic
-def do_record_automatic_mail(inquiry: Inquiry, body: str, *, kind: str, mail_message_id: str = "") -> Message:
+def do_record_automatic_mail(
+    inquiry: Inquiry, body: str, *, kind: str, mail_message_id: str = ""
+) -> Message:
     """An auto-reply (out of office, vacation, ...) about an inquiry: kept for staff as an
     internal entry; the inquiry is not reopened and nothing is sent."""
     message = Message.objects.create(
@@ -579,13 +636,17 @@ def do_record_automatic_mail(inquiry: Inquiry, body: str, *, kind: str, mail_mes
         channel=Channel.MAIL,
         mail_message_id=mail_message_id,
     )
-    audit.record("inquiry.auto_mail", inquiry=inquiry, actor_kind="system", kind=kind, message=message.pk)
+    audit.record(
+        "inquiry.auto_mail", inquiry=inquiry, actor_kind="system", kind=kind, message=message.pk
+    )
     _publish(inquiry, "message.created")
     return message
 
 
 @transaction.atomic
-def do_record_bounce(inquiry: Inquiry, *, recipients: Sequence[str], permanent: bool, summary: str) -> None:
+def do_record_bounce(
+    inquiry: Inquiry, *, recipients: Sequence[str], permanent: bool, summary: str
+) -> None:
     """A delivery failure of our mail: staff see it on the inquiry; a permanent one marks
     the requester's address as undeliverable."""
     Message.objects.create(
@@ -600,8 +661,13 @@ def do_record_bounce(inquiry: Inquiry, *, recipients: Sequence[str], permanent: 
         inquiry.flags = sorted({*inquiry.flags, "requester_address_bounces"})
         fields.append("flags")
     _touch(inquiry, *fields)
-    audit.record("inquiry.bounced", inquiry=inquiry, actor_kind="system", permanent=permanent,
-                 recipients=list(recipients))
+    audit.record(
+        "inquiry.bounced",
+        inquiry=inquiry,
+        actor_kind="system",
+        permanent=permanent,
+        recipients=list(recipients),
+    )
     _publish(inquiry, "inquiry.updated")
 
 
@@ -652,10 +718,20 @@ def do_open_chat(*, body: str, lang: str, client_id: str, name: str) -> tuple[In
     _name(inquiry)
     inquiry.save()
     message = Message.objects.create(
-        inquiry=inquiry, kind=MessageKind.REQUESTER, author_name=name, body=body, channel=Channel.CHAT,
+        inquiry=inquiry,
+        kind=MessageKind.REQUESTER,
+        author_name=name,
+        body=body,
+        channel=Channel.CHAT,
         client_id=client_id,
     )
-    audit.record("inquiry.created", inquiry=inquiry, actor_kind="requester", channel=Channel.CHAT, lane=inquiry.lane)
+    audit.record(
+        "inquiry.created",
+        inquiry=inquiry,
+        actor_kind="requester",
+        channel=Channel.CHAT,
+        lane=inquiry.lane,
+    )
     _publish(inquiry, "inquiry.created")
     return inquiry, message
 
@@ -678,8 +754,15 @@ def do_chat_message(
             return existing, False
     try:
         with transaction.atomic():
-            message = _chat_message(inquiry, kind=kind, body=body, client_id=client_id, author=author,
-                                    meta=meta or {}, files=files)
+            message = _chat_message(
+                inquiry,
+                kind=kind,
+                body=body,
+                client_id=client_id,
+                author=author,
+                meta=meta or {},
+                files=files,
+            )
     except IntegrityError:
         existing = inquiry.messages.filter(client_id=client_id).first() if client_id else None
         if existing is None:
@@ -689,15 +772,31 @@ def do_chat_message(
 
 
 def _chat_message(
-    inquiry: Inquiry, *, kind: str, body: str, client_id: str, author: Any | None, meta: dict[str, Any],
+    inquiry: Inquiry,
+    *,
+    kind: str,
+    body: str,
+    client_id: str,
+    author: Any | None,
+    meta: dict[str, Any],
     files: Sequence[Any],
 ) -> Message:
     if kind == MessageKind.REPLY:
         check_staff(author, inquiry)
-    name = inquiry.requester_name if kind == MessageKind.REQUESTER else (str(author) if author is not None else "")
+    name = (
+        inquiry.requester_name
+        if kind == MessageKind.REQUESTER
+        else (str(author) if author is not None else "")
+    )
     message = Message.objects.create(
-        inquiry=inquiry, kind=kind, author=author, author_name=name, body=body, channel=Channel.CHAT,
-        client_id=client_id, meta=meta,
+        inquiry=inquiry,
+        kind=kind,
+        author=author,
+        author_name=name,
+        body=body,
+        channel=Channel.CHAT,
+        client_id=client_id,
+        meta=meta,
     )
     _store_files(inquiry, message, files)
     fields: list[str] = []
@@ -713,14 +812,22 @@ def _chat_message(
             fields += list(sla.SLA_FIELDS)
     _touch(inquiry, *fields)
     if kind == MessageKind.REPLY:
-        audit.record("inquiry.replied", actor=author, inquiry=inquiry, message=message.pk, channel=Channel.CHAT)
+        audit.record(
+            "inquiry.replied",
+            actor=author,
+            inquiry=inquiry,
+            message=message.pk,
+            channel=Channel.CHAT,
+        )
     if "bot" not in inquiry.flags:
         # While only the bot talks nobody works on it: staff screens need no live update.
         _publish(inquiry, "message.created")
     if kind in PUBLIC_KINDS:
         payload = chat_payload(message)
-        publish_on_commit({"kind": "chat.message", "inquiry": inquiry.reference, "message": payload},
-                          audience=access.requester_audience(inquiry))
+        publish_on_commit(
+            {"kind": "chat.message", "inquiry": inquiry.reference, "message": payload},
+            audience=access.requester_audience(inquiry),
+        )
     return message
 
 
@@ -751,10 +858,26 @@ def do_chat_continue_by_mail(inquiry: Inquiry, *, email: str, name: str = "") ->
         inquiry.solved_at = None
         inquiry.flags = sorted(set(inquiry.flags) - {"bot"})
         sla.apply(inquiry)
-    _touch(inquiry, "requester_email", "requester_name", "status", "solved_at", "flags", *sla.SLA_FIELDS)
+    _touch(
+        inquiry,
+        "requester_email",
+        "requester_name",
+        "status",
+        "solved_at",
+        "flags",
+        *sla.SLA_FIELDS,
+    )
     audit.record("chat.continued_by_mail", inquiry=inquiry, actor_kind="requester")
-    _queue_confirmation(inquiry, NewInquiry(name=inquiry.requester_name, email=email, subject=inquiry.subject,
-                                            body="", lang=inquiry.lang))
+    _queue_confirmation(
+        inquiry,
+        NewInquiry(
+            name=inquiry.requester_name,
+            email=email,
+            subject=inquiry.subject,
+            body="",
+            lang=inquiry.lang,
+        ),
+    )
     _publish(inquiry, "inquiry.updated")
 
 
@@ -771,6 +894,11 @@ def do_chat_solved(inquiry: Inquiry, *, acting_user: Any | None = None) -> None:
     inquiry.solved_at = now()
     sla.on_solved(inquiry)
     _touch(inquiry, "status", "solved_at", *sla.SLA_FIELDS)
-    audit.record("inquiry.status_changed", inquiry=inquiry, actor_kind="requester", previous=previous,
-                 status=Status.SOLVED)
+    audit.record(
+        "inquiry.status_changed",
+        inquiry=inquiry,
+        actor_kind="requester",
+        previous=previous,
+        status=Status.SOLVED,
+    )
     _publish(inquiry, "inquiry.updated")

@@ -72,7 +72,9 @@ class Category(models.Model):
         _("extra fields"), default=list, blank=True, help_text=_('Any of "class", "zoom".')
     )
     form_only = models.BooleanField(
-        _("form only"), default=False, help_text=_("Accepted only through the email form (e.g. exams).")
+        _("form only"),
+        default=False,
+        help_text=_("Accepted only through the email form (e.g. exams)."),
     )
     active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=100)
@@ -98,8 +100,12 @@ class Inquiry(models.Model):
     reference = models.CharField(_("reference"), max_length=16, unique=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     lane = models.CharField(_("lane"), max_length=16, choices=Lane.choices, default=Lane.GENERAL)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
-    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.P3)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.P3
+    )
     category = models.ForeignKey(
         Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.PROTECT
     )
@@ -113,7 +119,9 @@ class Inquiry(models.Model):
     member_category = models.CharField(
         _("member category"), max_length=20, choices=MemberCategory.choices, blank=True
     )
-    member_category_other = models.CharField(_("member category (other)"), max_length=100, blank=True)
+    member_category_other = models.CharField(
+        _("member category (other)"), max_length=100, blank=True
+    )
     year_or_title = models.CharField(_("year / job title"), max_length=100, blank=True)
     # Category-dependent intake fields: class_date, class_period, class_subject,
     # class_instructor, zoom_signin_email, zoom_signin_unknown.
@@ -150,7 +158,11 @@ class Inquiry(models.Model):
     # Service levels (see madoguchi.sla): the policy that applies, the due time of each
     # target still open, and when the clock was paused (waiting for the requester).
     sla_policy = models.ForeignKey(
-        "sla.SlaPolicy", verbose_name=_("SLA policy"), null=True, blank=True, on_delete=models.SET_NULL
+        "sla.SlaPolicy",
+        verbose_name=_("SLA policy"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     next_response_due = models.DateTimeField(_("next response due"), null=True, blank=True)
@@ -168,7 +180,9 @@ class Inquiry(models.Model):
         verbose_name = _("inquiry")
         verbose_name_plural = _("inquiries")
         indexes = [
-            models.Index(fields=["lane", "status", "-updated_at", "-id"], name="inq_lane_status_upd"),
+            models.Index(
+                fields=["lane", "status", "-updated_at", "-id"], name="inq_lane_status_upd"
+            ),
             models.Index(fields=["assignee", "status", "-updated_at"], name="inq_assignee_status"),
             models.Index(fields=["-updated_at", "-id"], name="inq_updated"),
             models.Index(fields=["status", "due_at"], name="inq_due"),
@@ -211,7 +225,9 @@ class Message(models.Model):
 
     inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=16, choices=MessageKind.choices)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     author_name = models.CharField(max_length=150, blank=True)
     body = models.TextField()
     # Sanitised HTML of a mail, shown only on request in a sandboxed frame.
@@ -229,7 +245,9 @@ class Message(models.Model):
         indexes = [models.Index(fields=["inquiry", "created_at", "id"], name="msg_thread")]
         constraints = [
             models.UniqueConstraint(
-                fields=["inquiry", "client_id"], condition=~models.Q(client_id=""), name="msg_client_id"
+                fields=["inquiry", "client_id"],
+                condition=~models.Q(client_id=""),
+                name="msg_client_id",
             )
         ]
 
@@ -243,7 +261,9 @@ class Message(models.Model):
 
 class Attachment(models.Model):
     inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="attachments")
-    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
     original_name = models.CharField(max_length=255)
     stored_name = models.CharField(max_length=64, unique=True)
     content_type = models.CharField(max_length=100)
@@ -273,7 +293,9 @@ class HandbackProposal(models.Model):
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     note = models.TextField(blank=True)
     token = models.CharField(max_length=64, unique=True)
-    status = models.CharField(max_length=16, choices=HandbackStatus.choices, default=HandbackStatus.PROPOSED)
+    status = models.CharField(
+        max_length=16, choices=HandbackStatus.choices, default=HandbackStatus.PROPOSED
+    )
     created_at = models.DateTimeField(default=now)
     decided_at = models.DateTimeField(null=True, blank=True)
 

@@ -79,7 +79,9 @@ def store_upload(upload: Upload) -> StoredFile:
 class BytesFile:
     """Bytes already in memory (a mail attachment) as an upload-like object."""
 
-    def __init__(self, name: str, data: bytes, *, content_id: str = "", inline_type: str = "") -> None:
+    def __init__(
+        self, name: str, data: bytes, *, content_id: str = "", inline_type: str = ""
+    ) -> None:
         self.name = name
         self.size = len(data)
         self._data = data

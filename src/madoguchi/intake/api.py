@@ -85,17 +85,30 @@ class InquiryOut(Schema):
 @api.get("/categories", response=list[CategoryOut], tags=["intake"])
 def list_categories(request: HttpRequest) -> Any:
     return [
-        CategoryOut(slug=c.slug, name_ja=c.name_ja, name_en=c.name_en, extra_fields=list(c.extra_fields), form_only=c.form_only)
+        CategoryOut(
+            slug=c.slug,
+            name_ja=c.name_ja,
+            name_en=c.name_en,
+            extra_fields=list(c.extra_fields),
+            form_only=c.form_only,
+        )
         for c in Category.objects.filter(active=True)
     ]
 
 
-@api.post("/inquiries", response={201: InquiryCreated, 400: ErrorOut, 429: ErrorOut}, tags=["intake"], auth=None)
+@api.post(
+    "/inquiries",
+    response={201: InquiryCreated, 400: ErrorOut, 429: ErrorOut},
+    tags=["intake"],
+    auth=None,
+)
 def create_inquiry(request: HttpRequest, payload: InquiryIn) -> Any:
     lang = desk_lang(payload.lang)
     with translation.override(lang):
         if not hit("intake", client_address(request), settings.INTAKE_RATE_LIMIT):
-            return Status(429, ErrorOut(detail=_("Too many submissions. Please wait a while and try again.")))
+            return Status(
+                429, ErrorOut(detail=_("Too many submissions. Please wait a while and try again."))
+            )
         data = payload.dict()
         data["email_confirm"] = data["email"]
         data["zoom_signin_unknown"] = "on" if payload.zoom_signin_unknown else ""
@@ -112,7 +125,12 @@ def create_inquiry(request: HttpRequest, payload: InquiryIn) -> Any:
             )
         except ValidationError as exc:
             return Status(400, ErrorOut(detail=" ".join(exc.messages)))
-    return Status(201, InquiryCreated(reference=inquiry.reference, status=inquiry.status, lane=inquiry.lane, created=created))
+    return Status(
+        201,
+        InquiryCreated(
+            reference=inquiry.reference, status=inquiry.status, lane=inquiry.lane, created=created
+        ),
+    )
 
 
 class StaffSession(SessionAuth):
@@ -136,7 +154,9 @@ def _out(i: Any) -> InquiryOut:
 
 
 @api.get("/inquiries", response=list[InquiryOut], auth=StaffSession(), tags=["staff"])
-def list_inquiries(request: HttpRequest, response: HttpResponse, view: str = "all", q: str = "", before: str = "") -> Any:
+def list_inquiries(
+    request: HttpRequest, response: HttpResponse, view: str = "all", q: str = "", before: str = ""
+) -> Any:
     """Newest first, 25 at a time; the ``X-Next-Cursor`` header is the ``before`` value of
     the next page (absent on the last page)."""
     if view not in queries.VIEWS:

@@ -17,7 +17,9 @@ from .validation import normalise_common_id, normalise_email, single_line, valid
 
 def period_choices() -> list[tuple[str, str]]:
     """Built per form, so the labels follow the request's language."""
-    return [("", "—")] + [(str(i), pgettext("class period", "Period %(n)s") % {"n": i}) for i in range(1, 8)]
+    return [("", "—")] + [
+        (str(i), pgettext("class period", "Period %(n)s") % {"n": i}) for i in range(1, 8)
+    ]
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -35,13 +37,15 @@ class MultipleFileField(forms.FileField):
         cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
         if len(cleaned) > settings.MAX_ATTACHMENTS:
             raise ValidationError(
-                _("Attach at most %(n)d files.") % {"n": settings.MAX_ATTACHMENTS}, code="too_many_files"
+                _("Attach at most %(n)d files.") % {"n": settings.MAX_ATTACHMENTS},
+                code="too_many_files",
             )
         total = 0
         for f in cleaned:
             if f.size > settings.MAX_ATTACHMENT_BYTES:
                 raise ValidationError(
-                    _("Each file must be at most %(mb)d MB.") % {"mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
+                    _("Each file must be at most %(mb)d MB.")
+                    % {"mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
                     code="file_too_big",
                 )
             total += f.size
@@ -54,9 +58,18 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
-def _text(label: Any, max_length: int, *, required: bool = True, one_line: bool = True, **kw: Any) -> forms.CharField:
+def _text(
+    label: Any, max_length: int, *, required: bool = True, one_line: bool = True, **kw: Any
+) -> forms.CharField:
     validators = [single_line] if one_line else []
-    return forms.CharField(label=label, max_length=max_length, required=required, validators=validators, strip=True, **kw)
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        validators=validators,
+        strip=True,
+        **kw,
+    )
 
 
 class TextCheckedForm(forms.Form):
@@ -82,7 +95,9 @@ class InquiryForm(TextCheckedForm):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     affiliation = _text(_("Faculty / graduate school"), 100, required=False)
-    member_category = forms.ChoiceField(label=_("You are"), choices=[("", "—"), *MemberCategory.choices])
+    member_category = forms.ChoiceField(
+        label=_("You are"), choices=[("", "—"), *MemberCategory.choices]
+    )
     member_category_other = _text(_("If other, please specify"), 100, required=False)
     year_or_title = _text(_("Year / job title"), 100, required=False)
     email = forms.CharField(
@@ -92,12 +107,19 @@ class InquiryForm(TextCheckedForm):
         help_text=_("The confirmation and the answer are sent here."),
     )
     email_confirm = forms.CharField(
-        label=_("Email address (again)"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        label=_("Email address (again)"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.filter(active=True), to_field_name="slug", empty_label="—"
+        label=_("Category"),
+        queryset=Category.objects.filter(active=True),
+        to_field_name="slug",
+        empty_label="—",
     )
-    class_date = forms.DateField(label=_("Class date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    class_date = forms.DateField(
+        label=_("Class date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     class_period = forms.ChoiceField(label=_("Period"), choices=period_choices, required=False)
     class_subject = _text(_("Subject (course) name"), 200, required=False)
     class_instructor = _text(_("Instructor"), 100, required=False)
@@ -152,29 +174,46 @@ class InquiryForm(TextCheckedForm):
             except ValidationError:
                 confirm = ""
             if confirm != email:
-                self.add_error("email_confirm", ValidationError(_("The two email addresses differ."), code="mismatch"))
+                self.add_error(
+                    "email_confirm",
+                    ValidationError(_("The two email addresses differ."), code="mismatch"),
+                )
         member = data.get("member_category")
         if member:
             from django.utils.translation import get_language
 
             from madoguchi.sla.entitlements import check
 
-            verdict = check(member, "sensitive_form" if self.sensitive else "form", get_language() or "ja")
+            verdict = check(
+                member, "sensitive_form" if self.sensitive else "form", get_language() or "ja"
+            )
             if not verdict.allowed:
                 message = verdict.note or _("This channel is not available to you.")
                 self.add_error("member_category", ValidationError(message, code="not_entitled"))
-        if data.get("member_category") == MemberCategory.OTHER and not data.get("member_category_other"):
-            self.add_error("member_category_other", ValidationError(_("Please specify."), code="required"))
+        if data.get("member_category") == MemberCategory.OTHER and not data.get(
+            "member_category_other"
+        ):
+            self.add_error(
+                "member_category_other", ValidationError(_("Please specify."), code="required")
+            )
         category: Category | None = data.get("category")
         extra = category.extra_fields if category else []
         if "class" in extra:
             for name in ("class_date", "class_period", "class_subject", "class_instructor"):
                 if not data.get(name):
-                    self.add_error(name, ValidationError(_("This field is required."), code="required"))
-        if "zoom" in extra and not data.get("zoom_signin_email") and not data.get("zoom_signin_unknown"):
+                    self.add_error(
+                        name, ValidationError(_("This field is required."), code="required")
+                    )
+        if (
+            "zoom" in extra
+            and not data.get("zoom_signin_email")
+            and not data.get("zoom_signin_unknown")
+        ):
             self.add_error(
                 "zoom_signin_email",
-                ValidationError(_("Enter the address, or tick “I cannot check it”."), code="required"),
+                ValidationError(
+                    _("Enter the address, or tick “I cannot check it”."), code="required"
+                ),
             )
         return data
 
@@ -205,7 +244,9 @@ class InquiryForm(TextCheckedForm):
             common_id=d.get("common_id", ""),
             affiliation=d.get("affiliation", ""),
             member_category=d.get("member_category", ""),
-            member_category_other=d.get("member_category_other", "") if d.get("member_category") == MemberCategory.OTHER else "",
+            member_category_other=d.get("member_category_other", "")
+            if d.get("member_category") == MemberCategory.OTHER
+            else "",
             year_or_title=d.get("year_or_title", ""),
             details=details,
             sensitive=self.sensitive,
@@ -219,10 +260,14 @@ class SensitiveInquiryForm(InquiryForm):
 
     sensitive = True
     sensitive_part = forms.CharField(
-        label=_("Which part is sensitive?"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Which part is sensitive?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     sensitive_reason = forms.CharField(
-        label=_("Why should student staff not see it?"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Why should student staff not see it?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -231,7 +276,12 @@ class SensitiveInquiryForm(InquiryForm):
 
 
 class RequesterReplyForm(TextCheckedForm):
-    body = forms.CharField(label=_("Your reply"), max_length=20000, strip=False, widget=forms.Textarea(attrs={"rows": 5}))
+    body = forms.CharField(
+        label=_("Your reply"),
+        max_length=20000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
     attachments = MultipleFileField(label=_("Attachments"))
 
     def clean_body(self) -> str:

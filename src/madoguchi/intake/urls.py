@@ -8,6 +8,10 @@ urlpatterns = [
     path("form/sensitive/", views.sensitive_form, name="sensitive-form"),
     path("form/done/", views.form_done, name="form-done"),
     path("t/<str:token>/", views.requester_thread, name="requester-thread"),
-    path("t/<str:token>/files/<int:attachment_id>/", views.requester_attachment, name="requester-attachment"),
+    path(
+        "t/<str:token>/files/<int:attachment_id>/",
+        views.requester_attachment,
+        name="requester-attachment",
+    ),
     path("consent/<str:token>/", views.handback_consent, name="handback-consent"),
 ]

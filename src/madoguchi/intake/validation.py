@@ -26,7 +26,9 @@ def normalise_common_id(value: str) -> str:
     return value
 
 
-_LOCAL_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII)
+_LOCAL_ATOM = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII
+)
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.ASCII)
 
 
@@ -51,7 +53,11 @@ def normalise_email(value: str) -> str:
     except UnicodeError:
         raise error from None
     labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
+    if (
+        len(labels) < 2
+        or not all(_LABEL.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
         raise error
     return f"{local.lower()}@{domain}"
 
@@ -70,5 +76,7 @@ def valid_text(value: str) -> str:
     """Reject lone UTF-16 surrogates (possible through JSON escapes): they are not text
     and no database or mail can carry them."""
     if isinstance(value, str) and _SURROGATE.search(value):
-        raise ValidationError(_("This text contains characters that are not valid."), code="invalid_text")
+        raise ValidationError(
+            _("This text contains characters that are not valid."), code="invalid_text"
+        )
     return value

@@ -56,8 +56,13 @@ def portal(request: HttpRequest) -> HttpResponse:
         },
     )
     if "audience" in request.GET:
-        response.set_cookie(AUDIENCE_COOKIE, audience, max_age=180 * 86400, samesite="Lax",
-                            secure=settings.SESSION_COOKIE_SECURE)
+        response.set_cookie(
+            AUDIENCE_COOKIE,
+            audience,
+            max_age=180 * 86400,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
     return response
 
 
@@ -93,8 +98,12 @@ def _form_page(request: HttpRequest, form_class: type[InquiryForm], template: st
     return render(
         request,
         template,
-        {"form": form, "category_fields": category_field_map(), "max_files": settings.MAX_ATTACHMENTS,
-         "max_mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
+        {
+            "form": form,
+            "category_fields": category_field_map(),
+            "max_files": settings.MAX_ATTACHMENTS,
+            "max_mb": settings.MAX_ATTACHMENT_BYTES // 1048576,
+        },
     )
 
 
@@ -159,8 +168,12 @@ def attachment_response(attachment) -> FileResponse:  # noqa: ANN001
         handle = open(storage.path_of(attachment.stored_name), "rb")  # noqa: SIM115
     except (OSError, ValueError):
         raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
-                            content_type="application/octet-stream")
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type="application/octet-stream",
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
@@ -174,7 +187,9 @@ def handback_consent(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and proposal.status == HandbackStatus.PROPOSED:
         choice = request.POST.get("decision")
         if choice not in ("consent", "decline"):
-            return render(request, "intake/handback.html", {"proposal": proposal, "error": True}, status=400)
+            return render(
+                request, "intake/handback.html", {"proposal": proposal, "error": True}, status=400
+            )
         try:
             actions.do_decide_handback(proposal, consent=choice == "consent")
         except PermissionDenied:

@@ -28,8 +28,12 @@ class ImportReport:
     errors: list[str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "errors": self.errors or []}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": self.errors or [],
+        }
 
 
 def _clean(data: Any) -> dict[str, Any]:
@@ -59,8 +63,18 @@ def _clean(data: Any) -> dict[str, Any]:
     }
 
 
-EDITABLE = ("external_id", "lang", "kind", "topic", "section", "question", "answer", "alt_questions", "tags",
-            "public")
+EDITABLE = (
+    "external_id",
+    "lang",
+    "kind",
+    "topic",
+    "section",
+    "question",
+    "answer",
+    "alt_questions",
+    "tags",
+    "public",
+)
 
 
 def article_values(article: Article) -> dict[str, Any]:
@@ -69,8 +83,9 @@ def article_values(article: Article) -> dict[str, Any]:
 
 
 @transaction.atomic
-def do_save_article(values: dict[str, Any], *, acting_user: Any = None,
-                    article: Article | None = None) -> tuple[Article, str]:
+def do_save_article(
+    values: dict[str, Any], *, acting_user: Any = None, article: Article | None = None
+) -> tuple[Article, str]:
     """Create or update. Returns (article, "created" | "updated" | "unchanged").
 
     With ``article`` that article is updated (the editor: its topic or external id may
@@ -79,9 +94,15 @@ def do_save_article(values: dict[str, Any], *, acting_user: Any = None,
     if article is not None:
         article = Article.objects.select_for_update().get(pk=article.pk)
     elif values.get("external_id"):
-        article = Article.objects.select_for_update().filter(external_id=values["external_id"]).first()
+        article = (
+            Article.objects.select_for_update().filter(external_id=values["external_id"]).first()
+        )
     if article is None:
-        article = Article.objects.select_for_update().filter(topic=values["topic"], lang=values["lang"]).first()
+        article = (
+            Article.objects.select_for_update()
+            .filter(topic=values["topic"], lang=values["lang"])
+            .first()
+        )
     if article is None:
         article = Article.objects.create(**values)
         what = "created"
@@ -96,31 +117,54 @@ def do_save_article(values: dict[str, Any], *, acting_user: Any = None,
         article.save()
         what = "updated"
     ArticleVersion.objects.create(
-        article=article, version=article.version, question=article.question, answer=article.answer,
-        alt_questions=article.alt_questions, public=article.public, section=article.section, kind=article.kind,
+        article=article,
+        version=article.version,
+        question=article.question,
+        answer=article.answer,
+        alt_questions=article.alt_questions,
+        public=article.public,
+        section=article.section,
+        kind=article.kind,
         tags=article.tags,
         edited_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
     )
-    audit.record(f"kb.article_{what}", actor=acting_user, actor_kind="system", article=article.pk,
-                 topic=article.topic, lang=article.lang)
+    audit.record(
+        f"kb.article_{what}",
+        actor=acting_user,
+        actor_kind="system",
+        article=article.pk,
+        topic=article.topic,
+        lang=article.lang,
+    )
     return article, what
 
 
 @transaction.atomic
-def do_restore_version(article: Article, version: ArticleVersion, *, acting_user: Any) -> tuple[Article, str]:
+def do_restore_version(
+    article: Article, version: ArticleVersion, *, acting_user: Any
+) -> tuple[Article, str]:
     """Make the text of an old version current again, as a new version."""
     if version.article_id != article.pk:
         raise ValueError("the version belongs to another article")
     values = article_values(article)
-    values.update(question=version.question, answer=version.answer, alt_questions=version.alt_questions,
-                  public=version.public)
+    values.update(
+        question=version.question,
+        answer=version.answer,
+        alt_questions=version.alt_questions,
+        public=version.public,
+    )
     for key in ("section", "kind", "tags"):
         if getattr(version, key) is not None:  # versions from before these were kept
             values[key] = getattr(version, key)
     saved, what = do_save_article(values, acting_user=acting_user, article=article)
     if what == "updated":
-        audit.record("kb.article_restored", actor=acting_user, article=saved.pk, from_version=version.version,
-                     version=saved.version)
+        audit.record(
+            "kb.article_restored",
+            actor=acting_user,
+            article=saved.pk,
+            from_version=version.version,
+            version=saved.version,
+        )
     return saved, what
 
 
@@ -145,9 +189,17 @@ def import_jsonl(lines: Any, *, acting_user: Any = None) -> ImportReport:
 def export_jsonl() -> list[str]:
     return [
         json.dumps(
-            {"id": a.external_id or f"{a.topic}-{a.lang}", "lang": a.lang, "kind": a.kind, "topic": a.topic,
-             "section": a.section, "question": a.question, "answer": a.answer, "alt_questions": a.alt_questions,
-             "public": a.public},
+            {
+                "id": a.external_id or f"{a.topic}-{a.lang}",
+                "lang": a.lang,
+                "kind": a.kind,
+                "topic": a.topic,
+                "section": a.section,
+                "question": a.question,
+                "answer": a.answer,
+                "alt_questions": a.alt_questions,
+                "public": a.public,
+            },
             ensure_ascii=False,
         )
         for a in Article.objects.order_by("topic", "lang")

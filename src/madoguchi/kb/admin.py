@@ -9,8 +9,18 @@ from .models import Article, ArticleVersion, BotRule
 class VersionInline(admin.TabularInline):
     model = ArticleVersion
     extra = 0
-    fields = readonly_fields = ("version", "question", "answer", "alt_questions", "public", "section", "kind", "tags",
-                                "edited_by", "at")
+    fields = readonly_fields = (
+        "version",
+        "question",
+        "answer",
+        "alt_questions",
+        "public",
+        "section",
+        "kind",
+        "tags",
+        "edited_by",
+        "at",
+    )
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -28,10 +38,24 @@ class ArticleAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         from .actions import do_save_article
 
-        values = {f: getattr(obj, f) for f in ("external_id", "lang", "kind", "topic", "section", "question",
-                                               "answer", "alt_questions", "public")}
+        values = {
+            f: getattr(obj, f)
+            for f in (
+                "external_id",
+                "lang",
+                "kind",
+                "topic",
+                "section",
+                "question",
+                "answer",
+                "alt_questions",
+                "public",
+            )
+        }
         # A changed article is updated in place, even when its topic or external id changed.
-        saved, _what = do_save_article(values, acting_user=request.user, article=obj if change else None)
+        saved, _what = do_save_article(
+            values, acting_user=request.user, article=obj if change else None
+        )
         obj.pk = saved.pk
 
 
@@ -46,8 +70,14 @@ class BotRuleAdmin(admin.ModelAdmin):
     readonly_fields = ("updated_at",)
     fieldsets = (
         (None, {"fields": ("name", "order", "active")}),
-        (pgettext_lazy("bot rule", "Patterns"), {"fields": ("patterns_ja", "patterns_en", "exclude_ja", "exclude_en")}),
-        (pgettext_lazy("bot rule", "Reply"), {"fields": ("message_ja", "message_en", "link", "updated_at")}),
+        (
+            pgettext_lazy("bot rule", "Patterns"),
+            {"fields": ("patterns_ja", "patterns_en", "exclude_ja", "exclude_en")},
+        ),
+        (
+            pgettext_lazy("bot rule", "Reply"),
+            {"fields": ("message_ja", "message_en", "link", "updated_at")},
+        ),
     )
 
     def save_model(self, request, obj, form, change):

@@ -8,11 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 # topic, section (ja, en), question (ja, en), answer (ja, en), other phrasings (ja, en)
-TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple[list[str], list[str]]]] = [
+TOPICS: list[
+    tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple[list[str], list[str]]]
+] = [
     (
         "zoom-sign-in",
         ("Zoom・オンライン通話", "Zoom and online calls"),
-        ("大学のアカウントで Zoom にサインインするには？", "How do I sign in to Zoom with my university account?"),
+        (
+            "大学のアカウントで Zoom にサインインするには？",
+            "How do I sign in to Zoom with my university account?",
+        ),
         (
             "Zoom のサインイン画面で **「SSO」** を選び、会社ドメインに `univ-example` と入力してください。"
             "続いて大学のサインイン画面が開くので、大学のアカウントとパスワードでサインインします。\n\n"
@@ -28,12 +33,18 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "university account; follow the steps on screen.\n\n"
             "If it still fails, send us the error number through the [email form](/form/?category=zoom).",
         ),
-        (["ズームにログインできない", "Zoom サインイン SSO"], ["cannot log in to Zoom", "Zoom SSO sign in"]),
+        (
+            ["ズームにログインできない", "Zoom サインイン SSO"],
+            ["cannot log in to Zoom", "Zoom SSO sign in"],
+        ),
     ),
     (
         "password-reset",
         ("アカウント", "Accounts"),
-        ("大学アカウントのパスワードを忘れました", "I forgot the password of my university account"),
+        (
+            "大学アカウントのパスワードを忘れました",
+            "I forgot the password of my university account",
+        ),
         (
             "アカウント管理ページの **「パスワードを忘れた場合」** から、登録済みの連絡用メールアドレスに"
             "再設定用のリンクを送れます。リンクの有効期限は30分です。\n\n"
@@ -46,12 +57,18 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "card to the desk: we check who you are and give you a temporary password.\n\n"
             "We never give out passwords by phone or chat.",
         ),
-        (["パスワードを再設定したい", "パスワードがわからない"], ["reset my password", "password forgotten"]),
+        (
+            ["パスワードを再設定したい", "パスワードがわからない"],
+            ["reset my password", "password forgotten"],
+        ),
     ),
     (
         "wifi-eduroam",
         ("ネットワーク", "Network"),
-        ("学内の Wi-Fi(eduroam)に接続するには？", "How do I connect to the campus Wi-Fi (eduroam)?"),
+        (
+            "学内の Wi-Fi(eduroam)に接続するには？",
+            "How do I connect to the campus Wi-Fi (eduroam)?",
+        ),
         (
             "学内では **eduroam** を使います。\n\n"
             "1. アカウント管理ページで「eduroam 用パスワード」を発行します(大学のパスワードとは別です)。\n"
@@ -61,7 +78,7 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "以前つながっていたのにつながらなくなった場合は、端末に保存された eduroam の設定を削除してから"
             "やり直してください。",
             "On campus, use **eduroam**.\n\n"
-            "1. Issue an \"eduroam password\" on the account management page (it is not your university "
+            '1. Issue an "eduroam password" on the account management page (it is not your university '
             "password).\n"
             "2. Pick `eduroam` from your device's Wi-Fi list.\n"
             "3. Enter `your-account@univ-example.ac.jp` as the user name and the issued password.\n"
@@ -69,29 +86,40 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "trust it.\n\n"
             "If it used to work and stopped, delete the saved eduroam network on your device and start again.",
         ),
-        (["wifi つながらない", "無線LANに接続できない"], ["wifi not connecting", "wireless network on campus"]),
+        (
+            ["wifi つながらない", "無線LANに接続できない"],
+            ["wifi not connecting", "wireless network on campus"],
+        ),
     ),
     (
         "mail-forwarding",
         ("メール・Microsoft 365", "Mail and Microsoft 365"),
-        ("大学のメールを普段使いのアドレスに転送できますか？", "Can I forward my university mail to another address?"),
+        (
+            "大学のメールを普段使いのアドレスに転送できますか？",
+            "Can I forward my university mail to another address?",
+        ),
         (
             "できます。Outlook on the web の **設定 → メール → 転送** で転送先を登録し、"
             "「転送されたメッセージのコピーを保持する」をオンにしておくことをおすすめします。\n\n"
             "ただし、授業や事務からの大切な連絡を見落とさないよう、転送先の迷惑メールフォルダーも"
             "ときどき確認してください。成績や個人情報を含むメールの転送を禁止している部局もあります。",
             "Yes. In Outlook on the web open **Settings → Mail → Forwarding**, add the address, and we recommend "
-            "turning on \"Keep a copy of forwarded messages\".\n\n"
+            'turning on "Keep a copy of forwarded messages".\n\n'
             "Check the other mailbox's junk folder now and then so that messages from your classes and offices "
             "are not missed. Some offices do not allow forwarding mail that contains grades or personal data.",
         ),
-        (["メール 自動転送", "Gmail に転送したい"], ["auto forward email", "forward mail to gmail"]),
+        (
+            ["メール 自動転送", "Gmail に転送したい"],
+            ["auto forward email", "forward mail to gmail"],
+        ),
     ),
     (
         "office-install",
         ("メール・Microsoft 365", "Mail and Microsoft 365"),
-        ("Microsoft 365(Word・Excel など)を自分のパソコンに入れるには？",
-         "How do I install Microsoft 365 (Word, Excel …) on my own computer?"),
+        (
+            "Microsoft 365(Word・Excel など)を自分のパソコンに入れるには？",
+            "How do I install Microsoft 365 (Word, Excel …) on my own computer?",
+        ),
         (
             "在学中・在職中は、個人のパソコンやタブレット5台まで無料で使えます。\n\n"
             "1. ブラウザーで Microsoft 365 のポータルに大学のアカウントでサインインします。\n"
@@ -107,12 +135,18 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "account.\n\n"
             "When you graduate or leave, the licence ends and the apps switch to read-only.",
         ),
-        (["Office のインストール", "ワード エクセル 無料"], ["install office", "free word and excel"]),
+        (
+            ["Office のインストール", "ワード エクセル 無料"],
+            ["install office", "free word and excel"],
+        ),
     ),
     (
         "lms-login",
         ("授業・学習管理システム", "Classes and the course site"),
-        ("学習管理システム(授業サイト)にログインできません", "I cannot log in to the course site (LMS)"),
+        (
+            "学習管理システム(授業サイト)にログインできません",
+            "I cannot log in to the course site (LMS)",
+        ),
         (
             "学習管理システムは大学のアカウントでサインインします。次を順に確かめてください。\n\n"
             "- 別の大学サービスには同じアカウントでサインインできるか(できなければパスワードの問題です)。\n"
@@ -126,7 +160,10 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "- whether you have registered for the course: it takes about a day to appear on the course site.\n\n"
             "If a course does not appear in your list, please also ask its instructor.",
         ),
-        (["授業サイトに入れない", "LMS ログインエラー"], ["course site login error", "LMS sign in problem"]),
+        (
+            ["授業サイトに入れない", "LMS ログインエラー"],
+            ["course site login error", "LMS sign in problem"],
+        ),
     ),
     (
         "printing",
@@ -149,7 +186,10 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
     (
         "vpn",
         ("ネットワーク", "Network"),
-        ("学外から学内限定のサイトを使うには(VPN)？", "How do I reach campus-only sites from outside (VPN)?"),
+        (
+            "学外から学内限定のサイトを使うには(VPN)？",
+            "How do I reach campus-only sites from outside (VPN)?",
+        ),
         (
             "学外から電子ジャーナルや学内限定のページを使うときは、大学の **VPN** を使います。\n\n"
             "1. VPN 案内ページから接続用アプリをダウンロードしてインストールします。\n"
@@ -162,7 +202,10 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "3. Approve the multi-factor prompt and you are connected.\n\n"
             "Disconnect when you are done: video calls can be slow through the VPN.",
         ),
-        (["自宅から電子ジャーナルを読みたい", "VPN 接続できない", "VPN の使い方"], ["access journals from home", "vpn connection failed"]),
+        (
+            ["自宅から電子ジャーナルを読みたい", "VPN 接続できない", "VPN の使い方"],
+            ["access journals from home", "vpn connection failed"],
+        ),
     ),
     (
         "mfa-setup",
@@ -182,7 +225,10 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "Before changing phones, add the new phone first. If you lost your phone, come to the desk with your "
             "student or staff ID card so that we can check who you are.",
         ),
-        (["二段階認証の設定", "認証アプリ 機種変更"], ["two-factor setup", "new phone authenticator"]),
+        (
+            ["二段階認証の設定", "認証アプリ 機種変更"],
+            ["two-factor setup", "new phone authenticator"],
+        ),
     ),
     (
         "exam-inquiries",
@@ -204,7 +250,10 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
     (
         "contact-the-desk",
         ("この窓口について", "About this desk"),
-        ("窓口への問い合わせ方法と受付時間は？", "How can I contact the desk, and when is it open?"),
+        (
+            "窓口への問い合わせ方法と受付時間は？",
+            "How can I contact the desk, and when is it open?",
+        ),
         (
             "- **メールフォーム**:いつでも送れます。平日の受付時間内に順に返信します。\n"
             "- **チャット・オンライン通話**:平日 8:25〜18:30(祝日と年末年始を除く)。\n"
@@ -229,13 +278,16 @@ TOPICS: list[tuple[str, tuple[str, str], tuple[str, str], tuple[str, str], tuple
             "窓口とのオンライン通話では、スタッフが画面共有をお願いすることがありますが、"
             "パスワードの入力画面は共有しないでください。",
             "Press **Share screen** in the call and choose a window or your whole screen.\n\n"
-            "- On macOS the first time needs the \"Screen Recording\" permission: allow your browser or app "
+            '- On macOS the first time needs the "Screen Recording" permission: allow your browser or app '
             "under Privacy & Security in System Settings, then restart it.\n"
             "- Close notifications and anything private before you share.\n\n"
             "In an online call with the desk, staff may ask you to share your screen; never share a screen "
             "where you type a password.",
         ),
-        (["画面共有ができない", "画面共有 許可 mac"], ["screen share not working", "share screen permission mac"]),
+        (
+            ["画面共有ができない", "画面共有 許可 mac"],
+            ["screen share not working", "share screen permission mac"],
+        ),
     ),
 ]
 
@@ -252,11 +304,19 @@ def demo_article_values() -> list[dict[str, Any]]:
     values = []
     for topic, sections, questions, answers, alternatives in TOPICS:
         for i, lang in enumerate(("ja", "en")):
-            values.append({
-                "external_id": f"demo-{topic}-{lang}", "lang": lang, "kind": "faq", "topic": topic,
-                "section": sections[i], "question": questions[i], "answer": answers[i],
-                "alt_questions": list(alternatives[i]), "public": True,
-            })
+            values.append(
+                {
+                    "external_id": f"demo-{topic}-{lang}",
+                    "lang": lang,
+                    "kind": "faq",
+                    "topic": topic,
+                    "section": sections[i],
+                    "question": questions[i],
+                    "answer": answers[i],
+                    "alt_questions": list(alternatives[i]),
+                    "public": True,
+                }
+            )
     return values
 
 
@@ -278,5 +338,7 @@ def load_demo_articles() -> int:
     if not BotQuestion.objects.filter(channel="demo").exists():
         bot = engine()
         for text, lang in SAMPLE_QUESTIONS:
-            record_question(text, lang, bot.ask(text, lang=lang, audience="requester"), channel="demo")
+            record_question(
+                text, lang, bot.ask(text, lang=lang, audience="requester"), channel="demo"
+            )
     return created

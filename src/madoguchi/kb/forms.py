@@ -27,29 +27,57 @@ _TAG_SPLIT = re.compile(r"[,、，]")
 class ArticleForm(TextCheckedForm):
     lang = forms.ChoiceField(label=_("Language"), choices=LANG_CHOICES)
     topic = forms.SlugField(
-        label=_("Topic"), max_length=120, required=False,
-        help_text=_("Letters, digits and hyphens. Translations share the topic. Left empty, one is made from "
-                    "the question."),
+        label=_("Topic"),
+        max_length=120,
+        required=False,
+        help_text=_(
+            "Letters, digits and hyphens. Translations share the topic. Left empty, one is made from "
+            "the question."
+        ),
     )
-    kind = forms.ChoiceField(label=pgettext_lazy("knowledge base", "Kind"), choices=ArticleKind.choices, initial=ArticleKind.FAQ)
-    section = forms.CharField(label=_("Section"), max_length=200, required=False, validators=[single_line])
+    kind = forms.ChoiceField(
+        label=pgettext_lazy("knowledge base", "Kind"),
+        choices=ArticleKind.choices,
+        initial=ArticleKind.FAQ,
+    )
+    section = forms.CharField(
+        label=_("Section"), max_length=200, required=False, validators=[single_line]
+    )
     question = forms.CharField(label=_("Question"), max_length=500, validators=[single_line])
     answer = forms.CharField(
-        label=pgettext_lazy("knowledge base", "Answer"), max_length=20000, widget=forms.Textarea(attrs={"rows": 14}),
-        help_text=_("Markdown: blank line between paragraphs, “- ” for lists, **bold**, [text](https://…) for "
-                    "links."),
+        label=pgettext_lazy("knowledge base", "Answer"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text=_(
+            "Markdown: blank line between paragraphs, “- ” for lists, **bold**, [text](https://…) for "
+            "links."
+        ),
     )
     alt_questions = forms.CharField(
-        label=_("Other phrasings"), required=False, max_length=50000, widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_("One per line: other ways people ask this question. The bot matches them like the "
-                    "question."),
+        label=_("Other phrasings"),
+        required=False,
+        max_length=50000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "One per line: other ways people ask this question. The bot matches them like the "
+            "question."
+        ),
     )
-    tags = forms.CharField(label=_("Tags"), max_length=500, required=False, validators=[single_line],
-                           help_text=_("Separated by commas."))
+    tags = forms.CharField(
+        label=_("Tags"),
+        max_length=500,
+        required=False,
+        validators=[single_line],
+        help_text=_("Separated by commas."),
+    )
     public = forms.BooleanField(
-        label=pgettext_lazy("knowledge base", "Public"), required=False, initial=True,
-        help_text=_("Public articles are shown in the FAQ and used by the bot for requesters; internal ones "
-                    "only for staff."),
+        label=pgettext_lazy("knowledge base", "Public"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Public articles are shown in the FAQ and used by the bot for requesters; internal ones "
+            "only for staff."
+        ),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     from_questions = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100000)
@@ -66,10 +94,14 @@ class ArticleForm(TextCheckedForm):
         lines = [" ".join(line.split()) for line in self.cleaned_data["alt_questions"].splitlines()]
         lines = [line for line in lines if line]
         if len(lines) > MAX_PHRASINGS:
-            raise ValidationError(_("At most %(n)d other phrasings.") % {"n": MAX_PHRASINGS}, code="too_many")
+            raise ValidationError(
+                _("At most %(n)d other phrasings.") % {"n": MAX_PHRASINGS}, code="too_many"
+            )
         for line in lines:
             if len(line) > 500:
-                raise ValidationError(_("Each phrasing must be at most 500 characters."), code="max_length")
+                raise ValidationError(
+                    _("Each phrasing must be at most 500 characters."), code="max_length"
+                )
         return list(dict.fromkeys(lines))
 
     def clean_tags(self) -> list[str]:
@@ -85,14 +117,28 @@ class ArticleForm(TextCheckedForm):
         if not topic:
             topic = self.article.topic if self.article else _new_topic(data["question"])
             data["topic"] = topic
-        others = Article.objects.exclude(pk=self.article.pk) if self.article else Article.objects.all()
+        others = (
+            Article.objects.exclude(pk=self.article.pk) if self.article else Article.objects.all()
+        )
         if others.filter(topic=topic, lang=lang).exists():
-            self.add_error("topic", ValidationError(
-                _("An article with this topic already exists in this language. Edit that one, or choose "
-                  "another topic."), code="topic_taken"))
+            self.add_error(
+                "topic",
+                ValidationError(
+                    _(
+                        "An article with this topic already exists in this language. Edit that one, or choose "
+                        "another topic."
+                    ),
+                    code="topic_taken",
+                ),
+            )
         elif others.filter(external_id=f"{topic}-{lang}").exists():
-            self.add_error("topic", ValidationError(
-                _("This topic is used as the id of an imported article. Choose another topic."), code="id_taken"))
+            self.add_error(
+                "topic",
+                ValidationError(
+                    _("This topic is used as the id of an imported article. Choose another topic."),
+                    code="id_taken",
+                ),
+            )
         return data
 
     def values(self) -> dict[str, Any]:
@@ -100,17 +146,29 @@ class ArticleForm(TextCheckedForm):
         return {
             "external_id": self.article.external_id if self.article else None,
             "lang": self.article.lang if self.article else data["lang"],
-            "kind": data["kind"], "topic": data["topic"], "section": data["section"],
-            "question": data["question"], "answer": data["answer"], "alt_questions": data["alt_questions"],
-            "tags": data["tags"], "public": data["public"],
+            "kind": data["kind"],
+            "topic": data["topic"],
+            "section": data["section"],
+            "question": data["question"],
+            "answer": data["answer"],
+            "alt_questions": data["alt_questions"],
+            "tags": data["tags"],
+            "public": data["public"],
         }
 
 
 def initial_for(article: Article) -> dict[str, Any]:
     return {
-        "lang": article.lang, "topic": article.topic, "kind": article.kind, "section": article.section,
-        "question": article.question, "answer": article.answer, "alt_questions": "\n".join(article.alt_questions),
-        "tags": ", ".join(article.tags), "public": article.public, "version": article.version,
+        "lang": article.lang,
+        "topic": article.topic,
+        "kind": article.kind,
+        "section": article.section,
+        "question": article.question,
+        "answer": article.answer,
+        "alt_questions": "\n".join(article.alt_questions),
+        "tags": ", ".join(article.tags),
+        "public": article.public,
+        "version": article.version,
     }
 
 
@@ -123,8 +181,16 @@ def _new_topic(question: str) -> str:
 
 
 class DateRangeForm(forms.Form):
-    start = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=pgettext_lazy("date range", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    end = forms.DateField(
+        label=pgettext_lazy("date range", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -62,7 +62,9 @@ _PLACEHOLDER = re.compile("|".join(re.escape(p) for pair in PLACEHOLDERS.values(
 def scrub(text: str, lang: str) -> str:
     """The text as it may be stored: one line, no e-mail addresses, no long numbers."""
     text = text[: MAX_TEXT * 4]  # what is stored is cut to MAX_TEXT anyway
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs") or ch in "\t\n\r")
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs") or ch in "\t\n\r"
+    )
     text = " ".join(text.split())
     email, number = PLACEHOLDERS["en" if lang == "en" else "ja"]
     text = _EMAIL.sub(email, text)
@@ -80,7 +82,9 @@ def normalise_key(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PZSC")[:MAX_TEXT]
 
 
-def record_question(text: str, lang: str, decision: Decision, *, channel: str) -> BotQuestion | None:
+def record_question(
+    text: str, lang: str, decision: Decision, *, channel: str
+) -> BotQuestion | None:
     """Log one requester question and what the bot did with it (``decision`` is the
     engine's ``Decision``). Returns None when nothing was stored: the log is off
     (``BOT_LOG_DAYS=0``) or nothing is left of the text once scrubbed."""
@@ -94,7 +98,10 @@ def record_question(text: str, lang: str, decision: Decision, *, channel: str) -
         raise ValueError(f"unknown decision {decision.decision!r}")
     coverage = decision.features.get("coverage") if decision.results else None
     return BotQuestion.objects.create(
-        text=stored, norm=normalise_key(stored), lang=lang, decision=decision.decision,
+        text=stored,
+        norm=normalise_key(stored),
+        lang=lang,
+        decision=decision.decision,
         rule=(decision.rule or None) if decision.decision == BotDecision.RULE else None,
         top_ids=[str(article_id)[:120] for article_id, _score in decision.results[:5]],
         coverage=round(float(coverage), 4) if coverage is not None else None,
@@ -132,7 +139,9 @@ def purge_old() -> int:
 
 def open_questions() -> Any:
     """Hand-overs (not topic rules) nobody has resolved or dismissed yet."""
-    return BotQuestion.objects.filter(decision=BotDecision.HANDOVER, resolved=False, dismissed=False)
+    return BotQuestion.objects.filter(
+        decision=BotDecision.HANDOVER, resolved=False, dismissed=False
+    )
 
 
 @dataclass
@@ -172,8 +181,11 @@ class Group:
 def unanswered_groups() -> list[Group]:
     """Open hand-overs grouped by normalised text and, where the bot had a weak
     candidate, by that candidate; the most asked first."""
-    rows = list(open_questions().order_by("-created_at", "-id")
-                .values("id", "text", "norm", "lang", "top_ids", "coverage", "created_at")[:MAX_OPEN_ROWS])
+    rows = list(
+        open_questions()
+        .order_by("-created_at", "-id")
+        .values("id", "text", "norm", "lang", "top_ids", "coverage", "created_at")[:MAX_OPEN_ROWS]
+    )
     parent = {row["id"]: row["id"] for row in rows}
 
     def find(x: int) -> int:
@@ -200,17 +212,24 @@ def unanswered_groups() -> list[Group]:
         for row in items:
             by_norm.setdefault(row["norm"], []).append(row)
         phrasings = sorted(
-            (Phrasing(text=same[0]["text"], count=len(same), question_id=same[0]["id"]) for same in by_norm.values()),
+            (
+                Phrasing(text=same[0]["text"], count=len(same), question_id=same[0]["id"])
+                for same in by_norm.values()
+            ),
             key=lambda p: (-p.count, -p.question_id),
         )
         best = Counter(str(r["top_ids"][0]) for r in items if r["top_ids"])
         anywhere = Counter(str(i) for r in items for i in r["top_ids"][:3])
         candidate_ids = sorted(anywhere, key=lambda i: (-best[i], -anywhere[i], i))[:3]
-        groups.append(Group(
-            ids=[r["id"] for r in items], last_asked=items[0]["created_at"],
-            lang=Counter(r["lang"] for r in items).most_common(1)[0][0],
-            phrasings=phrasings, candidate_ids=candidate_ids,
-        ))
+        groups.append(
+            Group(
+                ids=[r["id"] for r in items],
+                last_asked=items[0]["created_at"],
+                lang=Counter(r["lang"] for r in items).most_common(1)[0][0],
+                phrasings=phrasings,
+                candidate_ids=candidate_ids,
+            )
+        )
     groups.sort(key=lambda g: (-g.count, -g.last_asked.timestamp()))
     return groups
 
@@ -220,7 +239,10 @@ def attach_candidates(groups: Iterable[Group]) -> None:
     a translation exists (two queries for all groups)."""
     groups = list(groups)
     by_id = articles_by_bot_id({i for g in groups for i in g.candidate_ids})
-    twins = {(a.topic, a.lang): a for a in Article.objects.filter(topic__in={a.topic for a in by_id.values()})}
+    twins = {
+        (a.topic, a.lang): a
+        for a in Article.objects.filter(topic__in={a.topic for a in by_id.values()})
+    }
     for group in groups:
         chosen: dict[str, Article] = {}
         for article in (by_id[i] for i in group.candidate_ids if i in by_id):
@@ -253,13 +275,20 @@ class TeachResult:
 
 
 @transaction.atomic
-def do_teach_questions(question_ids: Iterable[int], article: Article, *, phrasing_ids: Iterable[int] = (),
-                       acting_user: Any) -> TeachResult:
+def do_teach_questions(
+    question_ids: Iterable[int],
+    article: Article,
+    *,
+    phrasing_ids: Iterable[int] = (),
+    acting_user: Any,
+) -> TeachResult:
     """Resolve the open questions ``question_ids`` with ``article``; the texts of
     ``phrasing_ids`` (among them) become the article's other phrasings, as a new
     version, so the bot answers them from now on."""
     wanted = set(question_ids)
-    questions = list(open_questions().select_for_update().filter(pk__in=wanted).order_by("-created_at"))
+    questions = list(
+        open_questions().select_for_update().filter(pk__in=wanted).order_by("-created_at")
+    )
     chosen = set(phrasing_ids)
     known = {normalise_key(t) for t in (article.question, *article.alt_questions)}
     added = []
@@ -275,10 +304,17 @@ def do_teach_questions(question_ids: Iterable[int], article: Article, *, phrasin
         values = article_values(article)
         values["alt_questions"] = [*article.alt_questions, *added]
         article, _what = do_save_article(values, acting_user=acting_user, article=article)
-    BotQuestion.objects.filter(pk__in=[q.pk for q in questions]).update(resolved=True, taught_article=article)
+    BotQuestion.objects.filter(pk__in=[q.pk for q in questions]).update(
+        resolved=True, taught_article=article
+    )
     if questions:
-        audit.record("kb.questions_taught", actor=acting_user, article=article.pk, questions=len(questions),
-                     phrasings_added=len(added))
+        audit.record(
+            "kb.questions_taught",
+            actor=acting_user,
+            article=article.pk,
+            questions=len(questions),
+            phrasings_added=len(added),
+        )
     return TeachResult(questions=len(questions), added=added)
 
 

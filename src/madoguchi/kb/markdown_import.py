@@ -29,9 +29,18 @@ def parse(text: str, *, source: str, lang: str) -> list[dict[str, Any]]:
                 current = None
             if level == 3 and _Q.match(title):
                 question = _Q.sub("", title).strip()
-                key = hashlib.sha1(f"{source}\x00{question}".encode(), usedforsecurity=False).hexdigest()[:10]
-                current = {"id": f"md-{key}", "lang": lang, "kind": "faq", "topic": f"md-{key}",
-                           "section": section, "question": question, "answer_lines": []}
+                key = hashlib.sha1(
+                    f"{source}\x00{question}".encode(), usedforsecurity=False
+                ).hexdigest()[:10]
+                current = {
+                    "id": f"md-{key}",
+                    "lang": lang,
+                    "kind": "faq",
+                    "topic": f"md-{key}",
+                    "section": section,
+                    "question": question,
+                    "answer_lines": [],
+                }
             elif level <= 2:
                 section = title
             continue
@@ -48,5 +57,7 @@ def read_path(path: Path, *, lang: str) -> list[dict[str, Any]]:
     files = sorted(path.rglob("*.md")) if path.is_dir() else [path]
     out: list[dict[str, Any]] = []
     for file in files:
-        out += parse(file.read_text(encoding="utf-8", errors="replace"), source=str(file.name), lang=lang)
+        out += parse(
+            file.read_text(encoding="utf-8", errors="replace"), source=str(file.name), lang=lang
+        )
     return out

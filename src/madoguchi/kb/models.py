@@ -18,18 +18,29 @@ class ArticleKind(models.TextChoices):
 
 
 class Article(models.Model):
-    external_id = models.CharField(_("external id"), max_length=120, unique=True, null=True, blank=True)
-    topic = models.SlugField(_("topic"), max_length=120, db_index=True,
-                             help_text=_("Articles with the same topic are translations of each other."))
+    external_id = models.CharField(
+        _("external id"), max_length=120, unique=True, null=True, blank=True
+    )
+    topic = models.SlugField(
+        _("topic"),
+        max_length=120,
+        db_index=True,
+        help_text=_("Articles with the same topic are translations of each other."),
+    )
     lang = models.CharField(_("language"), max_length=8, choices=LANG_CHOICES)
-    kind = models.CharField(_("kind"), max_length=8, choices=ArticleKind.choices, default=ArticleKind.FAQ)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=ArticleKind.choices, default=ArticleKind.FAQ
+    )
     section = models.CharField(_("section"), max_length=200, blank=True)
     question = models.CharField(_("question"), max_length=500)
     answer = models.TextField(_("answer (Markdown)"))
     alt_questions = models.JSONField(_("other phrasings"), default=list, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
-    public = models.BooleanField(_("public"), default=True,
-                                 help_text=_("Internal articles are never shown to requesters nor used for them."))
+    public = models.BooleanField(
+        _("public"),
+        default=True,
+        help_text=_("Internal articles are never shown to requesters nor used for them."),
+    )
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(_("updated"), default=now)
 
@@ -54,12 +65,16 @@ class ArticleVersion(models.Model):
     section = models.CharField(max_length=200, null=True, blank=True)
     kind = models.CharField(max_length=8, null=True, blank=True)
     tags = models.JSONField(null=True, blank=True)
-    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     at = models.DateTimeField(default=now)
 
     class Meta:
         ordering = ["-version"]
-        constraints = [models.UniqueConstraint(fields=["article", "version"], name="articleversion_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "version"], name="articleversion_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.article_id} v{self.version}"
@@ -109,15 +124,19 @@ class BotQuestion(models.Model):
     channel = models.CharField(_("channel"), max_length=16)
     created_at = models.DateTimeField(_("asked"), default=now, db_index=True)
     resolved = models.BooleanField(default=False)
-    taught_article = models.ForeignKey(Article, null=True, blank=True, on_delete=models.SET_NULL,
-                                       related_name="taught_questions")
+    taught_article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="taught_questions"
+    )
     dismissed = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("bot question")
         verbose_name_plural = _("bot questions")
-        indexes = [models.Index(fields=["decision", "resolved", "dismissed", "created_at"],
-                                name="botquestion_open")]
+        indexes = [
+            models.Index(
+                fields=["decision", "resolved", "dismissed", "created_at"], name="botquestion_open"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.text
@@ -131,16 +150,28 @@ class BotRule(models.Model):
     name = models.SlugField(pgettext_lazy("bot rule", "name"), max_length=60, unique=True)
     order = models.IntegerField(_("order"), default=100)
     active = models.BooleanField(_("active"), default=True)
-    patterns_ja = models.TextField(_("patterns (Japanese)"), blank=True,
-                                   help_text=_("One regular expression per line."))
-    patterns_en = models.TextField(_("patterns (English)"), blank=True,
-                                   help_text=_("One regular expression per line."))
-    exclude_ja = models.TextField(_("exceptions (Japanese)"), blank=True,
-                                  help_text=_("One regular expression per line; a match here cancels a "
-                                              "pattern match on the same stretch of text."))
-    exclude_en = models.TextField(_("exceptions (English)"), blank=True,
-                                  help_text=_("One regular expression per line; a match here cancels a "
-                                              "pattern match on the same stretch of text."))
+    patterns_ja = models.TextField(
+        _("patterns (Japanese)"), blank=True, help_text=_("One regular expression per line.")
+    )
+    patterns_en = models.TextField(
+        _("patterns (English)"), blank=True, help_text=_("One regular expression per line.")
+    )
+    exclude_ja = models.TextField(
+        _("exceptions (Japanese)"),
+        blank=True,
+        help_text=_(
+            "One regular expression per line; a match here cancels a "
+            "pattern match on the same stretch of text."
+        ),
+    )
+    exclude_en = models.TextField(
+        _("exceptions (English)"),
+        blank=True,
+        help_text=_(
+            "One regular expression per line; a match here cancels a "
+            "pattern match on the same stretch of text."
+        ),
+    )
     message_ja = models.TextField(_("message (Japanese)"))
     message_en = models.TextField(_("message (English)"))
     link = models.CharField(_("link"), max_length=300, blank=True)

@@ -34,8 +34,15 @@ def articles_by_bot_id(ids: Iterable[str]) -> dict[str, Article]:
 def articles_from_database() -> Sequence[BotArticle]:
     return [
         BotArticle(
-            id=bot_id(a), lang=a.lang, topic=a.topic, question=a.question,
-            answer=a.answer, kind=a.kind, section=a.section, alt_questions=tuple(a.alt_questions), public=a.public,
+            id=bot_id(a),
+            lang=a.lang,
+            topic=a.topic,
+            question=a.question,
+            answer=a.answer,
+            kind=a.kind,
+            section=a.section,
+            alt_questions=tuple(a.alt_questions),
+            public=a.public,
         )
         for a in Article.objects.all()
     ]

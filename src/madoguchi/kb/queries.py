@@ -27,8 +27,12 @@ def find_articles(qs: QuerySet[Article], text: str, lang: str, limit: int = 200)
         return list(qs[:limit])
     ranked = [a.pk for a in search.staff_matches(text, lang)]
     matches = qs.filter(
-        Q(pk__in=ranked) | Q(question__icontains=text) | Q(answer__icontains=text) | Q(topic__icontains=text)
-        | Q(section__icontains=text) | Q(external_id__icontains=text)
+        Q(pk__in=ranked)
+        | Q(question__icontains=text)
+        | Q(answer__icontains=text)
+        | Q(topic__icontains=text)
+        | Q(section__icontains=text)
+        | Q(external_id__icontains=text)
     )[: limit + len(ranked)]
     order = {pk: i for i, pk in enumerate(ranked)}
     return sorted(matches, key=lambda a: (order.get(a.pk, len(order)), a.topic, a.lang))[:limit]
@@ -37,7 +41,9 @@ def find_articles(qs: QuerySet[Article], text: str, lang: str, limit: int = 200)
 def languages_by_topic(topics: set[str]) -> dict[str, dict[str, int]]:
     """For each topic, the languages it is written in and the article id of each."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    for topic, lang, pk in Article.objects.filter(topic__in=topics).values_list("topic", "lang", "id"):
+    for topic, lang, pk in Article.objects.filter(topic__in=topics).values_list(
+        "topic", "lang", "id"
+    ):
         out[topic][lang] = pk
     return out
 
@@ -58,7 +64,9 @@ class FigureRow:
     handed_over: int = 0
 
 
-def figures(start: dt.date, end: dt.date, *, order: str = "views") -> tuple[list[FigureRow], FigureRow]:
+def figures(
+    start: dt.date, end: dt.date, *, order: str = "views"
+) -> tuple[list[FigureRow], FigureRow]:
     """Per article and in total, the counts of ``ArticleDay`` from ``start`` to ``end``
     (both included); articles with nothing in the range are left out."""
     sums = {name: Sum(name) for name in FIGURES}
@@ -66,7 +74,10 @@ def figures(start: dt.date, end: dt.date, *, order: str = "views") -> tuple[list
     order = order if order in FIGURES else "views"
     rows = list(days.values("article").annotate(**sums).order_by(f"-{order}", "article")[:1000])
     articles = Article.objects.in_bulk([r["article"] for r in rows])
-    table = [FigureRow(article=articles.get(r["article"]), **{n: r[n] or 0 for n in FIGURES}) for r in rows]
+    table = [
+        FigureRow(article=articles.get(r["article"]), **{n: r[n] or 0 for n in FIGURES})
+        for r in rows
+    ]
     totals = days.aggregate(**sums)
     return table, FigureRow(article=None, **{n: totals[n] or 0 for n in FIGURES})
 
@@ -76,8 +87,16 @@ def bot_decisions(start: dt.date, end: dt.date) -> dict[str, Any]:
     the article counters count them)."""
     since = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    rows = (BotQuestion.objects.filter(created_at__gte=since, created_at__lt=until)
-            .values("decision").annotate(n=Count("id")).order_by())
+    rows = (
+        BotQuestion.objects.filter(created_at__gte=since, created_at__lt=until)
+        .values("decision")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     counts = {row["decision"]: row["n"] for row in rows}
-    return {"answer": counts.get("answer", 0), "handover": counts.get("handover", 0), "rule": counts.get("rule", 0),
-            "total": sum(counts.values())}
+    return {
+        "answer": counts.get("answer", 0),
+        "handover": counts.get("handover", 0),
+        "rule": counts.get("rule", 0),
+        "total": sum(counts.values()),
+    }

@@ -16,7 +16,10 @@ _NUMBER = re.compile(r"^\s*\d+[.)]\s+")
 
 def _inline(text: str) -> str:
     text = escape(text)
-    text = _LINK.sub(lambda m: f'<a href="{m.group(2)}" rel="nofollow noopener noreferrer">{m.group(1)}</a>', text)
+    text = _LINK.sub(
+        lambda m: f'<a href="{m.group(2)}" rel="nofollow noopener noreferrer">{m.group(1)}</a>',
+        text,
+    )
     return _BOLD.sub(r"<strong>\1</strong>", text)
 
 

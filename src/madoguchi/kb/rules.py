@@ -30,11 +30,22 @@ def pattern_errors(text: str) -> list[str]:
         if not pattern:
             continue
         try:
-            RuleSet([{"name": "check", "patterns": {"ja": [pattern]}, "message_ja": "", "message_en": ""}])
+            RuleSet(
+                [
+                    {
+                        "name": "check",
+                        "patterns": {"ja": [pattern]},
+                        "message_ja": "",
+                        "message_en": "",
+                    }
+                ]
+            )
         except ValueError as exc:
             reason = exc.__cause__ or exc
-            errors.append(_("Line %(number)d (“%(pattern)s”) is not a valid regular expression: %(reason)s")
-                          % {"number": number, "pattern": pattern[:80], "reason": reason})
+            errors.append(
+                _("Line %(number)d (“%(pattern)s”) is not a valid regular expression: %(reason)s")
+                % {"number": number, "pattern": pattern[:80], "reason": reason}
+            )
     return errors
 
 

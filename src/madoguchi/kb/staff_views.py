@@ -51,19 +51,31 @@ def articles(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(public=visibility == "public")
     if section:
         qs = qs.filter(section=section)
-    rows = queries.find_articles(qs.order_by("section", "topic", "lang"), q, desk_lang(), limit=1000)
+    rows = queries.find_articles(
+        qs.order_by("section", "topic", "lang"), q, desk_lang(), limit=1000
+    )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     langs = queries.languages_by_topic({a.topic for a in page})
     params = request.GET.copy()
     params.pop("page", None)
-    return render(request, "kb/staff/articles.html", {
-        "page": page,
-        "rows": [(a, queries.translation_row(langs[a.topic])) for a in page],
-        "q": q, "lang_filter": lang, "visibility": visibility, "section": section,
-        "sections": Article.objects.exclude(section="").order_by("section").values_list("section", flat=True)
-        .distinct()[:300],
-        "languages": LANG_CHOICES, "base_query": params.urlencode(),
-    })
+    return render(
+        request,
+        "kb/staff/articles.html",
+        {
+            "page": page,
+            "rows": [(a, queries.translation_row(langs[a.topic])) for a in page],
+            "q": q,
+            "lang_filter": lang,
+            "visibility": visibility,
+            "section": section,
+            "sections": Article.objects.exclude(section="")
+            .order_by("section")
+            .values_list("section", flat=True)
+            .distinct()[:300],
+            "languages": LANG_CHOICES,
+            "base_query": params.urlencode(),
+        },
+    )
 
 
 def _editor(request: HttpRequest, *, article: Article | None) -> HttpResponse:
@@ -74,21 +86,30 @@ def _editor(request: HttpRequest, *, article: Article | None) -> HttpResponse:
         if form.is_valid():
             current = article.version if article else None
             if article is not None and form.cleaned_data["version"] not in (None, current):
-                form.add_error(None, _("Someone else saved this article meanwhile (now version %(version)d). "
-                                       "Your text is kept below: compare it with the history, then save again.")
-                               % {"version": current})
+                form.add_error(
+                    None,
+                    _(
+                        "Someone else saved this article meanwhile (now version %(version)d). "
+                        "Your text is kept below: compare it with the history, then save again."
+                    )
+                    % {"version": current},
+                )
                 form.data = form.data.copy()
                 form.data["version"] = str(current)
             elif "preview" not in request.POST:
                 with transaction.atomic():
-                    saved, what = do_save_article(form.values(), acting_user=request.user, article=article)
+                    saved, what = do_save_article(
+                        form.values(), acting_user=request.user, article=article
+                    )
                     ids = learning.parse_ids(form.cleaned_data["from_questions"])
                     if ids:
                         learning.do_teach_questions(ids, saved, acting_user=request.user)
                 if what == "unchanged":
                     messages.info(request, _("Nothing was changed."))
                 else:
-                    messages.success(request, _("Saved as version %(version)d.") % {"version": saved.version})
+                    messages.success(
+                        request, _("Saved as version %(version)d.") % {"version": saved.version}
+                    )
                 return redirect("kb_staff:edit", pk=saved.pk)
     elif article is not None:
         form = ArticleForm(initial=initial_for(article), article=article)
@@ -109,17 +130,30 @@ def _editor(request: HttpRequest, *, article: Article | None) -> HttpResponse:
             if group is not None:
                 texts = [learning.strip_placeholders(p.text) for p in group.phrasings]
                 texts = [t for t in texts if t]
-                initial.update(lang=group.lang, question=texts[0] if texts else "",
-                               alt_questions="\n".join(texts[1:]), from_questions=group.ids_value)
+                initial.update(
+                    lang=group.lang,
+                    question=texts[0] if texts else "",
+                    alt_questions="\n".join(texts[1:]),
+                    from_questions=group.ids_value,
+                )
         form = ArticleForm(initial=initial, article=None)
     preview = None
     if form.is_bound and "preview" in request.POST and form.is_valid():
         preview = render_markdown(form.cleaned_data["answer"])
     twins = Article.objects.filter(topic=article.topic).exclude(pk=article.pk) if article else []
-    return render(request, "kb/staff/edit.html", {
-        "form": form, "article": article, "preview": preview, "source": source, "group": group,
-        "twins": twins, "missing_langs": _missing_langs(article),
-    })
+    return render(
+        request,
+        "kb/staff/edit.html",
+        {
+            "form": form,
+            "article": article,
+            "preview": preview,
+            "source": source,
+            "group": group,
+            "twins": twins,
+            "missing_langs": _missing_langs(article),
+        },
+    )
 
 
 def _missing_langs(article: Article | None) -> list[tuple[str, str]]:
@@ -143,10 +177,14 @@ def article_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def article_versions(request: HttpRequest, pk: int) -> HttpResponse:
     article = _article(pk)
     versions = article.versions.select_related("edited_by").order_by("-version")[:200]
-    return render(request, "kb/staff/versions.html", {
-        "article": article,
-        "versions": [(v, render_markdown(v.answer)) for v in versions],
-    })
+    return render(
+        request,
+        "kb/staff/versions.html",
+        {
+            "article": article,
+            "versions": [(v, render_markdown(v.answer)) for v in versions],
+        },
+    )
 
 
 @staff_required
@@ -156,10 +194,15 @@ def article_restore(request: HttpRequest, pk: int, version: int) -> HttpResponse
     old = get_object_or_404(ArticleVersion, article=article, version=version)
     saved, what = do_restore_version(article, old, acting_user=request.user)
     if what == "unchanged":
-        messages.info(request, _("Version %(version)d is already the current text.") % {"version": version})
+        messages.info(
+            request, _("Version %(version)d is already the current text.") % {"version": version}
+        )
     else:
-        messages.success(request, _("Version %(old)d restored as version %(new)d.")
-                         % {"old": version, "new": saved.version})
+        messages.success(
+            request,
+            _("Version %(old)d restored as version %(new)d.")
+            % {"old": version, "new": saved.version},
+        )
     return redirect("kb_staff:versions", pk=saved.pk)
 
 
@@ -173,9 +216,15 @@ def unanswered(request: HttpRequest) -> HttpResponse:
     groups = learning.unanswered_groups()
     shown = groups[:MAX_GROUPS]
     learning.attach_candidates(shown)
-    return render(request, "kb/staff/unanswered.html", {
-        "groups": shown, "more": len(groups) - len(shown), "total": sum(g.count for g in groups),
-    })
+    return render(
+        request,
+        "kb/staff/unanswered.html",
+        {
+            "groups": shown,
+            "more": len(groups) - len(shown),
+            "total": sum(g.count for g in groups),
+        },
+    )
 
 
 @staff_required
@@ -185,20 +234,34 @@ def teach(request: HttpRequest) -> HttpResponse:
         ids = learning.parse_ids(request.POST.get("ids", ""))
         phrasings = learning.parse_ids(",".join(request.POST.getlist("phrasing")))
         pk = request.POST.get("article", "")
-        article = Article.objects.filter(pk=int(pk)).first() if pk.isdigit() and len(pk) < 19 else None
-        back = reverse("kb_staff:teach") + f"?group={ids[0]}" if ids else reverse("kb_staff:unanswered")
+        article = (
+            Article.objects.filter(pk=int(pk)).first() if pk.isdigit() and len(pk) < 19 else None
+        )
+        back = (
+            reverse("kb_staff:teach") + f"?group={ids[0]}"
+            if ids
+            else reverse("kb_staff:unanswered")
+        )
         if article is None:
             messages.error(request, _("Choose the article that answers these questions."))
             return redirect(back)
         if not set(phrasings) & set(ids):
             messages.error(request, _("Choose at least one phrasing to add."))
             return redirect(back)
-        result = learning.do_teach_questions(ids, article, phrasing_ids=phrasings, acting_user=request.user)
+        result = learning.do_teach_questions(
+            ids, article, phrasing_ids=phrasings, acting_user=request.user
+        )
         if result.questions == 0:
             messages.info(request, _("These questions were already handled by someone else."))
         else:
-            messages.success(request, _("%(added)d phrasing(s) added to “%(question)s”; the bot answers them from "
-                                        "now on.") % {"added": len(result.added), "question": article.question})
+            messages.success(
+                request,
+                _(
+                    "%(added)d phrasing(s) added to “%(question)s”; the bot answers them from "
+                    "now on."
+                )
+                % {"added": len(result.added), "question": article.question},
+            )
         return redirect("kb_staff:unanswered")
     anchor = request.GET.get("group", "")
     group = learning.group_of(int(anchor)) if anchor.isdigit() and len(anchor) < 19 else None
@@ -206,15 +269,23 @@ def teach(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("These questions were already handled by someone else."))
         return redirect("kb_staff:unanswered")
     find = request.GET.get("find", "")[:200]
-    found = queries.find_articles(Article.objects.order_by("topic", "lang"), find, group.lang, limit=30) if find else []
+    found = (
+        queries.find_articles(Article.objects.order_by("topic", "lang"), find, group.lang, limit=30)
+        if find
+        else []
+    )
     choices = list(group.candidates) + [a for a in found if a not in group.candidates]
-    return render(request, "kb/staff/teach.html", {"group": group, "find": find, "choices": choices})
+    return render(
+        request, "kb/staff/teach.html", {"group": group, "find": find, "choices": choices}
+    )
 
 
 @staff_required
 @require_POST
 def dismiss(request: HttpRequest) -> HttpResponse:
-    count = learning.do_dismiss_questions(learning.parse_ids(request.POST.get("ids", "")), acting_user=request.user)
+    count = learning.do_dismiss_questions(
+        learning.parse_ids(request.POST.get("ids", "")), acting_user=request.user
+    )
     if count:
         messages.success(request, _("%(n)d question(s) dismissed.") % {"n": count})
     return redirect("kb_staff:unanswered")
@@ -235,11 +306,20 @@ def figures(request: HttpRequest) -> HttpResponse:
         form = DateRangeForm(initial={"start": start, "end": end})
     order = request.GET.get("order", "views")
     rows, totals = queries.figures(start, end, order=order)
-    return render(request, "kb/staff/figures.html", {
-        "form": form, "start": start, "end": end, "rows": rows, "totals": totals,
-        "order": order if order in queries.FIGURES else "views", "decisions": queries.bot_decisions(start, end),
-        "columns": _figure_columns(),
-    })
+    return render(
+        request,
+        "kb/staff/figures.html",
+        {
+            "form": form,
+            "start": start,
+            "end": end,
+            "rows": rows,
+            "totals": totals,
+            "order": order if order in queries.FIGURES else "views",
+            "decisions": queries.bot_decisions(start, end),
+            "columns": _figure_columns(),
+        },
+    )
 
 
 def _figure_columns() -> list[tuple[str, str]]:

@@ -39,29 +39,41 @@ def faq(request: HttpRequest) -> HttpResponse:
 
 def article(request: HttpRequest, topic: str) -> HttpResponse:
     lang = _lang()
-    found = (Article.objects.filter(topic=topic, public=True, lang=lang).first()
-             or Article.objects.filter(topic=topic, public=True).first())
+    found = (
+        Article.objects.filter(topic=topic, public=True, lang=lang).first()
+        or Article.objects.filter(topic=topic, public=True).first()
+    )
     if found is None:
         raise Http404
     counters.count(found, "views")
-    return render(request, "kb/article.html", {
-        "article": found, "answer": render_markdown(found.answer), "other_language": found.lang != lang,
-        "voted": request.GET.get("voted"),
-    })
+    return render(
+        request,
+        "kb/article.html",
+        {
+            "article": found,
+            "answer": render_markdown(found.answer),
+            "other_language": found.lang != lang,
+            "voted": request.GET.get("voted"),
+        },
+    )
 
 
 @require_POST
 def feedback(request: HttpRequest, topic: str) -> HttpResponse:
     # The vote is for the article shown, which is the one in the reader's language.
-    found = (Article.objects.filter(topic=topic, public=True, lang=_lang()).first()
-             or Article.objects.filter(topic=topic, public=True).first())
+    found = (
+        Article.objects.filter(topic=topic, public=True, lang=_lang()).first()
+        or Article.objects.filter(topic=topic, public=True).first()
+    )
     if found is None:
         raise Http404
     vote = request.POST.get("helpful")
     if vote in ("yes", "no") and hit("kb-feedback", f"{client_address(request)}:{topic}", "3/3600"):
         with transaction.atomic():
             counters.count(found, "helpful" if vote == "yes" else "not_helpful")
-    return redirect(f"{request.path.rsplit('/feedback/', 1)[0]}/?voted={'yes' if vote == 'yes' else 'no'}")
+    return redirect(
+        f"{request.path.rsplit('/feedback/', 1)[0]}/?voted={'yes' if vote == 'yes' else 'no'}"
+    )
 
 
 def suggestions(request: HttpRequest) -> HttpResponse:

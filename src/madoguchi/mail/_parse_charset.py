@@ -95,7 +95,23 @@ _UTF7_LABELS = frozenset({"utf-7", "utf7", "unicode-1-1-utf-7", "x-unicode-1-1-u
 
 # Codecs that turn bytes into something other than text or that we never want to run.
 _FORBIDDEN = frozenset(
-    {"utf_7", "base64_codec", "bz2_codec", "hex_codec", "quopri_codec", "rot_13", "uu_codec", "zlib_codec", "punycode", "idna", "raw_unicode_escape", "unicode_escape", "undefined", "mbcs", "oem"}
+    {
+        "utf_7",
+        "base64_codec",
+        "bz2_codec",
+        "hex_codec",
+        "quopri_codec",
+        "rot_13",
+        "uu_codec",
+        "zlib_codec",
+        "punycode",
+        "idna",
+        "raw_unicode_escape",
+        "unicode_escape",
+        "undefined",
+        "mbcs",
+        "oem",
+    }
 )
 
 
@@ -127,7 +143,14 @@ def resolve_codec(label: str | None) -> str | None:
     name = info.name
     if name in _FORBIDDEN or "codec" in name:
         return None
-    if name in {"iso2022_jp", "iso2022_jp_1", "iso2022_jp_2", "iso2022_jp_3", "iso2022_jp_ext", "iso2022_jp_2004"}:
+    if name in {
+        "iso2022_jp",
+        "iso2022_jp_1",
+        "iso2022_jp_2",
+        "iso2022_jp_3",
+        "iso2022_jp_ext",
+        "iso2022_jp_2004",
+    }:
         return "iso-2022-jp"
     if name == "latin_1":
         return "cp1252"
@@ -187,7 +210,9 @@ def _decode_2022_line(line: bytes, out: list[str]) -> int:
             pieces = []
             for k in range(0, len(data) - 1, 2):
                 try:
-                    pieces.append(bytes((0x8F, data[k] | 0x80, data[k + 1] | 0x80)).decode("euc_jp"))
+                    pieces.append(
+                        bytes((0x8F, data[k] | 0x80, data[k + 1] | 0x80)).decode("euc_jp")
+                    )
                 except UnicodeDecodeError:
                     pieces.append("\ufffd")
                     errors += 1
@@ -200,7 +225,11 @@ def _decode_2022_line(line: bytes, out: list[str]) -> int:
                 out.append("\ufffd" * (len(data) // 2 or 1))
                 errors += 1
         elif mode == "kana":
-            out.append(bytes((b | 0x80) if 0x21 <= b <= 0x5F else 0x3F for b in buf).decode("cp932", errors="replace"))
+            out.append(
+                bytes((b | 0x80) if 0x21 <= b <= 0x5F else 0x3F for b in buf).decode(
+                    "cp932", errors="replace"
+                )
+            )
         buf.clear()
 
     while i < n:
@@ -348,7 +377,9 @@ def _utf8_mostly(data: bytes) -> str | None:
     return None
 
 
-_UTF8_SEQ = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_UTF8_SEQ = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def _utf8_valid_sequences(data: bytes) -> bool:

@@ -42,7 +42,9 @@ _AUTOREPLY_SUBJECT = re.compile(
 _SYSTEM_LOCALS = re.compile(
     r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|bounces?)(?:[+-].*)?$"
 )
-_DAEMON_LOCALS = re.compile(r"^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.]?(?:system|subsystem)?)$")
+_DAEMON_LOCALS = re.compile(
+    r"^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.]?(?:system|subsystem)?)$"
+)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|delivery\s+(?:status\s+notification|failure|failed|has\s+failed|problem|report)|"
     r"returned\s+mail|return(?:ed)?\s+to\s+sender|failure\s+notice|mail\s+delivery\s+failed|could\s+not\s+be\s+delivered|"
@@ -60,7 +62,13 @@ def _header_token(headers: Headers, name: str) -> str | None:
     return value.split(";", 1)[0].split("(", 1)[0].strip().lower()
 
 
-def classify_auto(headers: Headers, subject: str, from_address: str | None, report_type: str | None, has_mdn_part: bool) -> str | None:
+def classify_auto(
+    headers: Headers,
+    subject: str,
+    from_address: str | None,
+    report_type: str | None,
+    has_mdn_part: bool,
+) -> str | None:
     if report_type == "disposition-notification" or has_mdn_part:
         return "read_receipt"
     auto_submitted = _header_token(headers, "auto-submitted")
@@ -77,10 +85,16 @@ def classify_auto(headers: Headers, subject: str, from_address: str | None, repo
             "x-loop",
         )
     ) or precedence in ("auto_reply", "auto-reply")
-    is_auto = (auto_submitted not in (None, "", "no")) or legacy or precedence in ("bulk", "junk", "auto_reply")
+    is_auto = (
+        (auto_submitted not in (None, "", "no"))
+        or legacy
+        or precedence in ("bulk", "junk", "auto_reply")
+    )
     if is_auto and _ABSENCE_SUBJECT.match(subject):
         return "out_of_office"
-    exchange = headers.has("x-ms-exchange-inbox-rules-loop") or headers.has("x-auto-response-suppress")
+    exchange = headers.has("x-ms-exchange-inbox-rules-loop") or headers.has(
+        "x-auto-response-suppress"
+    )
     if exchange and auto_submitted in (None, "") and _AUTOREPLY_SUBJECT.match(subject):
         return "out_of_office"
     if auto_submitted not in (None, "", "no"):
@@ -103,14 +117,18 @@ def classify_auto(headers: Headers, subject: str, from_address: str | None, repo
 # --- bounces ---------------------------------------------------------------------------
 
 _STATUS_RE = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
-_ADDR_IN_TEXT = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+")
+_ADDR_IN_TEXT = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+"
+)
 _MSGID_LINE = re.compile(r"(?im)^[ \t>]*message-id:[ \t]*(<[^<>\s]{1,250}>)")
 _ORIGINAL_MARKER = re.compile(
     r"(?im)^[ \t>-]*(?:-+\s*)?(?:original\s+message|this\s+is\s+a\s+copy\s+of\s+the\s+message|"
     r"original\s+message\s+follows|the\s+original\s+message\s+was|headers\s+of\s+the\s+original|"
     r"元のメッセージ|元のメール|オリジナルメッセージ|以下.*(?:元|オリジナル)|Return-Path:|Received:|From:)"
 )
-_TEMPORARY_TEXT = re.compile(r"delayed|will\s+(?:be\s+)?retr|temporar|deferred|遅延|再送を試み", re.IGNORECASE)
+_TEMPORARY_TEXT = re.compile(
+    r"delayed|will\s+(?:be\s+)?retr|temporar|deferred|遅延|再送を試み", re.IGNORECASE
+)
 
 
 def parse_delivery_status(text: str) -> tuple[list[str], bool | None]:
@@ -156,7 +174,9 @@ def message_ids_in_text(text: str) -> list[str]:
     return out[:20]
 
 
-def is_plain_bounce(from_address: str | None, return_path: str | None, null_envelope: bool, subject: str) -> bool:
+def is_plain_bounce(
+    from_address: str | None, return_path: str | None, null_envelope: bool, subject: str
+) -> bool:
     local = from_address.rsplit("@", 1)[0] if from_address else ""
     daemon = bool(_DAEMON_LOCALS.match(local))
     subject_hit = bool(_BOUNCE_SUBJECT.search(subject))
@@ -187,12 +207,17 @@ def plain_bounce_details(text: str, own_addresses: set[str]) -> tuple[list[str],
 
 _REPLY_HEADER_PATTERNS = [
     re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
-    re.compile(r"^\s*-{2,}\s*(?:元のメッセージ|元のメール|オリジナルメッセージ|返信元メッセージ)\s*-{2,}\s*$"),
+    re.compile(
+        r"^\s*-{2,}\s*(?:元のメッセージ|元のメール|オリジナルメッセージ|返信元メッセージ)\s*-{2,}\s*$"
+    ),
     re.compile(r"^\s*On\s.{1,200}\swrote:\s*$", re.IGNORECASE),
     re.compile(r"^\s*Le\s.{1,200}\sa\s+écrit\s*:\s*$", re.IGNORECASE),
     re.compile(r"^\s*Am\s.{1,200}\sschrieb\s.{0,100}:\s*$", re.IGNORECASE),
     re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日.{0,200}[:：]\s*$"),
-    re.compile(r"^\s*\d{4}[/-]\d{1,2}[/-]\d{1,2}.{0,200}(?:wrote|書きました|のメッセージ)\s*[:：]\s*$", re.IGNORECASE),
+    re.compile(
+        r"^\s*\d{4}[/-]\d{1,2}[/-]\d{1,2}.{0,200}(?:wrote|書きました|のメッセージ)\s*[:：]\s*$",
+        re.IGNORECASE,
+    ),
     re.compile(r"^.{1,200}(?:さんは書きました|さんが書きました|wrote)\s*[:：]\s*$", re.IGNORECASE),
     re.compile(r"^\s*_{20,}\s*$"),
 ]
@@ -215,10 +240,21 @@ def strip_quoted(text: str, *, is_forward: bool) -> str:
         if len(line) > 400:
             continue
         hit = any(p.match(line) for p in _REPLY_HEADER_PATTERNS)
-        if not hit and _ON_START.match(line) and i + 1 < len(lines) and lines[i + 1].rstrip().endswith("wrote:"):
+        if (
+            not hit
+            and _ON_START.match(line)
+            and i + 1 < len(lines)
+            and lines[i + 1].rstrip().endswith("wrote:")
+        ):
             hit = True
-        if not hit and _FROM_BLOCK.match(line) and i + 1 < len(lines) and (
-            _SENT_BLOCK.match(lines[i + 1]) or (i + 2 < len(lines) and _SENT_BLOCK.match(lines[i + 2]))
+        if (
+            not hit
+            and _FROM_BLOCK.match(line)
+            and i + 1 < len(lines)
+            and (
+                _SENT_BLOCK.match(lines[i + 1])
+                or (i + 2 < len(lines) and _SENT_BLOCK.match(lines[i + 2]))
+            )
         ):
             # Outlook's header block ("From: ... / Sent: ...") without a separator line.
             hit = i > 0
@@ -237,7 +273,9 @@ def strip_quoted(text: str, *, is_forward: bool) -> str:
     return "\n".join(kept)
 
 
-_FWD_FROM = re.compile(r"^\s*(?:>\s*)*(?:From|差出人|送信者|Von|De)\s*[:：]\s*(.{1,500})$", re.IGNORECASE)
+_FWD_FROM = re.compile(
+    r"^\s*(?:>\s*)*(?:From|差出人|送信者|Von|De)\s*[:：]\s*(.{1,500})$", re.IGNORECASE
+)
 
 
 def find_forwarded_from(text: str, subject_is_forward: bool) -> str | None:

@@ -322,7 +322,7 @@ def parse_msgid_list(value: str | None, limit: int = 100) -> tuple[str, ...]:
         return ()
     ids: list[str] = []
     seen: set[str] = set()
-    for m in _MSGID_TOKEN.finditer(value[:MAX_ADDRESS_INPUT * 4]):
+    for m in _MSGID_TOKEN.finditer(value[: MAX_ADDRESS_INPUT * 4]):
         content = m.group(1)
         if _valid_id(content):
             mid = "<" + content + ">"
@@ -401,7 +401,9 @@ _TOKEN_RE = re.compile(
 )
 
 _LOCAL_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\u00a0-\ufffc\U00010000-\U0010ffff]+")
-_DOMAIN_OK = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)*")
+_DOMAIN_OK = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)*"
+)
 
 
 def _skip_comment(value: str, pos: int) -> tuple[int, str]:
@@ -465,7 +467,12 @@ def _normalise_local(local: str) -> str | None:
         inner = re.sub(r"\\(.)", r"\1", local[1:-1])
         if not inner or _CONTROL_OR_BIDI.search(inner):
             return None
-        if _LOCAL_ATOM.fullmatch(inner) and ".." not in inner and not inner.startswith(".") and not inner.endswith("."):
+        if (
+            _LOCAL_ATOM.fullmatch(inner)
+            and ".." not in inner
+            and not inner.startswith(".")
+            and not inner.endswith(".")
+        ):
             return inner.lower()
         escaped = inner.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{escaped}"'.lower()
@@ -475,7 +482,7 @@ def _normalise_local(local: str) -> str | None:
 
 
 def normalise_addr_spec(spec: str) -> str | None:
-    """"Local@Domain" -> "local@domain" with the domain in punycode; None if invalid."""
+    """ "Local@Domain" -> "local@domain" with the domain in punycode; None if invalid."""
     spec = spec.strip()
     if spec.startswith("@") and ":" in spec:  # obsolete source route
         spec = spec.rsplit(":", 1)[1]
@@ -575,7 +582,12 @@ def parse_addresses(value: str | None, limit: int = 1000) -> tuple[list[tuple[st
         if kind == "special" and text in ",;":
             finish()
             continue
-        if kind == "special" and text == ":" and angle is None and not any(t == "@" for _, _, t in parts):
+        if (
+            kind == "special"
+            and text == ":"
+            and angle is None
+            and not any(t == "@" for _, _, t in parts)
+        ):
             # A group: "name: a, b;" (the phrase was the group name).
             parts.clear()
             comments.clear()
@@ -595,12 +607,41 @@ def parse_addresses(value: str | None, limit: int = 1000) -> tuple[list[tuple[st
 
 # --- dates -----------------------------------------------------------------------------
 
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _ZONES = {
-    "ut": 0, "utc": 0, "gmt": 0, "z": 0,
-    "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
-    "jst": 9, "kst": 9, "hkt": 8, "sgt": 8, "cet": 1, "cest": 2, "met": 1, "mest": 2,
-    "bst": 1, "eet": 2, "eest": 3, "wet": 0, "west": 1, "ist": 5.5, "aest": 10, "aedt": 11,
+    "ut": 0,
+    "utc": 0,
+    "gmt": 0,
+    "z": 0,
+    "est": -5,
+    "edt": -4,
+    "cst": -6,
+    "cdt": -5,
+    "mst": -7,
+    "mdt": -6,
+    "pst": -8,
+    "pdt": -7,
+    "jst": 9,
+    "kst": 9,
+    "hkt": 8,
+    "sgt": 8,
+    "cet": 1,
+    "cest": 2,
+    "met": 1,
+    "mest": 2,
+    "bst": 1,
+    "eet": 2,
+    "eest": 3,
+    "wet": 0,
+    "west": 1,
+    "ist": 5.5,
+    "aest": 10,
+    "aedt": 11,
 }
 _RFC_DATE = re.compile(
     r"(?:[A-Za-z]{2,9}\.?,?\s*)?(\d{1,2})[\s-]+([A-Za-z]{3})[A-Za-z]*\.?[\s-]+(\d{2,4})\s+"
@@ -631,7 +672,9 @@ def _offset(zone: str | None, name: str | None) -> tuple[timedelta | None, bool]
     return timedelta(0), False
 
 
-def _build(year: int, month: int, day: int, hour: int, minute: int, second: int, off: timedelta | None) -> datetime | None:
+def _build(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, off: timedelta | None
+) -> datetime | None:
     if off is None:
         return None
     if second == 60:
@@ -667,14 +710,30 @@ def parse_date(value: str | None) -> tuple[datetime | None, str | None]:
         off, known = (timedelta(0), True) if zone == "Z" else _offset(zone if zone else None, None)
         if zone and zone != "Z" and ":" not in zone:
             off, known = _offset(zone, None)
-        dt = _build(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)), int(m.group(6) or 0), off)
+        dt = _build(
+            int(m.group(1)),
+            int(m.group(2)),
+            int(m.group(3)),
+            int(m.group(4)),
+            int(m.group(5)),
+            int(m.group(6) or 0),
+            off,
+        )
         return (dt, None if known else "date_unknown_zone") if dt else (None, "invalid_date")
     m = _ASCTIME.search(v)
     if m:
         mon = _MONTHS.get(m.group(1).lower())
         if mon is None:
             return None, "invalid_date"
-        dt = _build(int(m.group(6)), mon, int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)), timedelta(0))
+        dt = _build(
+            int(m.group(6)),
+            mon,
+            int(m.group(2)),
+            int(m.group(3)),
+            int(m.group(4)),
+            int(m.group(5)),
+            timedelta(0),
+        )
         return (dt, "date_unknown_zone") if dt else (None, "invalid_date")
     return None, "invalid_date"
 

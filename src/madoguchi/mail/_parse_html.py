@@ -28,18 +28,98 @@ MAX_DEPTH = 100
 MAX_ATTRIBUTE_CHARS = 2048
 
 _TAGS = {
-    "a", "abbr", "acronym", "article", "aside", "b", "bdi", "bdo", "blockquote", "br",
-    "caption", "center", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn",
-    "div", "dl", "dt", "em", "figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4",
-    "h5", "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q",
-    "rp", "rt", "ruby", "s", "samp", "small", "span", "strike", "strong", "sub", "summary",
-    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var",
+    "a",
+    "abbr",
+    "acronym",
+    "article",
+    "aside",
+    "b",
+    "bdi",
+    "bdo",
+    "blockquote",
+    "br",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
     "wbr",
 }
 _CLEAN_CONTENT = {
-    "script", "style", "template", "iframe", "object", "embed", "applet", "svg", "math",
-    "noscript", "noembed", "noframes", "xmp", "select", "title", "frameset",
-    "audio", "video", "canvas",
+    "script",
+    "style",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "noscript",
+    "noembed",
+    "noframes",
+    "xmp",
+    "select",
+    "title",
+    "frameset",
+    "audio",
+    "video",
+    "canvas",
 }
 _COMMON_ATTRS = {"title", "dir", "lang"}
 _BASE_ATTRS: dict[str, set[str]] = {
@@ -63,8 +143,14 @@ _BASE_ATTRS: dict[str, set[str]] = {
     "tr": {"align", "valign"},
     "ul": {"type"},
 }
-_PASS1_ATTRS = {**_BASE_ATTRS, "img": {"src", "alt", "width", "height", "title", "data-cid", "data-remote-src"}}
-_FINAL_ATTRS = {**_BASE_ATTRS, "img": {"alt", "width", "height", "title", "data-cid", "data-remote-src"}}
+_PASS1_ATTRS = {
+    **_BASE_ATTRS,
+    "img": {"src", "alt", "width", "height", "title", "data-cid", "data-remote-src"},
+}
+_FINAL_ATTRS = {
+    **_BASE_ATTRS,
+    "img": {"alt", "width", "height", "title", "data-cid", "data-remote-src"},
+}
 _LINK_REL = "noopener noreferrer nofollow"
 _LINK_SCHEMES = ("http", "https", "mailto", "tel")
 
@@ -108,7 +194,18 @@ def _filter(tag: str, attr: str, value: str) -> str | None:
             return value if _scheme(value) in ("http", "https") else None
         if attr == "data-cid":
             return value if clean_cid(value) else None
-        if attr in ("width", "height", "border", "cellpadding", "cellspacing", "colspan", "rowspan", "span", "size", "start"):
+        if attr in (
+            "width",
+            "height",
+            "border",
+            "cellpadding",
+            "cellspacing",
+            "colspan",
+            "rowspan",
+            "span",
+            "size",
+            "start",
+        ):
             return value if re.fullmatch(r"\s*\d{1,4}%?\s*", value) else None
         return value
     except Exception:  # noqa: BLE001 - nh3 reports callback errors as unraisable; never let one escape
@@ -131,7 +228,22 @@ def _clean(text: str, attrs: dict[str, set[str]], schemes: set[str]) -> str:
 _IMG_RE = re.compile(r'<img((?:\s+[^\s=>/"]+(?:="[^"]*")?)*)\s*/?>')
 _ATTR_RE = re.compile(r'(\s+)([^\s=>/"]+)(?:="([^"]*)")?')
 _TAG_RE = re.compile(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s=>/"]+(?:="[^"]*")?)*)\s*(/?)>')
-_VOID = {"br", "hr", "img", "wbr", "col", "area", "input", "meta", "link", "source", "track", "param", "base", "embed"}
+_VOID = {
+    "br",
+    "hr",
+    "img",
+    "wbr",
+    "col",
+    "area",
+    "input",
+    "meta",
+    "link",
+    "source",
+    "track",
+    "param",
+    "base",
+    "embed",
+}
 
 
 def _rewrite_img(m: re.Match[str]) -> str:
@@ -201,9 +313,36 @@ def has_hidden_text(raw_html: str) -> bool:
 
 
 _BLOCK = {
-    "p", "div", "br", "li", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-    "pre", "hr", "ul", "ol", "dl", "dt", "dd", "article", "aside", "header", "footer",
-    "figure", "figcaption", "details", "summary", "caption", "center",
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "table",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "hr",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "article",
+    "aside",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "details",
+    "summary",
+    "caption",
+    "center",
 }
 
 
@@ -248,7 +387,10 @@ def html_to_text(sanitised: str) -> str:
     except Exception:  # noqa: BLE001 - html.parser on sanitised input should not fail; never crash
         return re.sub(r"<[^>]*>", " ", sanitised)
     text = "".join(parser.parts)
-    lines = [" ".join(line.split()) if line.strip() else "" for line in text.replace("\xa0", " ").split("\n")]
+    lines = [
+        " ".join(line.split()) if line.strip() else ""
+        for line in text.replace("\xa0", " ").split("\n")
+    ]
     out: list[str] = []
     for line in lines:
         if not line and (not out or not out[-1]):

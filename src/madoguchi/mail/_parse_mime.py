@@ -64,7 +64,14 @@ _CTYPE_OK = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.
 
 
 def _make_entity(
-    buf: bytes, start: int, end: int, depth: int, defects: list[str], *, top_level: bool, default_ctype: str
+    buf: bytes,
+    start: int,
+    end: int,
+    depth: int,
+    defects: list[str],
+    *,
+    top_level: bool,
+    default_ctype: str,
 ) -> Entity:
     fields, body_start = split_header_block(buf, start, end, defects, top_level=top_level)
     headers = Headers(fields)
@@ -153,7 +160,9 @@ def split_multipart(
     return parts
 
 
-def build_tree(buf: bytes, max_depth: int, max_parts: int, defects: list[str]) -> tuple[Entity, int]:
+def build_tree(
+    buf: bytes, max_depth: int, max_parts: int, defects: list[str]
+) -> tuple[Entity, int]:
     """Parse the whole message. Returns (root, number of parts only counted)."""
     root = _make_entity(buf, 0, len(buf), 0, defects, top_level=True, default_ctype="text/plain")
     work = [(root, ())]  # (entity, ancestor boundaries)
@@ -192,7 +201,9 @@ def build_tree(buf: bytes, max_depth: int, max_parts: int, defects: list[str]) -
                 uncounted += 1
                 continue
             seen += 1
-            child = _make_entity(buf, s, e, entity.depth + 1, defects, top_level=False, default_ctype=default)
+            child = _make_entity(
+                buf, s, e, entity.depth + 1, defects, top_level=False, default_ctype=default
+            )
             if expanded >= max_parts:
                 child.skipped = True
                 if "part_limit" not in defects:
@@ -287,7 +298,9 @@ def decode_transfer(buf: bytes, entity: Entity) -> tuple[bytes, str | None]:
 _TEXT_PLAIN_HDR = re.compile(rb"(?mi)^content-type:[ \t]*text/plain")
 
 
-def recover_texts(buf: bytes, start: int, end: int, defects: list[str], limit: int = 50) -> list[Entity]:
+def recover_texts(
+    buf: bytes, start: int, end: int, defects: list[str], limit: int = 50
+) -> list[Entity]:
     """text/plain leaves found by a flat scan of buf[start:end] (no tree): each found
     Content-Type line starts a header block that ends at the next empty line; the body
     ends at the next line that starts with "--"."""
@@ -299,7 +312,9 @@ def recover_texts(buf: bytes, start: int, end: int, defects: list[str], limit: i
         block_start = start if block_start < 0 else buf.find(b"\n", block_start + 1, end) + 1
         if block_start <= 0 or block_start > m.start():
             block_start = m.start()
-        entity = _make_entity(buf, block_start, end, 0, [], top_level=False, default_ctype="text/plain")
+        entity = _make_entity(
+            buf, block_start, end, 0, [], top_level=False, default_ctype="text/plain"
+        )
         stop = buf.find(b"\n--", entity.start, end)
         entity.end = end if stop < 0 else _line_break_before(buf, entity.start, stop + 1)
         if entity.end < entity.start:

@@ -37,7 +37,9 @@ def _secret(mailbox: Mailbox) -> str:
         raise RuntimeError(f"{mailbox.address}: no secret variable configured")
     value = os.environ.get(mailbox.imap_secret_env)
     if value is None:
-        raise RuntimeError(f"{mailbox.address}: environment variable {mailbox.imap_secret_env} is not set")
+        raise RuntimeError(
+            f"{mailbox.address}: environment variable {mailbox.imap_secret_env} is not set"
+        )
     return value
 
 
@@ -61,7 +63,9 @@ def oauth2_token(mailbox: Mailbox) -> str:
 def connect(mailbox: Mailbox) -> imaplib.IMAP4:
     context = ssl.create_default_context()
     if mailbox.imap_security == Mailbox.Security.SSL:
-        client: imaplib.IMAP4 = imaplib.IMAP4_SSL(mailbox.imap_host, mailbox.imap_port, ssl_context=context, timeout=60)
+        client: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+            mailbox.imap_host, mailbox.imap_port, ssl_context=context, timeout=60
+        )
     else:
         client = imaplib.IMAP4(mailbox.imap_host, mailbox.imap_port, timeout=60)
         if mailbox.imap_security == Mailbox.Security.STARTTLS:
@@ -89,7 +93,10 @@ def fetch_mailbox(mailbox: Mailbox, *, limit: int = 200) -> FetchReport:
         typ, data = client.uid("SEARCH", None, "UNSEEN")  # type: ignore[arg-type]
         uids = data[0].split()[:limit] if typ == "OK" and data and data[0] else []
         typ, caps = client.capability()
-        can_move = typ == "OK" and b"MOVE" in b" ".join(c for c in caps if isinstance(c, bytes)).upper().split()
+        can_move = (
+            typ == "OK"
+            and b"MOVE" in b" ".join(c for c in caps if isinstance(c, bytes)).upper().split()
+        )
         for uid in uids:
             report.fetched += 1
             try:

@@ -117,7 +117,9 @@ def store_raw(raw: bytes, *, mailbox: Mailbox | None = None) -> tuple[InboundMes
         return existing, False
     try:
         with transaction.atomic():
-            return InboundMessage.objects.create(mailbox=mailbox, raw_sha256=digest, raw_size=len(raw)), True
+            return InboundMessage.objects.create(
+                mailbox=mailbox, raw_sha256=digest, raw_size=len(raw)
+            ), True
     except IntegrityError:
         return InboundMessage.objects.get(raw_sha256=digest), False
 
@@ -133,10 +135,14 @@ def ingest(raw: bytes, *, mailbox_address: str | None = None) -> IngestResult:
     if row.status == InboundStatus.RECEIVED:
         process(row.pk)  # the first delivery crashed or is still running: finish it once
     row.refresh_from_db()
-    return IngestResult("ignored", row.inquiry.reference if row.inquiry else None, "duplicate delivery", row.pk)
+    return IngestResult(
+        "ignored", row.inquiry.reference if row.inquiry else None, "duplicate delivery", row.pk
+    )
 
 
-def _finish(row: InboundMessage, status: str, action: str, reason: str, inquiry: Inquiry | None = None) -> IngestResult:
+def _finish(
+    row: InboundMessage, status: str, action: str, reason: str, inquiry: Inquiry | None = None
+) -> IngestResult:
     row.status = status
     row.action = action
     row.reason = reason[:200]
@@ -150,10 +156,18 @@ def _finish(row: InboundMessage, status: str, action: str, reason: str, inquiry:
 def process(inbound_id: int) -> IngestResult:
     try:
         with transaction.atomic():
-            row = InboundMessage.objects.select_for_update(of=("self",)).select_related("mailbox", "inquiry").get(pk=inbound_id)
+            row = (
+                InboundMessage.objects.select_for_update(of=("self",))
+                .select_related("mailbox", "inquiry")
+                .get(pk=inbound_id)
+            )
             if row.status != InboundStatus.RECEIVED:
-                return IngestResult(row.action or "ignored", row.inquiry.reference if row.inquiry else None,
-                                    row.reason or "already processed", row.pk)
+                return IngestResult(
+                    row.action or "ignored",
+                    row.inquiry.reference if row.inquiry else None,
+                    row.reason or "already processed",
+                    row.pk,
+                )
             row.attempts += 1
             raw = raw_path(row.raw_sha256).read_bytes()
             parsed = parse_message(raw, limits())
@@ -173,8 +187,12 @@ def process(inbound_id: int) -> IngestResult:
                 row.action = "rejected"
                 row.reason = "could not be processed; kept for review"
             row.save(update_fields=["attempts", "error", "status", "action", "reason"])
-        return IngestResult("rejected" if row.status == InboundStatus.DEAD else "ignored", None,
-                            "processing failed; will be retried", inbound_id)
+        return IngestResult(
+            "rejected" if row.status == InboundStatus.DEAD else "ignored",
+            None,
+            "processing failed; will be retried",
+            inbound_id,
+        )
 
 
 def own_addresses() -> set[str]:
@@ -188,14 +206,23 @@ def _decide(row: InboundMessage, parsed: ParsedMail) -> IngestResult:
         return _finish(row, InboundStatus.DEAD, "rejected", "empty message")
 
     if parsed.message_id:
-        key = hashlib.sha256(f"{parsed.message_id}\x00{parsed.from_address or ''}".encode("utf-8", "replace")).hexdigest()
+        key = hashlib.sha256(
+            f"{parsed.message_id}\x00{parsed.from_address or ''}".encode("utf-8", "replace")
+        ).hexdigest()
         try:
             with transaction.atomic():
                 InboundMessage.objects.filter(pk=row.pk).update(dedupe_key=key)
         except IntegrityError:
-            original = InboundMessage.objects.filter(dedupe_key=key).select_related("inquiry").first()
-            return _finish(row, InboundStatus.PROCESSED, "ignored", "duplicate of an earlier delivery",
-                           original.inquiry if original else None)
+            original = (
+                InboundMessage.objects.filter(dedupe_key=key).select_related("inquiry").first()
+            )
+            return _finish(
+                row,
+                InboundStatus.PROCESSED,
+                "ignored",
+                "duplicate of an earlier delivery",
+                original.inquiry if original else None,
+            )
         row.dedupe_key = key
 
     sender = parsed.from_address
@@ -209,7 +236,9 @@ def _decide(row: InboundMessage, parsed: ParsedMail) -> IngestResult:
 
     thread = _thread_for(parsed)
     if not sender:
-        return _finish(row, InboundStatus.REVIEW, "ignored", "no sender address; kept for staff review", thread)
+        return _finish(
+            row, InboundStatus.REVIEW, "ignored", "no sender address; kept for staff review", thread
+        )
 
     hijack = False
     if thread is not None:
@@ -227,7 +256,12 @@ def _decide(row: InboundMessage, parsed: ParsedMail) -> IngestResult:
         hijack = True
 
     if parsed.auto or is_automatic(parsed):
-        return _finish(row, InboundStatus.PROCESSED, "ignored", f"automatic mail ({parsed.auto or 'auto'}); not answered")
+        return _finish(
+            row,
+            InboundStatus.PROCESSED,
+            "ignored",
+            f"automatic mail ({parsed.auto or 'auto'}); not answered",
+        )
 
     return _create(row, parsed, hijack=hijack)
 
@@ -237,10 +271,16 @@ def _thread_for(parsed: ParsedMail) -> Inquiry | None:
     if ids:
         inquiry = Inquiry.objects.filter(Q(root_message_id__in=ids)).first()
         if inquiry is None:
-            message = Message.objects.filter(mail_message_id__in=ids).select_related("inquiry").first()
+            message = (
+                Message.objects.filter(mail_message_id__in=ids).select_related("inquiry").first()
+            )
             inquiry = message.inquiry if message else None
         if inquiry is None:
-            mail = OutboundMail.objects.filter(message_id__in=ids, inquiry__isnull=False).select_related("inquiry").first()
+            mail = (
+                OutboundMail.objects.filter(message_id__in=ids, inquiry__isnull=False)
+                .select_related("inquiry")
+                .first()
+            )
             inquiry = mail.inquiry if mail else None
         if inquiry is not None:
             return inquiry
@@ -256,19 +296,27 @@ def _handle_bounce(row: InboundMessage, parsed: ParsedMail) -> IngestResult:
     ids = list(bounce.original_message_ids)[:20]
     inquiry = None
     if ids:
-        mail = OutboundMail.objects.filter(message_id__in=ids, inquiry__isnull=False).select_related("inquiry").first()
+        mail = (
+            OutboundMail.objects.filter(message_id__in=ids, inquiry__isnull=False)
+            .select_related("inquiry")
+            .first()
+        )
         inquiry = mail.inquiry if mail else Inquiry.objects.filter(root_message_id__in=ids).first()
     if inquiry is None:
         tags = reference_tags(parsed.subject)
         inquiry = Inquiry.objects.filter(reference__in=tags).first() if tags else None
     if inquiry is None:
-        return _finish(row, InboundStatus.PROCESSED, "ignored", "delivery report for mail we cannot identify")
+        return _finish(
+            row, InboundStatus.PROCESSED, "ignored", "delivery report for mail we cannot identify"
+        )
     kind = "permanent" if bounce.permanent else "temporary"
     summary = (
         f"Delivery of our mail failed ({kind}) for {', '.join(bounce.recipients) or 'the requester'}. "
         f"/ メールの配信に失敗しました({'恒久的' if bounce.permanent else '一時的'})。"
     )
-    actions.do_record_bounce(inquiry, recipients=bounce.recipients, permanent=bounce.permanent, summary=summary)
+    actions.do_record_bounce(
+        inquiry, recipients=bounce.recipients, permanent=bounce.permanent, summary=summary
+    )
     return _finish(row, InboundStatus.PROCESSED, "appended", f"delivery report ({kind})", inquiry)
 
 
@@ -281,7 +329,9 @@ def _files(parsed: ParsedMail) -> list[BytesFile]:
             a.filename,
             a.data,
             content_id=a.content_id or "",
-            inline_type=a.content_type if (a.inline and a.content_id and a.content_type in INLINE_TYPES) else "",
+            inline_type=a.content_type
+            if (a.inline and a.content_id and a.content_type in INLINE_TYPES)
+            else "",
         )
         for a in parsed.attachments
     ]
@@ -296,14 +346,26 @@ def _body(parsed: ParsedMail) -> str:
 
 def _record_automatic(row: InboundMessage, parsed: ParsedMail, inquiry: Inquiry) -> IngestResult:
     body = f"{parsed.from_address or '?'}: {parsed.subject}\n\n{_body(parsed)}"[:20000]
-    actions.do_record_automatic_mail(inquiry, body, kind=parsed.auto or "auto", mail_message_id=parsed.message_id or "")
-    return _finish(row, InboundStatus.PROCESSED, "appended", f"automatic mail ({parsed.auto or 'auto'}) kept; not reopened", inquiry)
+    actions.do_record_automatic_mail(
+        inquiry, body, kind=parsed.auto or "auto", mail_message_id=parsed.message_id or ""
+    )
+    return _finish(
+        row,
+        InboundStatus.PROCESSED,
+        "appended",
+        f"automatic mail ({parsed.auto or 'auto'}) kept; not reopened",
+        inquiry,
+    )
 
 
 def _append(row: InboundMessage, parsed: ParsedMail, inquiry: Inquiry) -> IngestResult:
     actions.do_requester_reply(
-        inquiry, _body(parsed), files=_files(parsed), channel=Channel.MAIL,
-        mail_message_id=parsed.message_id or "", body_html=parsed.html or "",
+        inquiry,
+        _body(parsed),
+        files=_files(parsed),
+        channel=Channel.MAIL,
+        mail_message_id=parsed.message_id or "",
+        body_html=parsed.html or "",
     )
     return _finish(row, InboundStatus.PROCESSED, "appended", "reply from the requester", inquiry)
 
@@ -311,7 +373,9 @@ def _append(row: InboundMessage, parsed: ParsedMail, inquiry: Inquiry) -> Ingest
 def confirmation_allowed(address: str) -> bool:
     """At most MAIL_CONFIRMATIONS_PER_HOUR automatic mails to one address per hour."""
     since = now() - dt.timedelta(hours=1)
-    sent = OutboundMail.objects.filter(to__iexact=address, kind__startswith="confirmation", created_at__gte=since).count()
+    sent = OutboundMail.objects.filter(
+        to__iexact=address, kind__startswith="confirmation", created_at__gte=since
+    ).count()
     return sent < settings.MAIL_CONFIRMATIONS_PER_HOUR
 
 
@@ -338,7 +402,11 @@ def _create(row: InboundMessage, parsed: ParsedMail, *, hijack: bool) -> IngestR
     if _is_exam_related(f"{subject}\n{text}"):
         flags.append("exam_related")
         category = Category.objects.filter(slug="exam").first()
-    lang = mailbox.lang if mailbox is not None else ("ja" if _CJK.search(subject + text[:2000]) else "en")
+    lang = (
+        mailbox.lang
+        if mailbox is not None
+        else ("ja" if _CJK.search(subject + text[:2000]) else "en")
+    )
     sender = parsed.from_address or ""
     name = (parsed.from_display or sender.split("@")[0])[:100]
     inquiry, created = actions.do_create_inquiry(
@@ -359,8 +427,20 @@ def _create(row: InboundMessage, parsed: ParsedMail, *, hijack: bool) -> IngestR
         files=_files(parsed),
     )
     if not created:
-        return _finish(row, InboundStatus.PROCESSED, "ignored", "same mail as an inquiry created moments ago", inquiry)
-    return _finish(row, InboundStatus.PROCESSED, "created", "new inquiry" + (" (possible hijack)" if hijack else ""), inquiry)
+        return _finish(
+            row,
+            InboundStatus.PROCESSED,
+            "ignored",
+            "same mail as an inquiry created moments ago",
+            inquiry,
+        )
+    return _finish(
+        row,
+        InboundStatus.PROCESSED,
+        "created",
+        "new inquiry" + (" (possible hijack)" if hijack else ""),
+        inquiry,
+    )
 
 
 def recover_pending(older_than_seconds: int = 60) -> int:

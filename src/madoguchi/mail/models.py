@@ -19,7 +19,11 @@ class OutboundMail(models.Model):
     by a task with retries. A row is sent at most once (row lock + status)."""
 
     inquiry = models.ForeignKey(
-        "inquiries.Inquiry", null=True, blank=True, on_delete=models.CASCADE, related_name="outbound_mails"
+        "inquiries.Inquiry",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="outbound_mails",
     )
     kind = models.CharField(_("kind"), max_length=32)
     to = models.EmailField(_("to"), max_length=254)
@@ -64,7 +68,9 @@ class MailTemplate(models.Model):
     class Meta:
         verbose_name = _("mail template")
         verbose_name_plural = _("mail templates")
-        constraints = [models.UniqueConstraint(fields=["key", "lang"], name="mailtemplate_key_lang")]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "lang"], name="mailtemplate_key_lang")
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} ({self.lang})"
@@ -89,28 +95,48 @@ class Mailbox(models.Model):
     address = models.EmailField(_("address"), unique=True)
     lang = models.CharField(_("language"), max_length=8, choices=LANG_CHOICES, default="ja")
     triage_first = models.BooleanField(
-        _("faculty triage first"), default=False,
-        help_text=_("New inquiries from this address are seen by faculty staff first (the fallback address)."),
+        _("faculty triage first"),
+        default=False,
+        help_text=_(
+            "New inquiries from this address are seen by faculty staff first (the fallback address)."
+        ),
     )
     active = models.BooleanField(_("active"), default=True)
-    transport = models.CharField(_("transport"), max_length=8, choices=Transport.choices, default=Transport.PUSH)
+    transport = models.CharField(
+        _("transport"), max_length=8, choices=Transport.choices, default=Transport.PUSH
+    )
     imap_host = models.CharField(_("IMAP host"), max_length=200, blank=True)
     imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
-    imap_security = models.CharField(_("IMAP security"), max_length=10, choices=Security.choices, default=Security.SSL)
+    imap_security = models.CharField(
+        _("IMAP security"), max_length=10, choices=Security.choices, default=Security.SSL
+    )
     imap_username = models.CharField(_("IMAP user name"), max_length=200, blank=True)
-    imap_auth = models.CharField(_("IMAP authentication"), max_length=10, choices=Auth.choices, default=Auth.PASSWORD)
+    imap_auth = models.CharField(
+        _("IMAP authentication"), max_length=10, choices=Auth.choices, default=Auth.PASSWORD
+    )
     imap_secret_env = models.CharField(
-        _("secret variable"), max_length=100, blank=True,
-        help_text=_("Name of the environment variable holding the password or OAuth2 client secret (never stored here)."),
+        _("secret variable"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Name of the environment variable holding the password or OAuth2 client secret (never stored here)."
+        ),
     )
     imap_folder = models.CharField(_("folder"), max_length=200, default="INBOX")
     imap_processed_folder = models.CharField(
-        _("move processed mail to"), max_length=200, blank=True, help_text=_("Empty: mark as seen and leave it.")
+        _("move processed mail to"),
+        max_length=200,
+        blank=True,
+        help_text=_("Empty: mark as seen and leave it."),
     )
     oauth2_token_url = models.URLField(_("OAuth2 token URL"), blank=True)
     oauth2_client_id = models.CharField(_("OAuth2 client ID"), max_length=200, blank=True)
-    oauth2_scope = models.CharField(_("OAuth2 scope"), max_length=300, blank=True,
-                                    default="https://outlook.office365.com/.default")
+    oauth2_scope = models.CharField(
+        _("OAuth2 scope"),
+        max_length=300,
+        blank=True,
+        default="https://outlook.office365.com/.default",
+    )
 
     class Meta:
         verbose_name = _("mailbox")
@@ -140,11 +166,17 @@ class InboundMessage(models.Model):
     message_id = models.CharField(max_length=250, blank=True, db_index=True)
     from_address = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
+    status = models.CharField(
+        max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
+    )
     action = models.CharField(max_length=16, blank=True)  # created / appended / ignored / rejected
     reason = models.CharField(max_length=200, blank=True)
     inquiry = models.ForeignKey(
-        "inquiries.Inquiry", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_mails"
+        "inquiries.Inquiry",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_mails",
     )
     flags = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -49,7 +49,9 @@ def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
     subject_t, body_t = (override.subject, override.body) if override else DEFAULTS[key][lang]
     values = {"desk_name": DESK_NAME[lang], **values}
     subject = Template(subject_t).safe_substitute(values)
-    body = Template(body_t).safe_substitute(values) + Template(SIGNATURE[lang]).safe_substitute(values)
+    body = Template(body_t).safe_substitute(values) + Template(SIGNATURE[lang]).safe_substitute(
+        values
+    )
     return header_safe(subject, 300), body
 
 
@@ -88,7 +90,11 @@ def enqueue_delivery(mail_id: int, run_after: dt.datetime | None = None) -> None
 
 
 def _build(mail: OutboundMail) -> EmailMessage:
-    headers = {"Message-ID": mail.message_id, "Reply-To": settings.DESK_ADDRESS, "Auto-Submitted": "auto-generated"}
+    headers = {
+        "Message-ID": mail.message_id,
+        "Reply-To": settings.DESK_ADDRESS,
+        "Auto-Submitted": "auto-generated",
+    }
     if mail.kind == "reply":
         # A person wrote this one (RFC 3834: only automatic mail is "auto-generated").
         headers.pop("Auto-Submitted")
@@ -150,9 +156,13 @@ def deliver(mail_id: int) -> str:
             else:
                 retry_at = now() + dt.timedelta(seconds=delays[mail.attempts - 1])
                 mail.next_attempt_at = retry_at
-                transaction.on_commit(lambda: enqueue_delivery(mail_id, run_after=retry_at), robust=True)
+                transaction.on_commit(
+                    lambda: enqueue_delivery(mail_id, run_after=retry_at), robust=True
+                )
                 log.warning("mail %s not sent (attempt %s): %s", mail.pk, mail.attempts, error)
-        mail.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at", "claimed_until"])
+        mail.save(
+            update_fields=["status", "sent_at", "last_error", "next_attempt_at", "claimed_until"]
+        )
         return mail.status
 
 
@@ -162,9 +172,7 @@ def sweep(older_than_seconds: int = 120) -> int:
     ids = list(
         OutboundMail.objects.filter(status=OutboundStatus.PENDING, next_attempt_at__lte=cutoff)
         .exclude(claimed_until__gt=now())
-        .values_list(
-            "pk", flat=True
-        )[:500]
+        .values_list("pk", flat=True)[:500]
     )
     for mail_id in ids:
         enqueue_delivery(mail_id)

@@ -75,7 +75,9 @@ HARD_MAX_DEPTH = 200
 
 @dataclass(frozen=True)
 class Limits:
-    max_depth: int = 20  # MIME nesting beyond this: not split; text recovered by a flat scan, raw kept
+    max_depth: int = (
+        20  # MIME nesting beyond this: not split; text recovered by a flat scan, raw kept
+    )
     max_parts: int = 500  # MIME entities expanded; later parts are listed in dropped_attachments
     max_attachments: int = 50  # beyond: dropped, names recorded in dropped_attachments
     max_attachment_bytes: int = 20 * 1024 * 1024  # larger: dropped and recorded
@@ -147,7 +149,9 @@ _INTERNAL_PREFIXES = (
     "x-chatwoot-",
     "x-rt-",
 )
-_SAFE_INLINE = frozenset({"image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/gif", "image/webp", "image/bmp"})
+_SAFE_INLINE = frozenset(
+    {"image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/gif", "image/webp", "image/bmp"}
+)
 _EXTENSIONS = {
     "application/pdf": ".pdf",
     "application/zip": ".zip",
@@ -169,7 +173,10 @@ _EXTENSIONS = {
     "message/disposition-notification": ".txt",
     "text/rfc822-headers": ".txt",
 }
-_WINDOWS_RESERVED = re.compile(r"^(?:con|prn|aux|nul|clock\$|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(?:\..*)?$", re.IGNORECASE)
+_WINDOWS_RESERVED = re.compile(
+    r"^(?:con|prn|aux|nul|clock\$|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(?:\..*)?$",
+    re.IGNORECASE,
+)
 _FILENAME_BAD = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
 )
@@ -224,7 +231,12 @@ def _domain(addr: str | None) -> str | None:
 def _org_domain(domain: str) -> str:
     """A rough organisational domain (last two labels, three for xx.jp/co.uk style)."""
     labels = domain.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in {"ac", "co", "go", "or", "ne", "ed", "gr", "lg", "com", "org", "net", "edu", "gov"}:
+    if (
+        len(labels) >= 3
+        and len(labels[-1]) == 2
+        and labels[-2]
+        in {"ac", "co", "go", "or", "ne", "ed", "gr", "lg", "com", "org", "net", "edu", "gov"}
+    ):
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])
 
@@ -273,7 +285,15 @@ class _Builder:
         else:
             self.dropped_extra += 1
 
-    def _attach(self, entity: Entity, *, related: bool = False, data: bytes | None = None, name: str | None = None, ctype: str | None = None) -> None:
+    def _attach(
+        self,
+        entity: Entity,
+        *,
+        related: bool = False,
+        data: bytes | None = None,
+        name: str | None = None,
+        ctype: str | None = None,
+    ) -> None:
         self.seq += 1
         ctype = ctype or entity.ctype
         is_message = ctype == "message/rfc822"
@@ -281,7 +301,11 @@ class _Builder:
         fallback = f"{'message' if is_message else 'attachment'}-{self.seq}{ext}"
         filename = _sanitise_filename(name if name is not None else entity.filename(), fallback)
         if entity.skipped:
-            reason = "too many attachments" if len(self.attachments) >= self.limits.max_attachments else "part limit"
+            reason = (
+                "too many attachments"
+                if len(self.attachments) >= self.limits.max_attachments
+                else "part limit"
+            )
             self._drop(filename, reason)
             return
         if len(self.attachments) >= self.limits.max_attachments:
@@ -308,7 +332,9 @@ class _Builder:
         cid_raw = entity.headers.get("content-id")
         content_id = clean_cid(cid_raw) if cid_raw else None
         disposition = entity.disposition
-        inline = ctype in _SAFE_INLINE and (disposition == "inline" or (disposition is None and (content_id is not None or related)))
+        inline = ctype in _SAFE_INLINE and (
+            disposition == "inline" or (disposition is None and (content_id is not None or related))
+        )
         self.attachments.append(
             ParsedAttachment(
                 filename=filename,
@@ -325,7 +351,9 @@ class _Builder:
     # --- walking ---------------------------------------------------------------------
 
     def _is_body(self, entity: Entity) -> bool:
-        return entity.disposition != "attachment" and entity.filename() is None and not entity.skipped
+        return (
+            entity.disposition != "attachment" and entity.filename() is None and not entity.skipped
+        )
 
     def walk(self, entity: Entity, *, top: bool = False, related: bool = False) -> None:
         if entity.maintype == "multipart":
@@ -444,12 +472,39 @@ def _fw(chars: str) -> str:
     return "".join(out)
 
 
-_PREFIX_WORDS = ["re", "fwd", "fw", "aw", "wg", "sv", "vs", "antw", "antwort", "tr", "rv", "rif", "odp", "enc", "res", "ynt", "fs"]
-_PREFIX_RE = "(?:" + "|".join(_fw(w) for w in sorted(_PREFIX_WORDS, key=len, reverse=True)) + "|返信|転送|返|回复|回覆|答复|转发|轉寄)"
+_PREFIX_WORDS = [
+    "re",
+    "fwd",
+    "fw",
+    "aw",
+    "wg",
+    "sv",
+    "vs",
+    "antw",
+    "antwort",
+    "tr",
+    "rv",
+    "rif",
+    "odp",
+    "enc",
+    "res",
+    "ynt",
+    "fs",
+]
+_PREFIX_RE = (
+    "(?:"
+    + "|".join(_fw(w) for w in sorted(_PREFIX_WORDS, key=len, reverse=True))
+    + "|返信|転送|返|回复|回覆|答复|转发|轉寄)"
+)
 _TAG_CORE = r"[#＃]?([A-Za-z]{1,5}-[0-9A-Za-z-]{4,20})"
 _TAG_RE = re.compile(r"[\[［]" + _TAG_CORE + r"[\]］]")
 _LEAD_RE = re.compile(
-    r"^(?:\s*(?:" + _PREFIX_RE + r"\s*(?:[\[［(（][0-9０-９]{1,4}[\]］)）])?\s*[:：]" + r"|[\[［]" + _TAG_CORE + r"[\]］]))+"
+    r"^(?:\s*(?:"
+    + _PREFIX_RE
+    + r"\s*(?:[\[［(（][0-9０-９]{1,4}[\]］)）])?\s*[:：]"
+    + r"|[\[［]"
+    + _TAG_CORE
+    + r"[\]］]))+"
 )
 
 
@@ -476,7 +531,19 @@ def reference_tags(subject: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-_FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:" + _PREFIX_RE + r")\s*[:：]\s*)*?(?:" + _fw("fwd") + "|" + _fw("fw") + "|" + _fw("wg") + "|" + _fw("tr") + r"|転送|转发|轉寄)\s*[:：]")
+_FORWARD_SUBJECT = re.compile(
+    r"^\s*(?:(?:"
+    + _PREFIX_RE
+    + r")\s*[:：]\s*)*?(?:"
+    + _fw("fwd")
+    + "|"
+    + _fw("fw")
+    + "|"
+    + _fw("wg")
+    + "|"
+    + _fw("tr")
+    + r"|転送|转发|轉寄)\s*[:：]"
+)
 
 
 def _subject(headers: Headers, limits: Limits, defects: list[str]) -> tuple[str, bool]:
@@ -503,11 +570,30 @@ def is_automatic(parsed: ParsedMail) -> bool:
 
 def _empty(raw_size: int, defects: list[str]) -> ParsedMail:
     return ParsedMail(
-        raw_size=raw_size, message_id=None, in_reply_to=(), references=(), subject="",
-        subject_truncated=False, from_address=None, from_display="", sender=None, reply_to=(),
-        return_path=None, to=(), cc=(), date=None, text="", visible_text="", html=None,
-        attachments=(), dropped_attachments=(), auto=None, bounce=None,
-        defects=tuple(dict.fromkeys(defects)), flags=frozenset({"empty"}), forwarded_from=None,
+        raw_size=raw_size,
+        message_id=None,
+        in_reply_to=(),
+        references=(),
+        subject="",
+        subject_truncated=False,
+        from_address=None,
+        from_display="",
+        sender=None,
+        reply_to=(),
+        return_path=None,
+        to=(),
+        cc=(),
+        date=None,
+        text="",
+        visible_text="",
+        html=None,
+        attachments=(),
+        dropped_attachments=(),
+        auto=None,
+        bounce=None,
+        defects=tuple(dict.fromkeys(defects)),
+        flags=frozenset({"empty"}),
+        forwarded_from=None,
     )
 
 
@@ -528,7 +614,9 @@ def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMail:  # noqa:
 def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     defects: list[str] = []
     flags: set[str] = set()
-    root, uncounted = build_tree(raw, min(limits.max_depth, HARD_MAX_DEPTH), limits.max_parts, defects)
+    root, uncounted = build_tree(
+        raw, min(limits.max_depth, HARD_MAX_DEPTH), limits.max_parts, defects
+    )
     h = root.headers
     if h.count("content-type") > 1:
         defects.append("duplicate_content_type")
@@ -586,7 +674,9 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         else:
             found, _ = parse_addresses(rp_clean, limit=1)
             return_path = found[0][1] if found else None
-    null_envelope = any(re.fullmatch(r"\s*<\s*>\s*", h.get(n) or "x") for n in ("x-envelope-from", "x-return-path"))
+    null_envelope = any(
+        re.fullmatch(r"\s*<\s*>\s*", h.get(n) or "x") for n in ("x-envelope-from", "x-return-path")
+    )
 
     date_raw = _first(h, "date", defects)
     date, date_defect = parse_date(date_raw)
@@ -601,7 +691,9 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     if uncounted:
         builder._drop(f"{uncounted} further parts", "part limit")
 
-    text, text_truncated = _clean_text("\n\n".join(p.strip("\r\n") for p in builder.plain if p.strip()), limits.max_text_chars)
+    text, text_truncated = _clean_text(
+        "\n\n".join(p.strip("\r\n") for p in builder.plain if p.strip()), limits.max_text_chars
+    )
     html: str | None = None
     if builder.html:
         joined = "\n<hr>\n".join(builder.html)
@@ -651,7 +743,9 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
                     original_ids.append(mid)
             bounce = BounceInfo(tuple(original_ids[:20]), tuple(recipients[:50]), bool(permanent))
         elif is_plain_bounce(from_address, return_path, null_envelope, subject):
-            recipients, permanent = plain_bounce_details(text, own | ({from_address} if from_address else set()))
+            recipients, permanent = plain_bounce_details(
+                text, own | ({from_address} if from_address else set())
+            )
             for mid in message_ids_in_text(text):
                 if mid not in original_ids:
                     original_ids.append(mid)

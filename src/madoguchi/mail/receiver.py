@@ -40,7 +40,9 @@ class DeskHandler:
     def __init__(self, *, lmtp: bool) -> None:
         self.lmtp = lmtp
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:  # noqa: N802
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:  # noqa: N802
         if len(envelope.rcpt_tos) >= 100:
             return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)
@@ -50,11 +52,17 @@ class DeskHandler:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
-        replies = await sync_to_async(_deliver, thread_sensitive=False)(raw, list(envelope.rcpt_tos))
+        replies = await sync_to_async(_deliver, thread_sensitive=False)(
+            raw, list(envelope.rcpt_tos)
+        )
         if self.lmtp:
             # LMTP answers once per recipient (RFC 2033).
             return "\r\n".join(replies)
-        return "451 4.3.0 Temporary failure, please retry" if any(r.startswith("4") for r in replies) else "250 2.0.0 OK"
+        return (
+            "451 4.3.0 Temporary failure, please retry"
+            if any(r.startswith("4") for r in replies)
+            else "250 2.0.0 OK"
+        )
 
 
 def make_controller(host: str, port: int, *, lmtp: bool = True):  # noqa: ANN201
@@ -68,7 +76,12 @@ def make_controller(host: str, port: int, *, lmtp: bool = True):  # noqa: ANN201
     class DeskController(Controller):
         def factory(self):  # noqa: ANN202
             cls = LMTP if lmtp else SMTP
-            return cls(self.handler, data_size_limit=limit, enable_SMTPUTF8=True, decode_data=False,
-                       hostname="madoguchi")
+            return cls(
+                self.handler,
+                data_size_limit=limit,
+                enable_SMTPUTF8=True,
+                decode_data=False,
+                hostname="madoguchi",
+            )
 
     return DeskController(handler, hostname=host, port=port)

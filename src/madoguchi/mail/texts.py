@@ -54,13 +54,11 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "reply": {
         "ja": (
             "[$reference] Re: $subject",
-            "$name 様\n\n$body\n\n"
-            "このお問い合わせのページ:\n$link\n\n",
+            "$name 様\n\n$body\n\nこのお問い合わせのページ:\n$link\n\n",
         ),
         "en": (
             "[$reference] Re: $subject",
-            "Dear $name,\n\n$body\n\n"
-            "Your inquiry's page:\n$link\n\n",
+            "Dear $name,\n\n$body\n\nYour inquiry's page:\n$link\n\n",
         ),
     },
     "handback": {

@@ -12,11 +12,15 @@ if TYPE_CHECKING:
     from madoguchi.inquiries.models import Inquiry
 
 
-def record(verb: str, *, actor: Any = None, inquiry: Inquiry | None = None, **data: Any) -> AuditEvent:
+def record(
+    verb: str, *, actor: Any = None, inquiry: Inquiry | None = None, **data: Any
+) -> AuditEvent:
     if actor is not None and getattr(actor, "is_authenticated", False):
         kind = "staff" if is_desk_staff(actor) else "user"
         user = actor
     else:
         kind = str(data.pop("actor_kind", "system"))
         user = None
-    return AuditEvent.objects.create(actor=user, actor_kind=kind, verb=verb, inquiry=inquiry, data=data)
+    return AuditEvent.objects.create(
+        actor=user, actor_kind=kind, verb=verb, inquiry=inquiry, data=data
+    )

@@ -12,7 +12,11 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(_("at"), default=now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
     # "staff", "requester" or "system": who acted when there is no user account.
     actor_kind = models.CharField(_("actor kind"), max_length=16)

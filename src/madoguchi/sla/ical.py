@@ -16,7 +16,11 @@ TEXT = {
 
 def _escape(text: str) -> str:
     return (
-        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
         .replace("\r", "\\n")
     )
 
@@ -50,8 +54,17 @@ def _utc(day: dt.date, minute: int, schedule: Schedule) -> str:
     return local.replace(tzinfo=schedule.zone).astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def calendar(schedule: Schedule, *, name: str, title: str, start: dt.date, days: int, lang: str,
-             domain: str, stamp: dt.datetime) -> str:
+def calendar(
+    schedule: Schedule,
+    *,
+    name: str,
+    title: str,
+    start: dt.date,
+    days: int,
+    lang: str,
+    domain: str,
+    stamp: dt.datetime,
+) -> str:
     words = TEXT["en" if lang.startswith("en") else "ja"]
     lines = [
         "BEGIN:VCALENDAR",
@@ -73,18 +86,28 @@ def calendar(schedule: Schedule, *, name: str, title: str, start: dt.date, days:
         lines += ["BEGIN:VEVENT", f"UID:{name}-{day.isoformat()}@{domain}", f"DTSTAMP:{dtstamp}"]
         if not actual:
             end = day + dt.timedelta(days=1)
-            lines += [f"DTSTART;VALUE=DATE:{day:%Y%m%d}", f"DTEND;VALUE=DATE:{end:%Y%m%d}",
-                      f"SUMMARY:{_escape(words['closed'] + (': ' + label if label else ''))}", "TRANSP:TRANSPARENT"]
+            lines += [
+                f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
+                f"DTEND;VALUE=DATE:{end:%Y%m%d}",
+                f"SUMMARY:{_escape(words['closed'] + (': ' + label if label else ''))}",
+                "TRANSP:TRANSPARENT",
+            ]
         else:
             first, last = actual[0], actual[-1]
-            closed_without_exception = not regular or any(c.covers(day) for c in schedule.closures) or (
-                schedule.holidays is not None and schedule.holidays.is_holiday(day)
+            closed_without_exception = (
+                not regular
+                or any(c.covers(day) for c in schedule.closures)
+                or (schedule.holidays is not None and schedule.holidays.is_holiday(day))
             )
             kind = words["special"] if closed_without_exception else words["changed"]
             hours = ", ".join(str(r) for r in actual)
-            lines += [f"DTSTART:{_utc(day, first.start, schedule)}", f"DTEND:{_utc(day, last.end, schedule)}",
-                      f"SUMMARY:{_escape(kind + (': ' + label if label else ''))}",
-                      f"DESCRIPTION:{_escape(hours)}", "TRANSP:TRANSPARENT"]
+            lines += [
+                f"DTSTART:{_utc(day, first.start, schedule)}",
+                f"DTEND:{_utc(day, last.end, schedule)}",
+                f"SUMMARY:{_escape(kind + (': ' + label if label else ''))}",
+                f"DESCRIPTION:{_escape(hours)}",
+                "TRANSP:TRANSPARENT",
+            ]
         lines.append("END:VEVENT")
     lines.append("END:VCALENDAR")
     folded = [part for line in lines for part in _fold(line)]

@@ -15,7 +15,9 @@ from madoguchi.core.clock import now
 
 
 class BusinessSchedule(models.Model):
-    name = models.SlugField(_("name"), max_length=40, unique=True, help_text=_("e.g. operators, always, faculty"))
+    name = models.SlugField(
+        _("name"), max_length=40, unique=True, help_text=_("e.g. operators, always, faculty")
+    )
     label_ja = models.CharField(_("label (Japanese)"), max_length=100)
     label_en = models.CharField(_("label (English)"), max_length=100)
     definition = models.JSONField(
@@ -60,8 +62,12 @@ class HoursChannel(models.TextChoices):
 class ChannelHours(models.Model):
     """Which schedule a channel keeps (the bot and the form 24 h, operators weekdays...)."""
 
-    channel = models.CharField(_("channel"), max_length=16, choices=HoursChannel.choices, unique=True)
-    schedule = models.ForeignKey(BusinessSchedule, verbose_name=_("schedule"), on_delete=models.PROTECT)
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=HoursChannel.choices, unique=True
+    )
+    schedule = models.ForeignKey(
+        BusinessSchedule, verbose_name=_("schedule"), on_delete=models.PROTECT
+    )
 
     class Meta:
         verbose_name = _("channel hours")
@@ -79,15 +85,27 @@ class SlaPolicy(models.Model):
     order = models.PositiveSmallIntegerField(_("order"), default=100)
     active = models.BooleanField(_("active"), default=True)
     schedule = models.ForeignKey(
-        BusinessSchedule, verbose_name=_("business hours"), null=True, blank=True, on_delete=models.PROTECT,
+        BusinessSchedule,
+        verbose_name=_("business hours"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         help_text=_("Empty: targets run in calendar time (24/7)."),
     )
-    channels = models.JSONField(_("channels"), default=list, blank=True, help_text=_('e.g. ["form", "mail"]'))
-    categories = models.JSONField(_("categories"), default=list, blank=True, help_text=_("category slugs"))
+    channels = models.JSONField(
+        _("channels"), default=list, blank=True, help_text=_('e.g. ["form", "mail"]')
+    )
+    categories = models.JSONField(
+        _("categories"), default=list, blank=True, help_text=_("category slugs")
+    )
     member_categories = models.JSONField(_("member categories"), default=list, blank=True)
-    lanes = models.JSONField(_("lanes"), default=list, blank=True, help_text=_('e.g. ["sensitive"]'))
+    lanes = models.JSONField(
+        _("lanes"), default=list, blank=True, help_text=_('e.g. ["sensitive"]')
+    )
     warn_at_fraction = models.FloatField(
-        _("warn when this fraction is left"), default=0.25, help_text=_("0.25: warn when a quarter of the target time is left.")
+        _("warn when this fraction is left"),
+        default=0.25,
+        help_text=_("0.25: warn when a quarter of the target time is left."),
     )
 
     class Meta:
@@ -101,15 +119,23 @@ class SlaPolicy(models.Model):
 
 class SlaTarget(models.Model):
     policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
-    priority = models.PositiveSmallIntegerField(_("priority"), choices=[(1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")])
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=[(1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")]
+    )
     first_response_minutes = models.PositiveIntegerField(_("first response (minutes)"))
-    next_response_minutes = models.PositiveIntegerField(_("next response (minutes)"), null=True, blank=True)
-    resolution_minutes = models.PositiveIntegerField(_("resolution (minutes)"), null=True, blank=True)
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response (minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution (minutes)"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("SLA target")
         verbose_name_plural = _("SLA targets")
-        constraints = [models.UniqueConstraint(fields=["policy", "priority"], name="slatarget_policy_priority")]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "priority"], name="slatarget_policy_priority")
+        ]
 
     def __str__(self) -> str:
         return f"{self.policy} P{self.priority}"
@@ -128,12 +154,20 @@ class Entitlement(models.Model):
     every channel; with a row, only the channels listed, and the note says why."""
 
     audience = models.CharField(
-        _("who"), max_length=40, unique=True,
-        help_text=_('A member category (student_new, student_current, faculty_fulltime, faculty_parttime, staff, '
-                    'other) or a plan ("plan:free", "plan:pro", ...).'),
+        _("who"),
+        max_length=40,
+        unique=True,
+        help_text=_(
+            "A member category (student_new, student_current, faculty_fulltime, faculty_parttime, staff, "
+            'other) or a plan ("plan:free", "plan:pro", ...).'
+        ),
     )
-    channels = models.JSONField(_("channels allowed"), default=list, blank=True,
-                                help_text=_('Any of "form", "sensitive_form", "mail", "chat", "call".'))
+    channels = models.JSONField(
+        _("channels allowed"),
+        default=list,
+        blank=True,
+        help_text=_('Any of "form", "sensitive_form", "mail", "chat", "call".'),
+    )
     note_ja = models.CharField(_("explanation (Japanese)"), max_length=300, blank=True)
     note_en = models.CharField(_("explanation (English)"), max_length=300, blank=True)
 

@@ -33,12 +33,21 @@ def check_due_times(limit: int = 500) -> dict[str, int]:
                     continue
                 locked.sla_breached = locked.sla_warned = True
                 locked.save(update_fields=["sla_breached", "sla_warned"])
-                audit.record("sla.breached", inquiry=locked, actor_kind="system", due=locked.due_at.isoformat())
+                audit.record(
+                    "sla.breached",
+                    inquiry=locked,
+                    actor_kind="system",
+                    due=locked.due_at.isoformat(),
+                )
                 # Supervisors (faculty) hear of every breach; the assignee too.
-                audience = [GROUP_FACULTY_STAFF] + ([user_group(locked.assignee_id)] if locked.assignee_id else [])
+                audience = [GROUP_FACULTY_STAFF] + (
+                    [user_group(locked.assignee_id)] if locked.assignee_id else []
+                )
                 if locked.assignee_id and not access.can_see(locked.assignee, locked):
                     audience = [GROUP_FACULTY_STAFF]
-                publish_on_commit({"kind": "sla.breached", "inquiry": locked.reference}, audience=audience)
+                publish_on_commit(
+                    {"kind": "sla.breached", "inquiry": locked.reference}, audience=audience
+                )
             counts["breached"] += 1
             continue
         if inquiry.sla_warned:
@@ -51,9 +60,12 @@ def check_due_times(limit: int = 500) -> dict[str, int]:
                     continue
                 locked.sla_warned = True
                 locked.save(update_fields=["sla_warned"])
-                audit.record("sla.warned", inquiry=locked, actor_kind="system", due=locked.due_at.isoformat())
+                audit.record(
+                    "sla.warned", inquiry=locked, actor_kind="system", due=locked.due_at.isoformat()
+                )
                 publish_on_commit(
-                    {"kind": "sla.warning", "inquiry": locked.reference}, audience=access.inquiry_audience(locked)
+                    {"kind": "sla.warning", "inquiry": locked.reference},
+                    audience=access.inquiry_audience(locked),
                 )
             counts["warned"] += 1
     return counts

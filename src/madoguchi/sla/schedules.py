@@ -61,6 +61,10 @@ def channel_schedule(channel: str) -> Schedule:
 
 def builtin_definitions() -> dict[str, tuple[str, str, dict]]:
     return {
-        "operators": ("オペレータ対応時間", "Operator hours", default_operator_schedule().to_dict()),
+        "operators": (
+            "オペレータ対応時間",
+            "Operator hours",
+            default_operator_schedule().to_dict(),
+        ),
         "always": ("24時間", "24 hours", always_open("Asia/Tokyo").to_dict()),
     }

@@ -21,8 +21,18 @@ from .models import SlaPolicy, SlaTarget
 if TYPE_CHECKING:
     from madoguchi.inquiries.models import Inquiry
 
-SLA_FIELDS = ["sla_policy", "first_response_due", "next_response_due", "resolution_due", "sla_paused_at", "due_at",
-              "sla_warned", "sla_breached", "first_response_met", "resolution_met"]
+SLA_FIELDS = [
+    "sla_policy",
+    "first_response_due",
+    "next_response_due",
+    "resolution_due",
+    "sla_paused_at",
+    "due_at",
+    "sla_warned",
+    "sla_breached",
+    "first_response_met",
+    "resolution_met",
+]
 
 
 _POLICY_CACHE_SECONDS = 15.0
@@ -37,7 +47,11 @@ def active_policies() -> list[SlaPolicy]:
 
     current = time.monotonic()
     if _policies is None or current - _policies[0] > _POLICY_CACHE_SECONDS:
-        policies = list(SlaPolicy.objects.filter(active=True).select_related("schedule").prefetch_related("targets"))
+        policies = list(
+            SlaPolicy.objects.filter(active=True)
+            .select_related("schedule")
+            .prefetch_related("targets")
+        )
         _policies = (current, policies)
     return _policies[1]
 
@@ -53,7 +67,9 @@ def policy_for(inquiry: Inquiry) -> SlaPolicy | None:
             continue
         if policy.lanes and inquiry.lane not in policy.lanes:
             continue
-        if policy.categories and (inquiry.category is None or inquiry.category.slug not in policy.categories):
+        if policy.categories and (
+            inquiry.category is None or inquiry.category.slug not in policy.categories
+        ):
             continue
         if policy.member_categories and inquiry.member_category not in policy.member_categories:
             continue
@@ -87,7 +103,11 @@ def _target(policy: SlaPolicy | None, priority: int) -> SlaTarget | None:
 
 
 def _refresh_due_at(inquiry: Inquiry) -> None:
-    candidates = [d for d in (inquiry.first_response_due, inquiry.next_response_due, inquiry.resolution_due) if d]
+    candidates = [
+        d
+        for d in (inquiry.first_response_due, inquiry.next_response_due, inquiry.resolution_due)
+        if d
+    ]
     due_at = None if inquiry.sla_paused_at else (min(candidates) if candidates else None)
     if due_at != inquiry.due_at:
         # A new nearest target: warn and report breach for it afresh.
@@ -107,7 +127,9 @@ def apply(inquiry: Inquiry) -> None:
         inquiry.first_response_due = inquiry.next_response_due = inquiry.resolution_due = None
     else:
         inquiry.first_response_due = (
-            None if inquiry.first_response_at else add_minutes(schedule, start, target.first_response_minutes)
+            None
+            if inquiry.first_response_at
+            else add_minutes(schedule, start, target.first_response_minutes)
         )
         inquiry.resolution_due = (
             add_minutes(schedule, start, target.resolution_minutes)
@@ -197,13 +219,17 @@ def warn_threshold(inquiry: Inquiry) -> dt.timedelta | None:
     if schedule is None:
         return dt.timedelta(minutes=lead)
     # Business time before the due time: walk back by comparing business minutes.
-    return dt.timedelta(minutes=lead) if lead <= 0 else _business_lead(schedule, inquiry.due_at, lead)
+    return (
+        dt.timedelta(minutes=lead) if lead <= 0 else _business_lead(schedule, inquiry.due_at, lead)
+    )
 
 
 def _business_lead(schedule: Schedule, due: dt.datetime, lead_minutes: float) -> dt.timedelta:
     """The wall-clock span before ``due`` that holds ``lead_minutes`` of open time."""
     low, high = dt.timedelta(0), dt.timedelta(minutes=lead_minutes)
-    while business_minutes_between(schedule, due - high, due) < lead_minutes and high < dt.timedelta(days=60):
+    while business_minutes_between(
+        schedule, due - high, due
+    ) < lead_minutes and high < dt.timedelta(days=60):
         high *= 2
     for _ in range(30):  # bisection to about a minute
         mid = (low + high) / 2

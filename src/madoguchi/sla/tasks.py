@@ -23,12 +23,18 @@ def recompute_all(batch: int = BATCH) -> int:
     last = 0
     while True:
         ids = list(
-            Inquiry.objects.filter(status__in=OPEN_STATUSES, pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch]
+            Inquiry.objects.filter(status__in=OPEN_STATUSES, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
         )
         if not ids:
             return count
         with transaction.atomic():
-            rows = list(Inquiry.objects.select_for_update(of=("self",)).select_related("category").filter(pk__in=ids))
+            rows = list(
+                Inquiry.objects.select_for_update(of=("self",))
+                .select_related("category")
+                .filter(pk__in=ids)
+            )
             for inquiry in rows:
                 service.reapply(inquiry)
             _write_sla_fields(rows)
@@ -51,6 +57,9 @@ def _write_sla_fields(rows: list) -> None:
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     sql = f"UPDATE {quote(Inquiry._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608 - names only
-    params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk] for row in rows]
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
+        for row in rows
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)

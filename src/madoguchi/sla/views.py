@@ -24,8 +24,14 @@ def schedule_calendar(request: HttpRequest, name: str) -> HttpResponse:
     title = row.label(lang) if row else name
     today = now().astimezone(schedule.zone).date()
     body = ical.calendar(
-        schedule, name=name, title=title, start=today - dt.timedelta(days=31), days=31 + 400, lang=lang,
-        domain=settings.MAIL_DOMAIN, stamp=now(),
+        schedule,
+        name=name,
+        title=title,
+        start=today - dt.timedelta(days=31),
+        days=31 + 400,
+        lang=lang,
+        domain=settings.MAIL_DOMAIN,
+        stamp=now(),
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="{name}.ics"'

@@ -17,7 +17,11 @@ def expectations() -> list[dict]:
     path = EMAILS / "EXPECTATIONS.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    return [
+        json.loads(line)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 @pytest.fixture
@@ -33,10 +37,17 @@ def mail_world(db, settings, categories):
     settings.MAIL_DOMAIN = "helpdesk.univ.example"
     Mailbox.objects.create(address=DESK, triage_first=True)
     inquiry, _ = do_create_inquiry(
-        NewInquiry(name="東大 太郎", email=FIXTURE_REQUESTER, subject="Zoom に入れません", body="入れません。"),
+        NewInquiry(
+            name="東大 太郎",
+            email=FIXTURE_REQUESTER,
+            subject="Zoom に入れません",
+            body="入れません。",
+        ),
         channel="form",
     )
-    Inquiry.objects.filter(pk=inquiry.pk).update(reference=FIXTURE_REFERENCE, root_message_id=FIXTURE_CONFIRMATION_ID)
+    Inquiry.objects.filter(pk=inquiry.pk).update(
+        reference=FIXTURE_REFERENCE, root_message_id=FIXTURE_CONFIRMATION_ID
+    )
     OutboundMail.objects.filter(inquiry=inquiry).update(message_id=FIXTURE_CONFIRMATION_ID)
     inquiry.refresh_from_db()
     return inquiry

@@ -65,14 +65,22 @@ class Dovecot:
         user = "dovecot" if _exists("dovecot") else pwd.getpwuid(os.getuid()).pw_name
         for sub in ("run", "state", "mail", "home"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        (self.root / "users").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users.items()))
-        (self.root / "dovecot.conf").write_text(CONFIG.format(root=self.root, port=self.port, user=user, group=user))
+        (self.root / "users").write_text(
+            "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users.items())
+        )
+        (self.root / "dovecot.conf").write_text(
+            CONFIG.format(root=self.root, port=self.port, user=user, group=user)
+        )
         if os.getuid() == 0:
-            subprocess.run(["chown", "-R", f"{user}:{user}", str(self.root / "mail"), str(self.root / "home")], check=True)
+            subprocess.run(
+                ["chown", "-R", f"{user}:{user}", str(self.root / "mail"), str(self.root / "home")],
+                check=True,
+            )
             os.chmod(self.root, 0o755)
         self.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         import socket
 
@@ -89,7 +97,11 @@ class Dovecot:
 
     def log(self) -> str:
         path = self.root / "dovecot.log"
-        out = self.process.stdout.read().decode() if self.process and self.process.poll() is not None else ""
+        out = (
+            self.process.stdout.read().decode()
+            if self.process and self.process.poll() is not None
+            else ""
+        )
         return out + (path.read_text() if path.exists() else "")
 
     def stop(self) -> None:

@@ -27,7 +27,9 @@ def test_fixture(mail_world, case):
     result = ingest.ingest(raw, mailbox_address="support@helpdesk.univ.example")
     elapsed = time.monotonic() - started
     limit = 5.0 if "1000" in case["file"] else 2.0
-    assert elapsed < limit * 3, f"took {elapsed:.1f}s"  # generous on a loaded CI machine; the bench measures
+    assert elapsed < limit * 3, (
+        f"took {elapsed:.1f}s"
+    )  # generous on a loaded CI machine; the bench measures
 
     # The raw bytes are kept whatever happened.
     row = InboundMessage.objects.get(pk=result.inbound_id)
@@ -64,13 +66,17 @@ def test_fixture(mail_world, case):
 
 def test_fixture_inquiry_untouched_by_hijack(mail_world):
     before = mail_world.messages.count()
-    result = ingest.ingest((EMAILS / "thread-forged-tag-on-another-requesters-inquiry.eml").read_bytes())
+    result = ingest.ingest(
+        (EMAILS / "thread-forged-tag-on-another-requesters-inquiry.eml").read_bytes()
+    )
     assert result.action == "created"
     assert mail_world.messages.count() == before
     inquiry = Inquiry.objects.get(reference=result.reference)
     assert "possible_hijack" in inquiry.flags and inquiry.lane == Lane.TRIAGE
     confirmation = OutboundMail.objects.get(inquiry=inquiry)
-    assert FIXTURE_REFERENCE not in confirmation.body and mail_world.subject not in confirmation.body
+    assert (
+        FIXTURE_REFERENCE not in confirmation.body and mail_world.subject not in confirmation.body
+    )
 
 
 def test_valid_reply_is_appended_and_reopens(mail_world):
@@ -82,7 +88,9 @@ def test_valid_reply_is_appended_and_reopens(mail_world):
 
 
 def test_bounce_of_our_confirmation_marks_the_address(mail_world):
-    result = ingest.ingest((EMAILS / "dsn-rfc3464-permanent-failure-of-our-confirmation.eml").read_bytes())
+    result = ingest.ingest(
+        (EMAILS / "dsn-rfc3464-permanent-failure-of-our-confirmation.eml").read_bytes()
+    )
     assert result.reference == FIXTURE_REFERENCE
     mail_world.refresh_from_db()
     assert "requester_address_bounces" in mail_world.flags
@@ -90,7 +98,11 @@ def test_bounce_of_our_confirmation_marks_the_address(mail_world):
 
 def test_attachment_names_decoded(mail_world):
     result = ingest.ingest((EMAILS / "att-filename-rfc2231-rfc2047-japanese.eml").read_bytes())
-    names = set(Inquiry.objects.get(reference=result.reference).attachments.values_list("original_name", flat=True))
+    names = set(
+        Inquiry.objects.get(reference=result.reference).attachments.values_list(
+            "original_name", flat=True
+        )
+    )
     assert {"成績一覧.xlsx", "履修登録の控え.pdf", "シラバス.pdf"} <= names
     assert len(names) == 4
 
@@ -101,17 +113,21 @@ def test_exam_mail_is_accepted_and_marked(mail_world):
     assert "exam_related" in inquiry.flags and inquiry.category.slug == "exam"
 
 
-def test_cid_image_is_shown_inline_through_an_access_checked_route(mail_world, client, faculty, student):
+def test_cid_image_is_shown_inline_through_an_access_checked_route(
+    mail_world, client, faculty, student
+):
     import html as htmllib
 
-    result = ingest.ingest((EMAILS / "mime-nested-related-alternative-attachments-rfc822.eml").read_bytes())
+    result = ingest.ingest(
+        (EMAILS / "mime-nested-related-alternative-attachments-rfc822.eml").read_bytes()
+    )
     inquiry = Inquiry.objects.get(reference=result.reference)
     [image] = inquiry.attachments.exclude(inline_type="")
     assert image.inline_type.startswith("image/") and image.content_id
     client.force_login(faculty)
     page = client.get(f"/console/i/{inquiry.reference}/").content.decode()
     url = f"/console/files/{image.pk}/inline/"
-    assert htmllib.escape(f'src="{url}"') in page or f'src=&quot;{url}&quot;' in page
+    assert htmllib.escape(f'src="{url}"') in page or f"src=&quot;{url}&quot;" in page
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == image.inline_type
     assert response["X-Content-Type-Options"] == "nosniff"

@@ -25,7 +25,9 @@ def test_new_mail_to_the_fallback_address_is_faculty_triaged(mail_world):
     result = ingest.ingest(message(), mailbox_address="support@helpdesk.univ.example")
     inquiry = Inquiry.objects.get(reference=result.reference)
     assert inquiry.lane == Lane.TRIAGE and inquiry.channel == "mail"
-    assert inquiry.requester_email == "hanako@st.univ.example" and inquiry.requester_name == "Hanako"
+    assert (
+        inquiry.requester_email == "hanako@st.univ.example" and inquiry.requester_name == "Hanako"
+    )
     confirmation = OutboundMail.objects.get(inquiry=inquiry)
     assert confirmation.in_reply_to == "<m1@st.univ.example>"
 
@@ -83,7 +85,9 @@ def test_crash_after_storing_is_recovered(mail_world, monkeypatch):
     result = ingest.ingest(message(3))
     assert result.action == "ignored" and "retried" in result.reason
     row = InboundMessage.objects.get()
-    assert row.status == InboundStatus.RECEIVED and Inquiry.objects.filter(channel="mail").count() == 0
+    assert (
+        row.status == InboundStatus.RECEIVED and Inquiry.objects.filter(channel="mail").count() == 0
+    )
     monkeypatch.undo()
     assert ingest.recover_pending(older_than_seconds=0) == 1
     row.refresh_from_db()
@@ -104,7 +108,10 @@ def test_a_hundred_mails_a_minute_get_at_most_the_confirmation_limit(mail_world,
     for n in range(100):
         ingest.ingest(message(100 + n, sender="flood@st.univ.example"))
     assert Inquiry.objects.filter(requester_email="flood@st.univ.example").count() == 100
-    assert OutboundMail.objects.filter(to="flood@st.univ.example").count() == settings.MAIL_CONFIRMATIONS_PER_HOUR
+    assert (
+        OutboundMail.objects.filter(to="flood@st.univ.example").count()
+        == settings.MAIL_CONFIRMATIONS_PER_HOUR
+    )
 
 
 def test_autoresponder_chain_delivered_100_times(mail_world):

@@ -23,21 +23,35 @@ realtime = pytest.mark.django_db(transaction=True)
 
 
 def test_pipe_through_the_cli(tmp_path):
-    env = {**os.environ, "MADOGUCHI_DATA_DIR": str(tmp_path), "MADOGUCHI_DESK_ADDRESS": "support@helpdesk.univ.example"}
+    env = {
+        **os.environ,
+        "MADOGUCHI_DATA_DIR": str(tmp_path),
+        "MADOGUCHI_DESK_ADDRESS": "support@helpdesk.univ.example",
+    }
     for key in ("DATABASE_URL", "REDIS_URL"):
         env.pop(key, None)
     cli = [sys.executable, "-m", "madoguchi"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True, cwd=REPO, timeout=120)
+    subprocess.run(
+        [*cli, "migrate"], env=env, check=True, capture_output=True, cwd=REPO, timeout=120
+    )
     run = lambda raw: subprocess.run(  # noqa: E731
         [*cli, "mail", "ingest", "--mailbox", "support@helpdesk.univ.example"],
-        input=raw, env=env, capture_output=True, cwd=REPO, timeout=60,
+        input=raw,
+        env=env,
+        capture_output=True,
+        cwd=REPO,
+        timeout=60,
     )
     first = run(message(1))
     assert first.returncode == 0, first.stderr
     out = json.loads(first.stdout)
     assert out["action"] == "created" and out["reference"].startswith("Q-") and out["reason"]
     again = json.loads(run(message(1)).stdout)
-    assert again == {"action": "ignored", "reference": out["reference"], "reason": "duplicate delivery"}
+    assert again == {
+        "action": "ignored",
+        "reference": out["reference"],
+        "reason": "duplicate delivery",
+    }
     empty = run(b"")
     assert empty.returncode == 0 and json.loads(empty.stdout)["action"] == "rejected"
     auto = run(message(2, extra="Auto-Submitted: auto-replied\r\n"))
@@ -55,9 +69,13 @@ def test_receiver(mail_world, lmtp):
     try:
         client = smtplib.LMTP("127.0.0.1", port) if lmtp else smtplib.SMTP("127.0.0.1", port)
         with client:
-            refused = client.sendmail("hanako@st.univ.example", ["support@helpdesk.univ.example"], message(11))
+            refused = client.sendmail(
+                "hanako@st.univ.example", ["support@helpdesk.univ.example"], message(11)
+            )
             assert refused == {}
-            client.sendmail("hanako@st.univ.example", ["support@helpdesk.univ.example"], message(11))
+            client.sendmail(
+                "hanako@st.univ.example", ["support@helpdesk.univ.example"], message(11)
+            )
     finally:
         controller.stop()
     assert Inquiry.objects.filter(channel="mail").count() == 1
@@ -91,8 +109,12 @@ def test_imap_fetch_stores_processes_then_moves(mail_world, dovecot, monkeypatch
 
     monkeypatch.setenv("MADOGUCHI_TEST_IMAP_SECRET", "imap-secret")
     Mailbox.objects.filter(address="support@helpdesk.univ.example").update(
-        transport=Mailbox.Transport.IMAP, imap_host="127.0.0.1", imap_port=dovecot.port,
-        imap_security=Mailbox.Security.NONE, imap_username="support", imap_secret_env="MADOGUCHI_TEST_IMAP_SECRET",
+        transport=Mailbox.Transport.IMAP,
+        imap_host="127.0.0.1",
+        imap_port=dovecot.port,
+        imap_security=Mailbox.Security.NONE,
+        imap_username="support",
+        imap_secret_env="MADOGUCHI_TEST_IMAP_SECRET",
         imap_processed_folder="Processed",
     )
     peer = imaplib.IMAP4("127.0.0.1", dovecot.port)
@@ -121,8 +143,12 @@ def test_imap_wrong_password_is_reported_not_raised(mail_world, dovecot, monkeyp
 
     monkeypatch.setenv("MADOGUCHI_TEST_IMAP_SECRET", "wrong")
     Mailbox.objects.filter(address="support@helpdesk.univ.example").update(
-        transport=Mailbox.Transport.IMAP, imap_host="127.0.0.1", imap_port=dovecot.port,
-        imap_security=Mailbox.Security.NONE, imap_username="support", imap_secret_env="MADOGUCHI_TEST_IMAP_SECRET",
+        transport=Mailbox.Transport.IMAP,
+        imap_host="127.0.0.1",
+        imap_port=dovecot.port,
+        imap_security=Mailbox.Security.NONE,
+        imap_username="support",
+        imap_secret_env="MADOGUCHI_TEST_IMAP_SECRET",
     )
     [report] = imap.fetch_all()
     assert report.errors == 1 and report.stored == 0

@@ -10,18 +10,33 @@ import pytest
 from madoguchi.bot import cli
 
 CORPUS = [
-    {"id": "ja-vpn", "lang": "ja", "kind": "faq", "topic": "vpn", "section": "ネットワーク",
-     "question": "VPNに接続できない", "answer": "VPNクライアントを更新してください。"},
-    {"id": "en-vpn", "lang": "en", "kind": "faq", "topic": "vpn", "section": "Network",
-     "question": "I cannot connect to the VPN", "answer": "Update the VPN client."},
+    {
+        "id": "ja-vpn",
+        "lang": "ja",
+        "kind": "faq",
+        "topic": "vpn",
+        "section": "ネットワーク",
+        "question": "VPNに接続できない",
+        "answer": "VPNクライアントを更新してください。",
+    },
+    {
+        "id": "en-vpn",
+        "lang": "en",
+        "kind": "faq",
+        "topic": "vpn",
+        "section": "Network",
+        "question": "I cannot connect to the VPN",
+        "answer": "Update the VPN client.",
+    },
 ]
 
 
 @pytest.fixture
 def corpus(tmp_path):
     path = tmp_path / "kb.jsonl"
-    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in CORPUS) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(json.dumps(a, ensure_ascii=False) for a in CORPUS) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -47,7 +62,9 @@ def test_ask_batch_one_line_per_input(corpus, tmp_path, monkeypatch):
         '{"q": "I cannot connect to the VPN", "lang": "en"}\n'
         '{"q": "期末試験の日程"}\n'
         "not json\n"
-        '{"q": "明日の天気は？"}\n', encoding="utf-8")
+        '{"q": "明日の天気は？"}\n',
+        encoding="utf-8",
+    )
     code, out, err = run(["ask", "--batch", str(batch)])
     lines = [json.loads(x) for x in out.splitlines()]
     assert len(lines) == 4
@@ -61,8 +78,14 @@ def test_ask_batch_one_line_per_input(corpus, tmp_path, monkeypatch):
 
 def test_provider_hook_is_replaceable(monkeypatch):
     from madoguchi.bot import Article
-    monkeypatch.setattr(cli, "get_articles", lambda corpus: [
-        Article(id="x-1", lang="ja", topic="x", question="VPNに接続できない", answer="更新")])
+
+    monkeypatch.setattr(
+        cli,
+        "get_articles",
+        lambda corpus: [
+            Article(id="x-1", lang="ja", topic="x", question="VPNに接続できない", answer="更新")
+        ],
+    )
     code, out, _ = run(["ask", "VPNにつながらない"])
     assert code == 0 and json.loads(out)["results"][0]["id"] == "x-1"
 

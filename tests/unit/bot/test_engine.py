@@ -8,30 +8,71 @@ from madoguchi.bot import Article, Engine, default_rules
 from madoguchi.bot._text import detect_lang, normalise
 
 ARTICLES = [
-    Article(id="ja-vpn", lang="ja", topic="vpn", section="ネットワーク",
-            question="VPNに接続できない",
-            answer="VPNクライアントを最新版に更新し、UTokyo Accountでサインインしてください。"),
-    Article(id="en-vpn", lang="en", topic="vpn", section="Network",
-            question="I cannot connect to the VPN",
-            answer="Update the VPN client and sign in with your UTokyo Account."),
-    Article(id="ja-zoom-signin", lang="ja", topic="zoom-signin", section="Zoom",
-            question="Zoomにサインインできない",
-            answer="Zoomアプリで「SSO」を選び、会社のドメインに u-tokyo-ac-jp と入力してください。"),
-    Article(id="ja-printer", lang="ja", topic="printer", section="端末",
-            question="演習室のプリンタで印刷したい",
-            answer="印刷にはプリンタ用のポイントが必要です。"),
-    Article(id="en-printer", lang="en", topic="printer", section="Terminals",
-            question="How do I print in the computer room?",
-            answer="Printing needs print points."),
-    Article(id="ja-storage", lang="ja", topic="storage", section="Google",
-            question="Googleドライブの容量制限について",
-            answer="ストレージの制限値は学生も教職員も共通です。容量を超えると新しいファイルを保存できません。"),
-    Article(id="ja-internal-reset", lang="ja", topic="internal-reset", section="内部",
-            question="パスワードを代理でリセットする手順（職員向け）",
-            answer="管理画面から対象者を検索し、パスワードをリセットする。", public=False),
-    Article(id="ja-password", lang="ja", topic="password", section="アカウント",
-            question="パスワードを忘れた",
-            answer="パスワード再設定ページから再設定してください。"),
+    Article(
+        id="ja-vpn",
+        lang="ja",
+        topic="vpn",
+        section="ネットワーク",
+        question="VPNに接続できない",
+        answer="VPNクライアントを最新版に更新し、UTokyo Accountでサインインしてください。",
+    ),
+    Article(
+        id="en-vpn",
+        lang="en",
+        topic="vpn",
+        section="Network",
+        question="I cannot connect to the VPN",
+        answer="Update the VPN client and sign in with your UTokyo Account.",
+    ),
+    Article(
+        id="ja-zoom-signin",
+        lang="ja",
+        topic="zoom-signin",
+        section="Zoom",
+        question="Zoomにサインインできない",
+        answer="Zoomアプリで「SSO」を選び、会社のドメインに u-tokyo-ac-jp と入力してください。",
+    ),
+    Article(
+        id="ja-printer",
+        lang="ja",
+        topic="printer",
+        section="端末",
+        question="演習室のプリンタで印刷したい",
+        answer="印刷にはプリンタ用のポイントが必要です。",
+    ),
+    Article(
+        id="en-printer",
+        lang="en",
+        topic="printer",
+        section="Terminals",
+        question="How do I print in the computer room?",
+        answer="Printing needs print points.",
+    ),
+    Article(
+        id="ja-storage",
+        lang="ja",
+        topic="storage",
+        section="Google",
+        question="Googleドライブの容量制限について",
+        answer="ストレージの制限値は学生も教職員も共通です。容量を超えると新しいファイルを保存できません。",
+    ),
+    Article(
+        id="ja-internal-reset",
+        lang="ja",
+        topic="internal-reset",
+        section="内部",
+        question="パスワードを代理でリセットする手順（職員向け）",
+        answer="管理画面から対象者を検索し、パスワードをリセットする。",
+        public=False,
+    ),
+    Article(
+        id="ja-password",
+        lang="ja",
+        topic="password",
+        section="アカウント",
+        question="パスワードを忘れた",
+        answer="パスワード再設定ページから再設定してください。",
+    ),
 ]
 
 
@@ -107,13 +148,16 @@ class TestNormalisation:
 
 
 class TestHandover:
-    @pytest.mark.parametrize("q", [
-        "asdfghjkl qwerty",
-        "明日の天気は？",
-        "学食のメニューを教えて",
-        "where can I park my bicycle on campus",
-        "研究室の共用サーバにsshできない",
-    ])
+    @pytest.mark.parametrize(
+        "q",
+        [
+            "asdfghjkl qwerty",
+            "明日の天気は？",
+            "学食のメニューを教えて",
+            "where can I park my bicycle on campus",
+            "研究室の共用サーバにsshできない",
+        ],
+    )
     def test_out_of_scope_hands_over(self, engine, q):
         d = engine.ask(q)
         assert d.decision == "handover"

@@ -10,34 +10,72 @@ from madoguchi.bot._text import Speller, is_light, names_in, normalise_keep_kana
 from madoguchi.bot.engine import _clean_markdown
 
 ARTICLES = [
-    Article(id="ja-vpn", lang="ja", topic="vpn", section="ネットワーク",
-            question="VPNに接続できない",
-            answer="VPNクライアントを最新版に更新し、UTokyo Accountでサインインしてください。"),
-    Article(id="en-vpn", lang="en", topic="vpn", section="Network",
-            question="I cannot connect to the VPN",
-            answer="Update the VPN client and sign in with your UTokyo Account."),
-    Article(id="ja-eccs-password", lang="ja", topic="eccs-password",
-            section="ECCSクラウドメール (Google Workspace)",
-            question="パスワードを忘れた・変更できない",
-            answer="説明ページの手順でパスワードを設定し直してください。"),
-    Article(id="ja-utac-password", lang="ja", topic="utac-password", section="UTokyo Account",
-            question="UTokyo Account",
-            answer="UTokyo Accountのユーザ名は共通IDと呼ばれる10桁の数字です。"
-                   "パスワードは利用者メニューから変更できます。パスワードを忘れた場合は"
-                   "窓口で再発行してください。多要素認証やその他の設定もここで行います。"),
-    Article(id="en-zoom-error", lang="en", topic="zoom-error", section="Zoom",
-            question='Error "XYZ40117" when I sign in to Zoom',
-            answer="Wait a while and sign in again."),
-    Article(id="en-zoom-fee", lang="en", topic="zoom-fee", section="Zoom",
-            question="Is the university Zoom free?",
-            answer="Yes, there is no charge for using it."),
-    Article(id="en-authenticator", lang="en", topic="authenticator", section="MFA",
-            question="Sign in with a code from Microsoft Authenticator",
-            answer="Enter the 6-digit code shown in the app instead of approving the "
-                   "notification."),
-    Article(id="en-office", lang="en", topic="office", section="Microsoft 365",
-            question="I cannot edit documents in Microsoft Office",
-            answer="Remove the Office licence and sign in again."),
+    Article(
+        id="ja-vpn",
+        lang="ja",
+        topic="vpn",
+        section="ネットワーク",
+        question="VPNに接続できない",
+        answer="VPNクライアントを最新版に更新し、UTokyo Accountでサインインしてください。",
+    ),
+    Article(
+        id="en-vpn",
+        lang="en",
+        topic="vpn",
+        section="Network",
+        question="I cannot connect to the VPN",
+        answer="Update the VPN client and sign in with your UTokyo Account.",
+    ),
+    Article(
+        id="ja-eccs-password",
+        lang="ja",
+        topic="eccs-password",
+        section="ECCSクラウドメール (Google Workspace)",
+        question="パスワードを忘れた・変更できない",
+        answer="説明ページの手順でパスワードを設定し直してください。",
+    ),
+    Article(
+        id="ja-utac-password",
+        lang="ja",
+        topic="utac-password",
+        section="UTokyo Account",
+        question="UTokyo Account",
+        answer="UTokyo Accountのユーザ名は共通IDと呼ばれる10桁の数字です。"
+        "パスワードは利用者メニューから変更できます。パスワードを忘れた場合は"
+        "窓口で再発行してください。多要素認証やその他の設定もここで行います。",
+    ),
+    Article(
+        id="en-zoom-error",
+        lang="en",
+        topic="zoom-error",
+        section="Zoom",
+        question='Error "XYZ40117" when I sign in to Zoom',
+        answer="Wait a while and sign in again.",
+    ),
+    Article(
+        id="en-zoom-fee",
+        lang="en",
+        topic="zoom-fee",
+        section="Zoom",
+        question="Is the university Zoom free?",
+        answer="Yes, there is no charge for using it.",
+    ),
+    Article(
+        id="en-authenticator",
+        lang="en",
+        topic="authenticator",
+        section="MFA",
+        question="Sign in with a code from Microsoft Authenticator",
+        answer="Enter the 6-digit code shown in the app instead of approving the notification.",
+    ),
+    Article(
+        id="en-office",
+        lang="en",
+        topic="office",
+        section="Microsoft 365",
+        question="I cannot edit documents in Microsoft Office",
+        answer="Remove the Office licence and sign in again.",
+    ),
 ]
 
 
@@ -129,25 +167,32 @@ class TestRetrieval:
             d = Engine.build(ARTICLES, params=Params(scope_penalty=penalty)).ask(q)
             scores[penalty] = dict(d.results)
         assert scores[0.5]["ja-eccs-password"] == pytest.approx(
-            0.5 * scores[1.0]["ja-eccs-password"])
+            0.5 * scores[1.0]["ja-eccs-password"]
+        )
         assert scores[0.5]["ja-utac-password"] == pytest.approx(scores[1.0]["ja-utac-password"])
 
 
 class TestHandover:
-    @pytest.mark.parametrize("q", [
-        "Slackのパスワードを忘れた",        # a name no article is about
-        "forgot my Slack password",
-        "How do I connect to the projector in room 3?",
-        "すみません、ちょっと質問なんですけど",  # says nothing
-    ])
+    @pytest.mark.parametrize(
+        "q",
+        [
+            "Slackのパスワードを忘れた",  # a name no article is about
+            "forgot my Slack password",
+            "How do I connect to the projector in room 3?",
+            "すみません、ちょっと質問なんですけど",  # says nothing
+        ],
+    )
     def test_hands_over(self, engine, q):
         assert engine.ask(q).decision == "handover"
 
-    @pytest.mark.parametrize("q, article", [
-        ("VPNに全然つながらないんだけど大丈夫？", "ja-vpn"),  # chatty, still answerable
-        ("is the university zoom free??", "en-zoom-fee"),
-        ("can I use the 6 digit code in microsoft authenticator instead?", "en-authenticator"),
-    ])
+    @pytest.mark.parametrize(
+        "q, article",
+        [
+            ("VPNに全然つながらないんだけど大丈夫？", "ja-vpn"),  # chatty, still answerable
+            ("is the university zoom free??", "en-zoom-fee"),
+            ("can I use the 6 digit code in microsoft authenticator instead?", "en-authenticator"),
+        ],
+    )
     def test_answers_chatty_questions(self, engine, q, article):
         d = engine.ask(q)
         assert d.decision == "answer"

@@ -18,8 +18,9 @@ CORPUS = DATA / "utelecon-faq.jsonl"
 DEV = DATA / "chatbot-dev.jsonl"
 
 
-@pytest.mark.skipif(not (CORPUS.exists() and DEV.exists()),
-                    reason=f"shared evaluation data not found in {DATA}")
+@pytest.mark.skipif(
+    not (CORPUS.exists() and DEV.exists()), reason=f"shared evaluation data not found in {DATA}"
+)
 def test_dev_set_meets_the_targets():
     engine = Engine.build(load_articles_jsonl(CORPUS))
     figures = evaluate(engine, load_questions(DEV))

@@ -26,7 +26,17 @@ def test_common_id_normalised(raw, expected):
 
 @pytest.mark.parametrize(
     "raw",
-    ["012345678", "01234567890", "01234 56789", "٠١٢٣٤٥٦٧٨٩", "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗", "⁰¹²³⁴⁵⁶⁷⁸⁹", "①②③④⑤⑥⑦⑧⑨⑩", "0123456789\u200b", "abcdefghij"],
+    [
+        "012345678",
+        "01234567890",
+        "01234 56789",
+        "٠١٢٣٤٥٦٧٨٩",
+        "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹",
+        "①②③④⑤⑥⑦⑧⑨⑩",
+        "0123456789\u200b",
+        "abcdefghij",
+    ],
 )
 def test_common_id_rejected(raw):
     with pytest.raises(ValidationError):
@@ -34,7 +44,9 @@ def test_common_id_rejected(raw):
 
 
 def test_shared_student_id_strings_follow_their_expectation():
-    rows = [r for r in hostile_strings() if "student_id" in r["targets"] and r["kind"] == "student_id"]
+    rows = [
+        r for r in hostile_strings() if "student_id" in r["targets"] and r["kind"] == "student_id"
+    ]
     assert rows, "no student_id material"
     for row in rows:
         payload, expect = row["payload"], row["expect"]
@@ -93,7 +105,9 @@ def test_shared_email_strings_never_yield_an_unsafe_address():
         except ValidationError:
             continue
         assert row["expect"] != "reject", row["id"]
-        assert value.isascii() and "\n" not in value and "\r" not in value and value.count("@") == 1, row["id"]
+        assert (
+            value.isascii() and "\n" not in value and "\r" not in value and value.count("@") == 1
+        ), row["id"]
 
 
 @pytest.mark.parametrize("raw", ["a\r\nb", "a\nb", "a\u2028b", "a\x0bb"])

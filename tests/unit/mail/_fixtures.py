@@ -72,7 +72,9 @@ def payload(size: int) -> bytes:
     return (bytes(range(256)) * (size // 256 + 1))[:size]
 
 
-def big_attachment_message(subject: str, mid: str, size: int, *, single_line: bool = False) -> bytes:
+def big_attachment_message(
+    subject: str, mid: str, size: int, *, single_line: bool = False
+) -> bytes:
     encoded = base64.b64encode(payload(size))
     if single_line:
         body_b64 = encoded + CRLF
@@ -81,8 +83,8 @@ def big_attachment_message(subject: str, mid: str, size: int, *, single_line: bo
     body = (
         b"--size-bnd\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         + subject.encode()
-        + b" test\r\n--size-bnd\r\nContent-Type: application/octet-stream; name=\"big.bin\"\r\n"
-        b"Content-Disposition: attachment; filename=\"big.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + b' test\r\n--size-bnd\r\nContent-Type: application/octet-stream; name="big.bin"\r\n'
+        b'Content-Disposition: attachment; filename="big.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
         + body_b64
         + b"--size-bnd--\r\n"
     )
@@ -90,7 +92,10 @@ def big_attachment_message(subject: str, mid: str, size: int, *, single_line: bo
 
 
 def huge_subject_message() -> bytes:
-    return _header(b"A" * 1_048_576, b"hdr-1mb", b"text/plain; charset=utf-8") + b"1 MiB unfolded Subject line\r\n"
+    return (
+        _header(b"A" * 1_048_576, b"hdr-1mb", b"text/plain; charset=utf-8")
+        + b"1 MiB unfolded Subject line\r\n"
+    )
 
 
 def many_recipients_message() -> bytes:
@@ -115,7 +120,9 @@ def deep_nesting_message() -> bytes:
     out = [_header(b"1000 nested multiparts", b"mime-1000-deep", b'multipart/mixed; boundary="b0"')]
     for i in range(1000):
         out.append(b'--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' % (i, i + 1))
-    out.append(b"--b1000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\ninnermost\r\n--b1000--\r\n")
+    out.append(
+        b"--b1000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\ninnermost\r\n--b1000--\r\n"
+    )
     out.extend(b"--b%d--\r\n" % i for i in range(999, -1, -1))
     return b"".join(out)
 
@@ -124,8 +131,24 @@ def deep_nesting_message() -> bytes:
 
 _ALLOWED_URL = re.compile(r"^(?:https?:|mailto:|tel:)", re.IGNORECASE)
 _FORBIDDEN_TAGS = {
-    "script", "style", "iframe", "object", "embed", "form", "base", "meta", "link", "svg",
-    "math", "template", "noscript", "input", "button", "textarea", "frame", "frameset",
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "base",
+    "meta",
+    "link",
+    "svg",
+    "math",
+    "template",
+    "noscript",
+    "input",
+    "button",
+    "textarea",
+    "frame",
+    "frameset",
 }
 
 
@@ -141,7 +164,16 @@ class _Inspector(HTMLParser):
             value = value or ""
             if name.startswith("on"):
                 self.problems.append(f"handler {name}")
-            if name in ("src", "srcset", "background", "poster", "style", "action", "formaction", "xlink:href"):
+            if name in (
+                "src",
+                "srcset",
+                "background",
+                "poster",
+                "style",
+                "action",
+                "formaction",
+                "xlink:href",
+            ):
                 self.problems.append(f"attribute {name}")
             if name in ("href", "data-remote-src") and not _ALLOWED_URL.match(value.strip()):
                 self.problems.append(f"url {name}={value!r}")

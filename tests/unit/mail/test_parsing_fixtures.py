@@ -39,7 +39,9 @@ def assert_html_inert(html: str) -> None:
     assert "javascript:" not in lowered
     assert "vbscript:" not in lowered
     assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", lowered)
-    assert not re.search(r"<[a-z][^>]*\ssrc\s*=\s*[\"']?https?:", lowered), "nothing may be fetched on display"
+    assert not re.search(r"<[a-z][^>]*\ssrc\s*=\s*[\"']?https?:", lowered), (
+        "nothing may be fetched on display"
+    )
     assert html_problems(html) == []
 
 
@@ -71,12 +73,19 @@ def test_every_fixture_parses_safely_and_fast(name: str) -> None:
         assert not att.filename.startswith(".")
         assert att.size == len(att.data)
         assert re.fullmatch(r"[0-9a-f]{64}", att.sha256)
-        assert re.fullmatch(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", att.content_type)
+        assert re.fullmatch(
+            r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", att.content_type
+        )
         if att.inline:
             assert att.content_type.startswith("image/") and att.content_type != "image/svg+xml"
     for address in (parsed.from_address, parsed.sender, *parsed.to, *parsed.cc, *parsed.reply_to):
         if address is not None:
-            assert address == address.lower() and address.isprintable() and " " not in address or '"' in address
+            assert (
+                address == address.lower()
+                and address.isprintable()
+                and " " not in address
+                or '"' in address
+            )
     if parsed.date is not None:
         assert parsed.date.tzinfo is not None
     # Deterministic: the same bytes give the same result.
@@ -94,7 +103,9 @@ def test_expectations_requester_subject_and_no_answer(name: str) -> None:
     if "decoded_subject" in row:
         assert parsed.subject == row["decoded_subject"]
     if row.get("confirmation_mail") is True:
-        assert not is_automatic(parsed), f"{name} must be answerable: auto={parsed.auto} bounce={parsed.bounce}"
+        assert not is_automatic(parsed), (
+            f"{name} must be answerable: auto={parsed.auto} bounce={parsed.bounce}"
+        )
 
 
 # --- attachments -------------------------------------------------------------------------
@@ -107,7 +118,9 @@ def test_rfc2231_and_rfc2047_filenames_decode() -> None:
 
 
 def test_hostile_filenames_are_display_safe() -> None:
-    names = [a.filename for a in parse("att-filename-traversal-rtl-nul-type-mismatch.eml").attachments]
+    names = [
+        a.filename for a in parse("att-filename-traversal-rtl-nul-type-mismatch.eml").attachments
+    ]
     assert "passwd" in names and "win.ini" in names and "shell.php" in names
     assert "reportfdp.exe" in names  # RTL override removed: the real extension shows
     assert "grades.pdf.exe" in names  # NUL removed
@@ -226,7 +239,14 @@ def test_duplicate_headers_first_wins_with_defects() -> None:
     assert parsed.date is None
     assert parsed.html is None  # the first Content-Type (text/plain) wins
     assert parsed.text.startswith("Two From, two Subject")
-    for defect in ("duplicate_from", "duplicate_subject", "duplicate_message_id", "duplicate_content_type", "invalid_date", "malformed_header"):
+    for defect in (
+        "duplicate_from",
+        "duplicate_subject",
+        "duplicate_message_id",
+        "duplicate_content_type",
+        "invalid_date",
+        "malformed_header",
+    ):
         assert defect in parsed.defects
 
 
@@ -245,7 +265,12 @@ def test_zero_bytes() -> None:
 
 def test_missing_from_to_date_message_id() -> None:
     parsed = parse("hdr-missing-from-to-date-message-id.eml")
-    assert parsed.from_address is None and parsed.to == () and parsed.date is None and parsed.message_id is None
+    assert (
+        parsed.from_address is None
+        and parsed.to == ()
+        and parsed.date is None
+        and parsed.message_id is None
+    )
     assert {"no_from", "no_date", "no_message_id"} <= set(parsed.defects)
     assert "返信先が分からない" in parsed.text
 
@@ -330,7 +355,9 @@ def test_nested_related_alternative_and_forwarded_message() -> None:
     assert set(by_name) == {"logo.png", "error-screenshot.pdf", "forwarded.eml"}
     assert by_name["logo.png"].inline and by_name["logo.png"].content_id == "logo.png@01D9"
     assert by_name["forwarded.eml"].is_message and not by_name["forwarded.eml"].inline
-    assert b"<script>alert('nested')</script>" in by_name["forwarded.eml"].data  # kept, never rendered
+    assert (
+        b"<script>alert('nested')</script>" in by_name["forwarded.eml"].data
+    )  # kept, never rendered
     assert "alert" not in parsed.text
 
 
@@ -409,15 +436,27 @@ def test_read_receipt_is_not_a_bounce() -> None:
 @pytest.mark.parametrize(
     ("name", "recipients", "permanent", "has_confirm_id"),
     [
-        ("dsn-rfc3464-permanent-failure-of-our-confirmation.eml", ("taro.todai@st.univ.example",), True, True),
+        (
+            "dsn-rfc3464-permanent-failure-of-our-confirmation.eml",
+            ("taro.todai@st.univ.example",),
+            True,
+            True,
+        ),
         ("dsn-japanese-mta-plain-iso2022jp.eml", ("taro.todi@st.univ.example",), True, True),
         ("dsn-mailbox-full-auto-submitted.flanker.eml", ("user@aol.com",), True, False),
         ("dsn-plain-text-no-report.flanker.eml", ("info@example.net",), True, False),
-        ("dsn-rfc3464-report-5-days.flanker.eml", ("foo@example.com",), True, False),  # Action: failed
+        (
+            "dsn-rfc3464-report-5-days.flanker.eml",
+            ("foo@example.com",),
+            True,
+            False,
+        ),  # Action: failed
         ("dsn-headerless-delivery-status.flanker.eml", ("demo@example.com",), True, False),
     ],
 )
-def test_bounces(name: str, recipients: tuple[str, ...], permanent: bool, has_confirm_id: bool) -> None:
+def test_bounces(
+    name: str, recipients: tuple[str, ...], permanent: bool, has_confirm_id: bool
+) -> None:
     parsed = parse(name)
     assert parsed.bounce is not None
     assert parsed.bounce.recipients == recipients
@@ -428,7 +467,10 @@ def test_bounces(name: str, recipients: tuple[str, ...], permanent: bool, has_co
 
 def test_null_return_path() -> None:
     assert parse("dsn-rfc3464-permanent-failure-of-our-confirmation.eml").return_path == ""
-    assert parse("spoof-from-vs-reply-to-vs-sender-dmarc-fail.eml").return_path == "bounce@evil.example"
+    assert (
+        parse("spoof-from-vs-reply-to-vs-sender-dmarc-fail.eml").return_path
+        == "bounce@evil.example"
+    )
 
 
 def test_original_message_id_from_rfc822_headers_part() -> None:
@@ -471,7 +513,9 @@ def test_inline_forward() -> None:
     assert parsed.from_address == "taro.todai@st.univ.example"
     assert parsed.forwarded_from == "prof@fac.univ.example"
     assert parsed.is_forward
-    assert "https://zoom.example/j/000000000" in parsed.visible_text  # the forwarded block is the substance
+    assert (
+        "https://zoom.example/j/000000000" in parsed.visible_text
+    )  # the forwarded block is the substance
 
 
 def test_spoofed_sender_is_flagged() -> None:

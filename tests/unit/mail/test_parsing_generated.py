@@ -76,7 +76,9 @@ def test_g3_single_line_base64(tmp_path: Path) -> None:
     raw = _write(
         tmp_path,
         "size-10mb-single-line-base64.eml",
-        big_attachment_message("10 MB single-line base64", "size-10mb-1line", 10_485_760, single_line=True),
+        big_attachment_message(
+            "10 MB single-line base64", "size-10mb-1line", 10_485_760, single_line=True
+        ),
         "8b29eb9e948380267d3f78518474d60f23360c0685fe0842e4dbb95cca71b5a6",
     )
     started = time.perf_counter()
@@ -134,10 +136,17 @@ def test_g6_1000_level_nesting(tmp_path: Path) -> None:
 @pytest.mark.parametrize("count", [1, 3])
 def test_max_attachments_is_deterministic(count: int) -> None:
     parts = b"".join(
-        b"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"f%d.bin\"\r\n\r\nx\r\n" % i
+        b'--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="f%d.bin"\r\n\r\nx\r\n'
+        % i
         for i in range(5)
     )
-    raw = b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + parts + b"--b--\r\n"
+    raw = (
+        b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        + parts
+        + b"--b--\r\n"
+    )
     parsed = parse_message(raw, Limits(max_attachments=count))
     assert [a.filename for a in parsed.attachments] == [f"f{i}.bin" for i in range(count)]
-    assert parsed.dropped_attachments == tuple(f"f{i}.bin (too many attachments)" for i in range(count, 5))
+    assert parsed.dropped_attachments == tuple(
+        f"f{i}.bin (too many attachments)" for i in range(count, 5)
+    )

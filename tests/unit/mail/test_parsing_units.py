@@ -43,7 +43,10 @@ def test_normalise_subject_examples() -> None:
 
 
 def test_reference_tags() -> None:
-    assert reference_tags("Re: [#INQ-2025-000123] x [Q-7K3M9P2X]") == ("INQ-2025-000123", "Q-7K3M9P2X")
+    assert reference_tags("Re: [#INQ-2025-000123] x [Q-7K3M9P2X]") == (
+        "INQ-2025-000123",
+        "Q-7K3M9P2X",
+    )
     assert reference_tags("[#inq-2025-000123]") == ("INQ-2025-000123",)
     assert reference_tags("[it-news:0042] [#TOOLONGPREFIX-1234] [A-12]") == ()
     assert reference_tags("[#INQ-2025-000123][#INQ-2025-000123]") == ("INQ-2025-000123",)
@@ -58,7 +61,14 @@ def test_normalise_subject_is_idempotent(subject: str) -> None:
 
 
 @FAST
-@given(st.lists(st.sampled_from(["Re:", "RE：", "Fwd:", "返信:", "[#INQ-2025-000123]", "Re[2]:", " ", "x", "件名"]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["Re:", "RE：", "Fwd:", "返信:", "[#INQ-2025-000123]", "Re[2]:", " ", "x", "件名"]
+        ),
+        max_size=30,
+    )
+)
 def test_normalise_subject_idempotent_on_prefix_soup(parts: list[str]) -> None:
     subject = " ".join(parts)
     once = normalise_subject(subject)
@@ -81,7 +91,7 @@ def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
 _header_line = st.sampled_from(
     [
         b"From: =?utf-8?b?44OG44K544OI?= <a@b.example>",
-        b"From: \"x\" <@r:c@d.example>, (c) e@f.example",
+        b'From: "x" <@r:c@d.example>, (c) e@f.example',
         b"To: g: a@b.example, ;",
         b"Subject: =?iso-2022-jp?b?GyRCJUYlOSVIGyhC?= =?utf-8?q?=E3=81?=",
         b"Subject: Re: [#INQ-2025-000123] \xe4\xbb\xb6",
@@ -90,7 +100,7 @@ _header_line = st.sampled_from(
         b"Message-ID: <x@y>",
         b"References: <a@b> <c <d@e>",
         b"Content-Type: multipart/mixed; boundary=b",
-        b"Content-Type: multipart/alternative; boundary=\"b\"",
+        b'Content-Type: multipart/alternative; boundary="b"',
         b"Content-Type: text/html; charset=utf-7",
         b"Content-Type: text/plain; charset=shift_jis",
         b"Content-Type: message/rfc822",
@@ -106,13 +116,33 @@ _header_line = st.sampled_from(
     ]
 )
 _body_line = st.sampled_from(
-    [b"--b", b"--b--", b"", b"text", b"<img src=cid:c@d onerror=alert(1)>", b"=E3=81=\x82", b"QUJD", b"\x1b$B$3\x1b(B", b"\x00\xff\xfe", b"Action: failed", b"Status: 5.1.1", b"> quoted", b"On x wrote:"]
+    [
+        b"--b",
+        b"--b--",
+        b"",
+        b"text",
+        b"<img src=cid:c@d onerror=alert(1)>",
+        b"=E3=81=\x82",
+        b"QUJD",
+        b"\x1b$B$3\x1b(B",
+        b"\x00\xff\xfe",
+        b"Action: failed",
+        b"Status: 5.1.1",
+        b"> quoted",
+        b"On x wrote:",
+    ]
 )
 
 
 @FAST
-@given(st.lists(_header_line, max_size=12), st.lists(st.one_of(_header_line, _body_line), max_size=60), st.sampled_from([b"\r\n", b"\n"]))
-def test_mail_shaped_input_never_raises(headers: list[bytes], body: list[bytes], eol: bytes) -> None:
+@given(
+    st.lists(_header_line, max_size=12),
+    st.lists(st.one_of(_header_line, _body_line), max_size=60),
+    st.sampled_from([b"\r\n", b"\n"]),
+)
+def test_mail_shaped_input_never_raises(
+    headers: list[bytes], body: list[bytes], eol: bytes
+) -> None:
     raw = eol.join(headers) + eol + eol + eol.join(body)
     parsed = parse_message(raw)
     assert "parser_error" not in parsed.defects
@@ -167,7 +197,7 @@ def test_rfc2231_continuation_in_iso2022jp() -> None:
 
 def test_iso2022jp_decoder_handles_nec_extensions_and_unterminated_lines() -> None:
     # ① is NEC row 13 (0x2D21), outside plain JIS X 0208.
-    text, errors = decode_iso2022jp(b"\x1b$B-!\x1b(B ok\n\x1b$B$\"\nplain")
+    text, errors = decode_iso2022jp(b'\x1b$B-!\x1b(B ok\n\x1b$B$"\nplain')
     assert text == "① ok\nあ\nplain" and errors == 0
 
 
@@ -180,7 +210,9 @@ def test_charset_fallbacks() -> None:
 
 
 def test_addresses() -> None:
-    parsed, invalid = parse_addresses('"evil@x.example" <Real@Example.COM>, bad@, <@a,@b:c@d.example>')
+    parsed, invalid = parse_addresses(
+        '"evil@x.example" <Real@Example.COM>, bad@, <@a,@b:c@d.example>'
+    )
     assert [a for _, a in parsed] == ["real@example.com", "c@d.example"]
     assert invalid
     parsed, _ = parse_addresses("user@東大.example")
@@ -202,4 +234,6 @@ def test_html_cid_and_remote_images() -> None:
     )
     assert 'data-cid="a@b"' in html and 'data-remote-src="https://t.example/p.gif"' in html
     assert " src=" not in html and "javascript" not in html and "data:" not in html
-    assert re.search(r'<a href="https://ok.example" rel="noopener noreferrer nofollow">ok</a>', html)
+    assert re.search(
+        r'<a href="https://ok.example" rel="noopener noreferrer nofollow">ok</a>', html
+    )

@@ -24,7 +24,9 @@ def language_name(code: str) -> str:
 
 FLAG_LABELS = {
     "bot": pgettext_lazy("flag", "Chat answered by the bot only"),
-    "possible_hijack": pgettext_lazy("flag", "Possible hijack: sender is not the requester of the referenced inquiry"),
+    "possible_hijack": pgettext_lazy(
+        "flag", "Possible hijack: sender is not the requester of the referenced inquiry"
+    ),
     "unverified_sender": pgettext_lazy("flag", "Unverified sender"),
     "requester_address_bounces": pgettext_lazy("flag", "Requester address bounces"),
     "automated": pgettext_lazy("flag", "Automated mail"),
@@ -50,7 +52,7 @@ def split_quoted(body: str) -> tuple[str, str]:
     match = _QUOTE_START.search(body or "")
     if not match or match.start() == 0:
         return body, ""
-    return body[: match.start()].rstrip(), body[match.start():]
+    return body[: match.start()].rstrip(), body[match.start() :]
 
 
 @register.simple_tag
@@ -94,7 +96,9 @@ def mail_html(message) -> str:  # noqa: ANN001
     html = message.body_html or ""
     if "data-cid" not in html:
         return html
-    inline = {a.content_id: a.pk for a in message.attachments.all() if a.inline_type and a.content_id}
+    inline = {
+        a.content_id: a.pk for a in message.attachments.all() if a.inline_type and a.content_id
+    }
 
     def swap(match: re.Match[str]) -> str:
         cid = unquote(match.group(2))

@@ -17,10 +17,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("question")
-        parser.add_argument("--lang", choices=("ja", "en"), help="language of the question (default: detected)")
+        parser.add_argument(
+            "--lang", choices=("ja", "en"), help="language of the question (default: detected)"
+        )
         parser.add_argument("--channel", default="cli", help="channel recorded with the question")
 
     def handle(self, *args: Any, **options: Any) -> None:
         decision = engine().ask(options["question"], lang=options["lang"], audience="requester")
-        row = record_question(options["question"], decision.lang, decision, channel=options["channel"])
-        self.stdout.write(json.dumps({**decision.as_dict(), "logged": row.pk if row else None}, ensure_ascii=False))
+        row = record_question(
+            options["question"], decision.lang, decision, channel=options["channel"]
+        )
+        self.stdout.write(
+            json.dumps(
+                {**decision.as_dict(), "logged": row.pk if row else None}, ensure_ascii=False
+            )
+        )
