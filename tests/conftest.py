@@ -4,6 +4,7 @@ through the real models, the shared hostile test material read from ../shared.""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -14,8 +15,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared beside the checkout (MADOGUCHI_TEST_SHARED points elsewhere, e.g. at a missing
+# folder to check that the suite skips cleanly without it).
+SHARED = Path(os.environ.get("MADOGUCHI_TEST_SHARED") or REPO.parent / "shared")
 BAD_INPUT = SHARED / "data" / "bad-input"
+IN_CI = os.environ.get("CI") == "true"
 
 
 def pytest_configure(config):
@@ -23,6 +27,40 @@ def pytest_configure(config):
 
     # Password hashing is not under test; the default costs ~0.3 s per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # Each run its own test database: two runs on one server never collide.
+        database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
+
+
+def pytest_report_header(config):
+    if SHARED.is_dir():
+        return f"shared test material: {SHARED}"
+    return f"shared test material not found at {SHARED}: the tests that read it are skipped" + (
+        " (CI=true: they fail instead)" if IN_CI else ""
+    )
+
+
+def require_shared(path: Path) -> Path:
+    """A file or folder of ../shared, inside a test or fixture: skipped with the reason
+    when it is absent, failed under CI=true (where it must be there)."""
+    if path.exists():
+        return path
+    reason = f"shared test material not found at {path}"
+    if IN_CI:
+        pytest.fail(reason + " (required under CI=true)")
+    pytest.skip(reason)
+
+
+def shared_params(rows: list, *, path: Path, ids=None) -> list:
+    """Parameters read from ../shared at collection time. Without the material, one
+    parameter marked skip carries the reason (under CI=true collection fails instead)."""
+    if path.exists():
+        return [pytest.param(r, id=ids(r) if ids else None) for r in rows]
+    reason = f"shared test material not found at {path}"
+    if IN_CI:
+        raise RuntimeError(reason + " (required under CI=true)")
+    return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="shared-missing")]
 
 
 def free_port() -> int:
@@ -31,10 +69,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def hostile_strings() -> list[dict]:
-    path = BAD_INPUT / "strings" / "hostile-strings.jsonl"
+HOSTILE_STRINGS = BAD_INPUT / "strings" / "hostile-strings.jsonl"
+
+
+def hostile_strings(*, collecting: bool = False) -> list[dict]:
+    """The shared hostile strings. Inside a test, skips without them (fails under CI);
+    at collection (``collecting=True``) returns [] so that callers wrap the rows with
+    ``shared_params``."""
+    path = HOSTILE_STRINGS
     if not path.exists():
-        pytest.skip(f"shared test material not found at {path}")
+        if collecting:
+            return []
+        require_shared(path)
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):

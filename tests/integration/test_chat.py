@@ -19,7 +19,7 @@ from madoguchi.core.clock import frozen
 from madoguchi.inquiries import actions
 from madoguchi.inquiries.models import Inquiry, Lane, Message, MessageKind, Status
 from madoguchi.mail.models import OutboundMail
-from tests.conftest import hostile_strings
+from tests.conftest import HOSTILE_STRINGS, hostile_strings, shared_params
 
 from .conftest import make_user
 
@@ -660,8 +660,8 @@ def test_error_messages_follow_the_widget_language(desk):
     assert async_to_sync(scenario)("ja") != "The message is empty."
 
 
-CHAT_ROWS = [r for r in hostile_strings() if "chat" in r["targets"]]
-WS_ROWS = [r for r in hostile_strings() if "ws" in r["targets"]]
+CHAT_ROWS = [r for r in hostile_strings(collecting=True) if "chat" in r["targets"]]
+WS_ROWS = [r for r in hostile_strings(collecting=True) if "ws" in r["targets"]]
 
 
 @realtime
@@ -727,7 +727,7 @@ def test_hostile_chat_messages_are_refused_or_stored_as_text_and_rendered_inert(
 
 
 @realtime
-@pytest.mark.parametrize("row", WS_ROWS, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", shared_params(WS_ROWS, path=HOSTILE_STRINGS, ids=lambda r: r["id"]))
 def test_hostile_frames_change_nothing(desk, row):
     async def scenario():
         w = Widget()

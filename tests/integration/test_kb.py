@@ -9,7 +9,7 @@ import pytest
 
 from madoguchi.kb import actions
 from madoguchi.kb.models import Article
-from tests.conftest import SHARED
+from tests.conftest import SHARED, require_shared
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +17,7 @@ CORPUS = SHARED / "data" / "utelecon-faq.jsonl"
 
 
 def corpus_lines() -> list[str]:
-    if not CORPUS.exists():
-        pytest.skip(f"corpus not found at {CORPUS}")
+    require_shared(CORPUS)
     return CORPUS.read_text(encoding="utf-8").splitlines()
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import BAD_INPUT
+from tests.conftest import BAD_INPUT, require_shared
 
 EMAILS = BAD_INPUT / "emails"
 FIXTURE_REFERENCE = "INQ-2025-000123"
@@ -22,6 +22,12 @@ def expectations() -> list[dict]:
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
+
+
+@pytest.fixture
+def shared_emails():
+    """The shared hostile mails: skipped without them, failed under CI=true."""
+    return require_shared(EMAILS)
 
 
 @pytest.fixture

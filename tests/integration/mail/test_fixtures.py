@@ -11,14 +11,17 @@ import pytest
 from madoguchi.inquiries.models import Inquiry, Lane
 from madoguchi.mail import ingest
 from madoguchi.mail.models import InboundMessage, OutboundMail
+from tests.conftest import shared_params
 from tests.integration.mail.conftest import EMAILS, FIXTURE_REFERENCE, expectations
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shared_emails")]
 
 CASES = expectations()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+@pytest.mark.parametrize(
+    "case", shared_params(CASES, path=EMAILS / "EXPECTATIONS.jsonl", ids=lambda c: c["file"])
+)
 def test_fixture(mail_world, case):
     raw = (EMAILS / case["file"]).read_bytes()
     expect = case["expect"]

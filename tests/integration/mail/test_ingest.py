@@ -114,7 +114,7 @@ def test_a_hundred_mails_a_minute_get_at_most_the_confirmation_limit(mail_world,
     )
 
 
-def test_autoresponder_chain_delivered_100_times(mail_world):
+def test_autoresponder_chain_delivered_100_times(mail_world, shared_emails):
     from tests.integration.mail.conftest import EMAILS
 
     raw = (EMAILS / "loop-misbehaving-autoresponder-chain.eml").read_bytes()

@@ -13,15 +13,16 @@ import pytest
 from madoguchi.bot import Engine, load_articles_jsonl
 from madoguchi.bot.evaluation import TARGETS, evaluate, load_questions
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+from tests.conftest import SHARED, require_shared
+
+DATA = SHARED / "data"
 CORPUS = DATA / "utelecon-faq.jsonl"
 DEV = DATA / "chatbot-dev.jsonl"
 
 
-@pytest.mark.skipif(
-    not (CORPUS.exists() and DEV.exists()), reason=f"shared evaluation data not found in {DATA}"
-)
 def test_dev_set_meets_the_targets():
+    require_shared(CORPUS)
+    require_shared(DEV)
     engine = Engine.build(load_articles_jsonl(CORPUS))
     figures = evaluate(engine, load_questions(DEV))
     print({k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()})

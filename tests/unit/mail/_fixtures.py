@@ -12,17 +12,15 @@ from pathlib import Path
 
 import pytest
 
-EMAILS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "bad-input" / "emails"
+from tests.conftest import BAD_INPUT, require_shared
+
+EMAILS = BAD_INPUT / "emails"
 
 CRLF = b"\r\n"
 
 
 def emails_dir() -> Path:
-    if not EMAILS.is_dir():
-        reason = f"shared mail fixtures not found at {EMAILS}"
-        print(reason)
-        pytest.skip(reason)
-    return EMAILS
+    return require_shared(EMAILS)
 
 
 def fixture_names() -> list[str]:
