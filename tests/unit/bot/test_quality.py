@@ -6,13 +6,8 @@ skipped (with the reason printed by ``-ra``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from madoguchi.bot import Engine, load_articles_jsonl
 from madoguchi.bot.evaluation import TARGETS, evaluate, load_questions
-
 from tests.conftest import SHARED, require_shared
 
 DATA = SHARED / "data"

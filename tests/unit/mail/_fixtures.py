@@ -10,8 +10,6 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import BAD_INPUT, require_shared
 
 EMAILS = BAD_INPUT / "emails"
