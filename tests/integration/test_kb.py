@@ -151,7 +151,25 @@ def test_article_markdown_is_rendered_inert():
     )
     assert "<script" not in html and 'href="javascript' not in html
     assert "&lt;script&gt;" in html and "<strong>bold</strong>" in html and "<li>one</li>" in html
-    assert 'href="https://example.ac.jp/a?b=1&amp;c=&quot;2&quot;"' in html
+    # The quotes stay inside the address: nothing breaks out of the attribute.
+    assert 'href="https://example.ac.jp/a?b=1&amp;c=%222%22"' in html
+
+
+def test_article_markdown_is_commonmark():
+    from madoguchi.kb.rendering import render
+
+    html = render(
+        "Use `ms-settings:` here.\n\n| OS | step |\n|:--|--:|\n| Win | `a` |\n\n"
+        "## Steps\n\n1. open\n   - nested\n2. close\n\n```\n<b>code</b>\n```"
+    )
+    assert "<code>ms-settings:</code>" in html and "`" not in html
+    assert (
+        '<th class="align-left">OS</th>' in html
+        and '<td class="align-right"><code>a</code>' in html
+    )
+    assert "<h3>Steps</h3>" in html and "style=" not in html
+    assert "<li>open\n<ul>\n<li>nested</li>" in html
+    assert "<pre><code>&lt;b&gt;code&lt;/b&gt;\n</code></pre>" in html
 
 
 def test_suggestions_while_typing_the_subject(client):
@@ -162,3 +180,16 @@ def test_suggestions_while_typing_the_subject(client):
     assert response.status_code == 200 and "/faq/" in response.content.decode()
     assert ArticleDay.objects.filter(suggested__gt=0).exists()
     assert client.get("/faq/suggest/", {"q": "a"}).content.decode().strip() == ""
+
+
+def test_faq_search_lists_only_what_matches_and_says_when_nothing_does(client):
+    actions.import_jsonl(corpus_lines())
+    page = client.get(
+        "/faq/", {"q": "ケーキの焼き方を教えてください", "lang": "ja"}
+    ).content.decode()
+    assert 'class="faq-list"' not in page and "/form/" in page
+
+    page = client.get("/faq/", {"q": "How do I change my ECCS password", "lang": "en"})
+    listed = page.content.decode().split('class="faq-list"')[1].split("</ol>")[0]
+    assert "/faq/eccs-password/" in listed
+    assert listed.count("<li>") < 5  # not padded with unrelated articles

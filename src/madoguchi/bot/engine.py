@@ -349,6 +349,12 @@ class Engine:
     ) -> Decision:
         return Decision("rule", rule.name, results, lang, (), rule.message(lang), rule.link, feats)
 
+    def matches(self, decision: Decision) -> bool:
+        """Whether the top results really answer the question (what the bot needs before it
+        answers), whatever the decision was: a topic rule may fire on a question the
+        articles answer too."""
+        return bool(decision.results) and self._confident(decision.features)
+
     def _confident(self, f: dict[str, float]) -> bool:
         p = self.params
         return (

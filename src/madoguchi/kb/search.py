@@ -31,15 +31,23 @@ def engine() -> Engine:
         return _engine[1]
 
 
+# A result is listed when it is at least this relevant relative to the best one: search
+# shows what matches, not always ``limit`` articles.
+RELATIVE_FLOOR = 0.5
+
+
 def public_matches(text: str, lang: str, limit: int = 5) -> list[Article]:
-    """Public articles for ``text``, best first, one per topic, in ``lang`` when it exists."""
+    """Public articles that match ``text``, best first, one per topic, in ``lang`` when it
+    exists; none when nothing in the FAQ covers the question."""
     text = text.strip()[:500]
     if not text:
         return []
-    decision = engine().ask(text, lang=lang, audience="requester")
-    if decision.decision == "handover" and not decision.results:
+    bot = engine()
+    decision = bot.ask(text, lang=lang, audience="requester")
+    if not bot.matches(decision):
         return []
-    ids = [article_id for article_id, _score in decision.results[:limit]]
+    best = decision.results[0][1]
+    ids = [i for i, score in decision.results[:limit] if score >= RELATIVE_FLOOR * best]
     by_id = articles_by_bot_id(ids)
     found = [by_id[i] for i in ids if i in by_id and by_id[i].public]
     return [prefer_language(a, lang) for a in found]
