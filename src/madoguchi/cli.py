@@ -52,7 +52,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_taken(host: str, port: int) -> OSError | None:
+    """Whether ``host:port`` cannot be served (checked before anything is printed or
+    migrated, so that a busy port is said plainly instead of failing after "running at")."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    problem = _port_taken(args.host, args.port)
+    if problem is not None:
+        print(
+            f"madoguchi cannot listen on {args.host}:{args.port}: {problem.strerror or problem}.\n"
+            f"Another program (or another madoguchi) may be using the port. Choose another one,"
+            f" e.g. scripts/run --port {args.port + 80} (or madoguchi serve --port {args.port + 80}).",
+            file=sys.stderr,
+        )
+        return 2
     _setup()
     import uvicorn
     from django.conf import settings
