@@ -257,11 +257,19 @@ def test_widget_is_accessible_and_full_screen_on_a_phone(chat_desk, site, new_co
         " return [r.width, r.height]; }"
     )
     assert box == [390, 844]
+    # Full screen, the panel is modal: the page behind is inert and focus stays in the chat.
+    expect(page.get_by_role("dialog")).to_have_attribute("aria-modal", "true")
+    assert page.locator("main").evaluate("el => el.inert") is True
+    expect(launcher).to_be_hidden()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.dataset.madoguchi") == "chat"
     # focus moves into the chat; Escape closes it and gives focus back to the launcher
     frame.get_by_role("textbox").press("Escape")
     expect(page.get_by_role("dialog")).to_be_hidden()
     expect(launcher).to_be_focused()
     expect(launcher).to_have_attribute("aria-expanded", "false")
+    assert page.locator("main").evaluate("el => el.inert") is False
 
     axe = Axe()
     serious = {"serious", "critical"}
@@ -273,3 +281,35 @@ def test_widget_is_accessible_and_full_screen_on_a_phone(chat_desk, site, new_co
     assert [v["id"] for v in results.response["violations"] if v["impact"] in serious] == []
     frame_log = standalone.get_by_role("log")
     expect(frame_log).to_have_attribute("aria-live", "polite")
+
+
+def test_on_a_desktop_the_open_panel_never_hides_the_focused_control(chat_desk, site, new_context):
+    root, origin = site
+    (root / "tall.html").write_text(
+        HOST_PAGE.format(title="tall", other="index.html", desk=chat_desk.url).replace(
+            "</main>",
+            '<div style="height:1400px"></div>'
+            '<p style="text-align:right"><button id="under">申し込む</button></p></main>',
+        ),
+        encoding="utf-8",
+    )
+    page = new_context(viewport={"width": 1280, "height": 800}).new_page()
+    open_widget(page, origin + "/tall.html")
+    expect(page.get_by_role("dialog")).to_have_attribute("aria-modal", "false")
+    # Scroll so that the button sits right under the open panel, then give it focus.
+    page.evaluate(
+        "() => { const b = document.getElementById('under').getBoundingClientRect();"
+        " window.scrollBy(0, b.bottom - innerHeight + 40); }"
+    )
+    page.locator("#under").focus()
+    covered = page.evaluate(
+        """() => {
+        const b = document.getElementById('under').getBoundingClientRect();
+        const panel = document.querySelector('[data-madoguchi]').shadowRoot.querySelector('.panel');
+        if (panel.hidden) return false;
+        const p = panel.getBoundingClientRect();
+        return !(b.right <= p.left || b.left >= p.right || b.bottom <= p.top || b.top >= p.bottom);
+    }"""
+    )
+    assert covered is False
+    expect(page.locator("#under")).to_be_focused()

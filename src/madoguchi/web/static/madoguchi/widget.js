@@ -39,14 +39,17 @@
   var side = cfg.position === "left" ? "left" : "right";
   var css =
     ":host{all:initial}" +
-    ".launch{position:fixed;bottom:20px;" + side + ":20px;z-index:2147483000;font:600 15px/1.2 system-ui,sans-serif;" +
-    "color:#fff;background:" + color + ";border:0;border-radius:24px;padding:12px 18px;cursor:pointer;" +
+    // Sizes in rem: the launcher and the panel grow with the reader's text size.
+    ".launch{position:fixed;bottom:1.25rem;" + side + ":1.25rem;z-index:2147483000;" +
+    'font:600 0.9375rem/1.2 "Hiragino Sans","Noto Sans CJK JP","Noto Sans JP","Yu Gothic UI",system-ui,sans-serif;' +
+    "color:#fff;background:" + color + ";border:0;border-radius:1.5rem;padding:.75rem 1.125rem;cursor:pointer;" +
     "box-shadow:0 2px 10px rgba(0,0,0,.3)}" +
-    ".launch:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}" +
-    ".dot{display:inline-block;width:9px;height:9px;border-radius:50%;background:#ffbf47;margin-left:6px}" +
-    ".panel{position:fixed;bottom:80px;" + side + ":20px;width:380px;height:min(620px,calc(100vh - 100px));" +
+    ".launch:focus-visible{outline:3px solid #1b1b1b;outline-offset:2px;box-shadow:0 0 0 2px #fff,0 0 0 7px #fff}" +
+    ".dot{display:inline-block;width:.5625rem;height:.5625rem;border-radius:50%;background:#ffbf47;margin-left:.375rem}" +
+    ".panel{position:fixed;bottom:5rem;" + side + ":1.25rem;width:min(24rem,calc(100vw - 2.5rem));" +
+    "height:min(39rem,calc(100vh - 6.25rem));" +
     "z-index:2147483000;border-radius:12px;overflow:hidden;box-shadow:0 4px 24px rgba(0,0,0,.35);background:#fff}" +
-    ".panel[hidden]{display:none}iframe{border:0;width:100%;height:100%}" +
+    ".panel[hidden],.launch[hidden]{display:none}.guard{position:absolute;width:1px;height:1px;overflow:hidden}iframe{border:0;width:100%;height:100%}" +
     "@media (max-width:600px){.panel{inset:0;width:100%;height:100%;border-radius:0;bottom:0}}";
   try {
     // A constructed style sheet is not inline style: it works under a strict host CSP.
@@ -77,6 +80,22 @@
   panel.setAttribute("role", "dialog");
   panel.setAttribute("aria-label", title);
   var frame = null;
+  // Focus guards around the frame: in the modal (full-screen) panel, Tab past either end
+  // of the chat comes back into it instead of leaving for the inert page.
+  function guard() {
+    var el = document.createElement("span");
+    el.className = "guard";
+    el.tabIndex = -1;
+    el.addEventListener("focus", function () {
+      if (frame) {
+        frame.focus();
+        frame.contentWindow && frame.contentWindow.postMessage({ type: "madoguchi:focus" }, desk);
+      }
+    });
+    return el;
+  }
+  var guards = [guard(), guard()];
+  panel.appendChild(guards[0]);
 
   function load() {
     if (!frame) {
@@ -85,21 +104,55 @@
       frame.allow = "clipboard-write";
       frame.src = desk + "/chat/embed/?lang=" + lang + "&color=" + encodeURIComponent(color) +
         "&title=" + encodeURIComponent(title);
-      panel.appendChild(frame);
+      panel.insertBefore(frame, guards[0].nextSibling);
+      panel.appendChild(guards[1]);
     }
   }
+  // On a phone the panel fills the screen: it is then a modal dialog and the page behind
+  // it is inert, so focus cannot land on controls it hides. On a desktop the page stays
+  // usable, and a control that receives focus under the panel is scrolled clear of it.
+  var fullScreen = window.matchMedia("(max-width: 600px)");
+  var madeInert = [];
+  function setModal() {
+    var modal = !panel.hidden && fullScreen.matches;
+    panel.setAttribute("aria-modal", modal ? "true" : "false");
+    button.hidden = modal; // under the full-screen panel: not a place for focus either
+    guards.forEach(function (g) { g.tabIndex = modal ? 0 : -1; });
+    madeInert.forEach(function (el) { el.inert = false; });
+    madeInert = [];
+    if (!modal) return;
+    Array.prototype.forEach.call((document.body || document.documentElement).children, function (el) {
+      if (el !== host && !el.inert) {
+        el.inert = true;
+        madeInert.push(el);
+      }
+    });
+  }
+  if (fullScreen.addEventListener) fullScreen.addEventListener("change", setModal);
+  document.addEventListener("focusin", function (e) {
+    if (panel.hidden || fullScreen.matches || e.target === host) return;
+    var r = e.target.getBoundingClientRect ? e.target.getBoundingClientRect() : null;
+    var p = panel.getBoundingClientRect();
+    if (!r || r.right <= p.left || r.left >= p.right || r.bottom <= p.top || r.top >= p.bottom) return;
+    window.scrollBy(0, r.bottom - p.top + 16);
+    r = e.target.getBoundingClientRect();
+    if (r.bottom > p.top && r.top < p.bottom && r.right > p.left && r.left < p.right) close(true);
+  });
+
   function open() {
     load();
     panel.hidden = false;
     dot.hidden = true;
     button.setAttribute("aria-expanded", "true");
+    setModal();
     frame.focus();
     frame.contentWindow && frame.contentWindow.postMessage({ type: "madoguchi:focus" }, desk);
   }
-  function close() {
+  function close(keepFocus) {
     panel.hidden = true;
     button.setAttribute("aria-expanded", "false");
-    button.focus();
+    setModal();
+    if (keepFocus !== true) button.focus();
   }
   button.addEventListener("click", function () {
     panel.hidden ? open() : close();
