@@ -23,10 +23,10 @@ CATEGORIES = [
     (
         "class-entry",
         "授業に入れない",
-        "Cannot enter a class",
+        "Cannot join an online class",
         ["class"],
         False,
-        "オンライン授業の URL が見つからない、入室できない",
+        "オンライン授業のURLが見つからない、入室できない",
         "Cannot find the class URL or cannot get in",
     ),
     (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language, pgettext_lazy
@@ -39,6 +41,15 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+
+# What a requester reads for each status: their own words, not the staff's.
+REQUESTER_STATUS: dict[str, Any] = {
+    Status.NEW: pgettext_lazy("requester status", "Received"),
+    Status.OPEN: pgettext_lazy("requester status", "Being handled"),
+    Status.PENDING: pgettext_lazy("requester status", "Waiting for your reply"),
+    Status.SOLVED: pgettext_lazy("requester status", "Solved"),
+    Status.CLOSED: pgettext_lazy("requester status", "Closed"),
+}
 
 
 class Priority(models.IntegerChoices):
@@ -204,6 +215,11 @@ class Inquiry(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def requester_status(self) -> str:
+        label = REQUESTER_STATUS.get(self.status)
+        return str(label) if label is not None else self.get_status_display()
 
 
 class MessageKind(models.TextChoices):

@@ -121,7 +121,7 @@ class InquiryForm(TextCheckedForm):
         label=_("Class date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     class_period = forms.ChoiceField(label=_("Period"), choices=period_choices, required=False)
-    class_subject = _text(_("Subject (course) name"), 200, required=False)
+    class_subject = _text(_("Course name"), 200, required=False)
     class_instructor = _text(_("Instructor"), 100, required=False)
     zoom_signin_email = forms.CharField(
         label=_("Sign-in email address shown on Zoom's profile page"),

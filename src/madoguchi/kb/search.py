@@ -43,7 +43,8 @@ def public_matches(text: str, lang: str, limit: int = 5) -> list[Article]:
     if not text:
         return []
     bot = engine()
-    decision = bot.ask(text, lang=lang, audience="requester")
+    # Ranked in the writer's language (detected); shown in the reader's (``lang``).
+    decision = bot.ask(text, lang=None, audience="requester")
     if not bot.matches(decision):
         return []
     best = decision.results[0][1]

@@ -69,3 +69,35 @@ form?.addEventListener("submit", (event) => {
     first.focus();
   }
 });
+// "Other" member category asks for a description; show that field only then.
+const member = form?.querySelector("select[name=member_category]");
+const otherField = form?.querySelector("[name=member_category_other]")?.closest(".field");
+if (member && otherField) {
+  const toggle = () => {
+    otherField.hidden = member.value !== "other";
+  };
+  member.addEventListener("change", toggle);
+  toggle();
+}
+
+// Related FAQ articles while the requester types the subject (deflection).
+const subject = form?.querySelector("input[name=subject]");
+const suggestBox = document.getElementById("suggestions");
+if (subject && suggestBox) {
+  let timer = null;
+  subject.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const q = subject.value.trim();
+      if (q.length < 2) {
+        suggestBox.replaceChildren();
+        return;
+      }
+      const url = new URL(suggestBox.dataset.url, location.href);
+      url.searchParams.set("q", q);
+      url.searchParams.set("lang", document.documentElement.lang || "ja");
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) suggestBox.innerHTML = await response.text(); // server-rendered, escaped
+    }, 400);
+  });
+}

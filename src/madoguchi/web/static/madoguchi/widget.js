@@ -39,10 +39,11 @@
   var side = cfg.position === "left" ? "left" : "right";
   var css =
     ":host{all:initial}" +
-    // Sizes in rem: the launcher and the panel grow with the reader's text size.
+    // rem: grows with the reader's text size.
     ".launch{position:fixed;bottom:1.25rem;" + side + ":1.25rem;z-index:2147483000;" +
     'font:600 0.9375rem/1.2 "Hiragino Sans","Noto Sans CJK JP","Noto Sans JP","Yu Gothic UI",system-ui,sans-serif;' +
     "color:#fff;background:" + color + ";border:0;border-radius:1.5rem;padding:.75rem 1.125rem;cursor:pointer;" +
+    "max-width:calc(100vw - 2.5rem);text-align:center;" +
     "box-shadow:0 2px 10px rgba(0,0,0,.3)}" +
     ".launch:focus-visible{outline:3px solid #1b1b1b;outline-offset:2px;box-shadow:0 0 0 2px #fff,0 0 0 7px #fff}" +
     ".dot{display:inline-block;width:.5625rem;height:.5625rem;border-radius:50%;background:#ffbf47;margin-left:.375rem}" +
@@ -80,21 +81,14 @@
   panel.setAttribute("role", "dialog");
   panel.setAttribute("aria-label", title);
   var frame = null;
-  // Focus guards around the frame: in the modal (full-screen) panel, Tab past either end
-  // of the chat comes back into it instead of leaving for the inert page.
-  function guard() {
+  // Focus guards: in the modal panel, Tab past either end comes back into the chat.
+  var guards = [0, 1].map(function () {
     var el = document.createElement("span");
     el.className = "guard";
     el.tabIndex = -1;
-    el.addEventListener("focus", function () {
-      if (frame) {
-        frame.focus();
-        frame.contentWindow && frame.contentWindow.postMessage({ type: "madoguchi:focus" }, desk);
-      }
-    });
+    el.addEventListener("focus", function () { frame && open(); });
     return el;
-  }
-  var guards = [guard(), guard()];
+  });
   panel.appendChild(guards[0]);
 
   function load() {
@@ -108,15 +102,14 @@
       panel.appendChild(guards[1]);
     }
   }
-  // On a phone the panel fills the screen: it is then a modal dialog and the page behind
-  // it is inert, so focus cannot land on controls it hides. On a desktop the page stays
-  // usable, and a control that receives focus under the panel is scrolled clear of it.
+  // Full screen (phone): a modal dialog over an inert page. Desktop: a control focused
+  // under the panel is scrolled clear of it.
   var fullScreen = window.matchMedia("(max-width: 600px)");
   var madeInert = [];
   function setModal() {
     var modal = !panel.hidden && fullScreen.matches;
     panel.setAttribute("aria-modal", modal ? "true" : "false");
-    button.hidden = modal; // under the full-screen panel: not a place for focus either
+    button.hidden = modal;
     guards.forEach(function (g) { g.tabIndex = modal ? 0 : -1; });
     madeInert.forEach(function (el) { el.inert = false; });
     madeInert = [];
@@ -130,13 +123,14 @@
   }
   if (fullScreen.addEventListener) fullScreen.addEventListener("change", setModal);
   document.addEventListener("focusin", function (e) {
-    if (panel.hidden || fullScreen.matches || e.target === host) return;
-    var r = e.target.getBoundingClientRect ? e.target.getBoundingClientRect() : null;
-    var p = panel.getBoundingClientRect();
-    if (!r || r.right <= p.left || r.left >= p.right || r.bottom <= p.top || r.top >= p.bottom) return;
-    window.scrollBy(0, r.bottom - p.top + 16);
-    r = e.target.getBoundingClientRect();
-    if (r.bottom > p.top && r.top < p.bottom && r.right > p.left && r.left < p.right) close(true);
+    var t = e.target, p = panel.getBoundingClientRect();
+    if (panel.hidden || fullScreen.matches || t === host || !t.getBoundingClientRect) return;
+    var hit = function () {
+      var r = t.getBoundingClientRect();
+      return r.right > p.left && r.left < p.right && r.bottom > p.top && r.top < p.bottom;
+    };
+    if (hit()) window.scrollBy(0, t.getBoundingClientRect().bottom - p.top + 16);
+    if (hit()) close(true);
   });
 
   function open() {
