@@ -10,7 +10,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "display_name", "email", "tier", "is_active", "is_superuser")
     list_filter = ("tier", "is_active", "is_superuser")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (_("Desk"), {"fields": ("tier", "display_name", "preferred_language")}),
     )
     add_fieldsets = (

@@ -126,7 +126,8 @@ class _Concepts:
         self._patterns: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = []
         self._needles: list[tuple[str, ...]] = []
         for name, ja_forms, en_forms in glossary:
-            alts, nots = [], []
+            alts: list[str] = []
+            nots: list[str] = []
             for form in ja_forms:
                 target = nots if form.startswith("-") else alts
                 # A form that starts or ends in Latin letters/digits (zoom, word, ta, 300人)
@@ -192,6 +193,14 @@ class _Concepts:
 
 
 class Engine:
+    # Set by Engine.build (on an instance it creates, so declared here).
+    rules: RuleSet
+    _concepts: _Concepts
+    _glossary: Sequence[tuple[str, Sequence[str], Sequence[str]]]
+    _systems: dict[str, int]
+    _kind_w: dict[str, float]
+    _by_topic: dict[str, list[int]]
+
     def __init__(self) -> None:  # use Engine.build
         self.articles: list[Article] = []
         self.params = Params()
@@ -220,7 +229,7 @@ class Engine:
                 raise ValueError(f"duplicate article id {art.id!r}")
             seen.add(art.id)
             self.articles.append(art)
-        self._by_topic: dict[str, list[int]] = defaultdict(list)
+        self._by_topic = defaultdict(list)
         for i, art in enumerate(self.articles):
             self._by_topic[art.topic].append(i)
         self._index()
@@ -375,10 +384,10 @@ class Engine:
                 qw[t] *= self.params.id_weight
         raw: dict[int, float] = defaultdict(float)
         for term, w in qw.items():
-            idf = self._idf.get(term)
-            if idf is None:
+            term_idf = self._idf.get(term)
+            if term_idf is None:
                 continue
-            wi = w * idf
+            wi = w * term_idf
             for doc, sat in self._postings[term]:
                 raw[doc] += wi * sat
         # What an article can score at best: in the question's language, every term any

@@ -27,7 +27,8 @@ def split_questions(
     questions: Sequence[dict[str, Any]], held_out_percent: int = 35
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Deterministic (hash of the text) split into (tune, held-out)."""
-    tune, held = [], []
+    tune: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
     for q in questions:
         bucket = int(hashlib.sha256(q["q"].encode()).hexdigest(), 16) % 100
         (held if bucket < held_out_percent else tune).append(q)

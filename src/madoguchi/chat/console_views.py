@@ -117,7 +117,9 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             form = SendForm(request.POST, request.FILES)
             if not form.is_valid():
                 return _refuse(
-                    request, " ".join(e for errs in form.errors.values() for e in errs), reference
+                    request,
+                    " ".join(str(e) for errs in form.errors.values() for e in errs),
+                    reference,
                 )
             body = form.cleaned_data["body"].strip()
             files = form.cleaned_data["attachments"]

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -66,7 +67,7 @@ class Bucket:
         return False
 
 
-def _client_address(scope: dict[str, Any]) -> str:
+def _client_address(scope: Mapping[str, Any]) -> str:
     if settings.TRUST_X_FORWARDED_FOR:
         for name, value in scope.get("headers", []):
             if name == b"x-forwarded-for":

@@ -13,7 +13,7 @@ import hashlib
 import math
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -39,6 +39,15 @@ from madoguchi.inquiries.models import Inquiry, Lane, Message, MessageKind
 from madoguchi.privacy import audit
 
 from .models import LIVE_STATES, ChatState, Conversation, OperatorStatus
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from django_stubs_ext import WithAnnotations
+
+    class _OperatorLoad(TypedDict):
+        active: int  # the operator's live chats
+
 
 NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)  # sorts operators never assigned first
 QUEUE_GROUP = "chat.queue"  # waiting requesters: "the queue moved, ask for your place"
@@ -103,7 +112,9 @@ def next_open_at() -> Any:
     return next_open(channel_schedule("chat"), now())
 
 
-def available_operators(*, faculty_only: bool = False) -> list[OperatorStatus]:
+def available_operators(
+    *, faculty_only: bool = False
+) -> list[WithAnnotations[OperatorStatus, _OperatorLoad]]:
     """Operators marked available who still have room for another chat."""
     rows = (
         OperatorStatus.objects.filter(available=True, user__is_active=True)
@@ -145,7 +156,7 @@ def average_wait_minutes() -> float:
     cached for half a minute, since every waiting requester asks for it."""
     from django.core.cache import cache
 
-    return cache.get_or_set("chat:median-wait", _median_wait, 30)
+    return cast(float, cache.get_or_set("chat:median-wait", _median_wait, 30))
 
 
 def _median_wait() -> float:
@@ -155,6 +166,7 @@ def _median_wait() -> float:
         for c in Conversation.objects.filter(accepted_at__gte=since, queued_at__isnull=False).only(
             "accepted_at", "queued_at"
         )[:500]
+        if c.accepted_at is not None and c.queued_at is not None
     )
     if not waits:
         return 2.0
@@ -356,7 +368,7 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
                 with translation.override(lang):
                     inquiry.subject = _("Chat (the first message is withheld)")
                 Inquiry.objects.filter(pk=inquiry.pk).update(subject=inquiry.subject)
-        meta = {"rule": decision.rule, "link": decision.link}
+        meta: dict[str, Any] = {"rule": decision.rule, "link": decision.link}
         reply, _c = inquiry_actions.do_chat_message(
             inquiry, kind=MessageKind.BOT, body=decision.message, meta=meta
         )

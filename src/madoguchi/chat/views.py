@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -156,7 +156,7 @@ def upload(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-def download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def download(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     conversation = _conversation(request)
     if conversation is None:
         return _error(_("This chat was not found."), 404, "no_chat")

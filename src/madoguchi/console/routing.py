@@ -2,4 +2,4 @@ from django.urls import path
 
 from .consumers import ConsoleConsumer
 
-websocket_urlpatterns = [path("ws/console/", ConsoleConsumer.as_asgi())]
+websocket_urlpatterns = [path("ws/console/", ConsoleConsumer.as_asgi())]  # type: ignore[arg-type]  # django-stubs: path() takes no ASGI app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -77,7 +78,7 @@ STAFF = [
     ("admin", "管理者", "", True),
 ]
 
-INQUIRIES = [
+INQUIRIES: list[dict[str, Any]] = [
     dict(
         name="山田 太郎",
         email="taro.yamada@example.ac.jp",

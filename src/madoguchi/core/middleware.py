@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
@@ -18,11 +18,13 @@ class LanguageMiddleware(LocaleMiddleware):
         if wanted in SUPPORTED:
             translation.activate(wanted)
             request.LANGUAGE_CODE = wanted
-            request._madoguchi_set_lang = wanted  # type: ignore[attr-defined]
+            request._madoguchi_set_lang = wanted  # type: ignore[attr-defined]  # read in process_response
             return
         super().process_request(request)
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         response = super().process_response(request, response)
         wanted = getattr(request, "_madoguchi_set_lang", None)
         if wanted:

@@ -166,7 +166,7 @@ class RecurringClosure:
             if not m:
                 raise ScheduleError(key, f'expected "MM-DD", got {value!r}')
             parts += [int(m.group(1)), int(m.group(2))]
-        return cls(*parts, label=data.get("label", ""))
+        return cls(parts[0], parts[1], parts[2], parts[3], label=data.get("label", ""))
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ class DateException:
         _reject_unknown(data, {"date", "kind", "hours", "label"})
         raw = data.get("date")
         try:
-            day = dt.date.fromisoformat(raw)  # type: ignore[arg-type]
+            day = dt.date.fromisoformat(raw)  # type: ignore[arg-type]  # not a str: TypeError below
         except (TypeError, ValueError):
             raise ScheduleError("date", f"expected YYYY-MM-DD, got {raw!r}") from None
         if "kind" not in data:
@@ -269,8 +269,8 @@ class Schedule:
                 raise ScheduleError(f"weekly.{key}", "expected a tuple of TimeRange")
             try:
                 _check_day(day)
-            except ScheduleError as exc:
-                raise exc.under(f"weekly.{key}") from None
+            except ScheduleError as err:
+                raise err.under(f"weekly.{key}") from None
         if self.holidays is not None and not isinstance(self.holidays, HolidaySource):
             raise ScheduleError("holidays", "expected a holiday source or None")
         for name, kind in (("closures", RecurringClosure), ("exceptions", DateException)):

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from typing import NoReturn
 
 from ._calc import add_business_minutes, closes_at, is_open, next_open, resolve_local
 from ._errors import NoOpenTimeError, ScheduleError, UnknownScheduleError
@@ -22,7 +23,7 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.prog}: {message}")
 
 

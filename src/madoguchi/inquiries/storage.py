@@ -8,6 +8,7 @@ import mimetypes
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +22,7 @@ class Upload(Protocol):
     name: str
     size: int
 
-    def chunks(self, chunk_size: int | None = ...) -> object: ...
+    def chunks(self, chunk_size: int | None = ...) -> Iterator[bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def store_upload(upload: Upload) -> StoredFile:
     size = 0
     target = upload_dir() / stored
     with open(target, "xb") as out:
-        for chunk in upload.chunks():  # type: ignore[attr-defined]
+        for chunk in upload.chunks():
             size += len(chunk)
             digest.update(chunk)
             out.write(chunk)

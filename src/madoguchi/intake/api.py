@@ -139,6 +139,12 @@ class StaffSession(SessionAuth):
         return user if user is not None and is_desk_staff(user) else None
 
 
+class StaffRequest(HttpRequest):
+    """The request of a route with ``auth=StaffSession()``: ninja sets ``auth``."""
+
+    auth: Any
+
+
 def _out(i: Any) -> InquiryOut:
     return InquiryOut(
         reference=i.reference,
@@ -155,7 +161,7 @@ def _out(i: Any) -> InquiryOut:
 
 @api.get("/inquiries", response=list[InquiryOut], auth=StaffSession(), tags=["staff"])
 def list_inquiries(
-    request: HttpRequest, response: HttpResponse, view: str = "all", q: str = "", before: str = ""
+    request: StaffRequest, response: HttpResponse, view: str = "all", q: str = "", before: str = ""
 ) -> Any:
     """Newest first, 25 at a time; the ``X-Next-Cursor`` header is the ``before`` value of
     the next page (absent on the last page)."""
@@ -169,7 +175,7 @@ def list_inquiries(
 
 
 @api.get("/inquiries/{reference}", response=InquiryOut, auth=StaffSession(), tags=["staff"])
-def get_inquiry(request: HttpRequest, reference: str) -> Any:
+def get_inquiry(request: StaffRequest, reference: str) -> Any:
     return _out(access.access_inquiry(request.auth, reference))
 
 

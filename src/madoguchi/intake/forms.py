@@ -62,11 +62,13 @@ def _text(
     label: Any, max_length: int, *, required: bool = True, one_line: bool = True, **kw: Any
 ) -> forms.CharField:
     validators = [single_line] if one_line else []
+    # single_line and valid_text return the value for direct use; django-stubs types a
+    # validator as returning None (Django ignores the value), hence the type: ignore[arg-type].
     return forms.CharField(
         label=label,
         max_length=max_length,
         required=required,
-        validators=validators,
+        validators=validators,  # type: ignore[arg-type]
         strip=True,
         **kw,
     )
@@ -79,7 +81,7 @@ class TextCheckedForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.CharField):
-                field.validators.insert(0, valid_text)
+                field.validators.insert(0, valid_text)  # type: ignore[arg-type]  # see _text
 
 
 class InquiryForm(TextCheckedForm):
@@ -166,6 +168,7 @@ class InquiryForm(TextCheckedForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # BaseForm.clean returns cleaned_data
         email = data.get("email")
         confirm = (data.get("email_confirm") or "").strip()
         if email and confirm:

@@ -40,10 +40,15 @@ class ArticleForm(TextCheckedForm):
         choices=ArticleKind.choices,
         initial=ArticleKind.FAQ,
     )
+    # single_line returns the value for direct use; django-stubs types a validator as returning
+    # None (Django ignores the value), hence the type: ignore[list-item] on the validators below.
     section = forms.CharField(
-        label=_("Section"), max_length=200, required=False, validators=[single_line]
+        label=_("Section"),
+        max_length=200,
+        required=False,
+        validators=[single_line],  # type: ignore[list-item]
     )
-    question = forms.CharField(label=_("Question"), max_length=500, validators=[single_line])
+    question = forms.CharField(label=_("Question"), max_length=500, validators=[single_line])  # type: ignore[list-item]
     answer = forms.CharField(
         label=pgettext_lazy("knowledge base", "Answer"),
         max_length=20000,
@@ -67,7 +72,7 @@ class ArticleForm(TextCheckedForm):
         label=_("Tags"),
         max_length=500,
         required=False,
-        validators=[single_line],
+        validators=[single_line],  # type: ignore[list-item]
         help_text=_("Separated by commas."),
     )
     public = forms.BooleanField(
@@ -110,6 +115,7 @@ class ArticleForm(TextCheckedForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # BaseForm.clean returns cleaned_data
         lang = data.get("lang") or (self.article.lang if self.article else None)
         if not lang or "question" not in data:
             return data
@@ -194,6 +200,7 @@ class DateRangeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # BaseForm.clean returns cleaned_data
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise ValidationError(_("The start date must not be after the end date."), code="order")
         return data

@@ -3,6 +3,8 @@ public or internal, with a version history. The bot reads them through kb.provid
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -187,17 +189,19 @@ class BotRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.updated_at = now()  # part of the bot's cache key
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
+        from django.utils.translation import gettext
+
         from .rules import pattern_errors
 
         errors = {name: pattern_errors(getattr(self, name)) for name in self.PATTERN_FIELDS}
         errors = {name: errs for name, errs in errors.items() if errs}
         if not any(getattr(self, name).strip() for name in ("patterns_ja", "patterns_en")):
-            errors.setdefault("patterns_ja", []).append(_("Give at least one pattern."))
+            errors.setdefault("patterns_ja", []).append(gettext("Give at least one pattern."))
         if errors:
             from django.core.exceptions import ValidationError
 

@@ -94,8 +94,9 @@ def _editor(request: HttpRequest, *, article: Article | None) -> HttpResponse:
                     )
                     % {"version": current},
                 )
-                form.data = form.data.copy()
-                form.data["version"] = str(current)
+                data = request.POST.copy()
+                data["version"] = str(current)
+                form.data = data
             elif "preview" not in request.POST:
                 with transaction.atomic():
                     saved, what = do_save_article(

@@ -397,6 +397,7 @@ def guess_decode(data: bytes, *, last_resort: str = "latin-1") -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    text: str | None
     if b"\x1b$" in data or b"\x1b(" in data:
         text, errs = decode_iso2022jp(data)
         if not errs:

@@ -657,6 +657,7 @@ _ISO = re.compile(
 
 def _offset(zone: str | None, name: str | None) -> tuple[timedelta | None, bool]:
     """(offset, known)."""
+    hours: float | None
     if zone:
         z = zone.replace(":", "")
         sign = -1 if z[0] == "-" else 1

@@ -88,6 +88,7 @@ def _make_entity(
     else:
         ctype, params, declared = default_ctype, {}, ""
     cd_value = headers.get("content-disposition")
+    disposition: str | None
     if cd_value is not None:
         disposition, dparams = parse_params(cd_value)
         disposition = disposition or None
@@ -165,7 +166,7 @@ def build_tree(
 ) -> tuple[Entity, int]:
     """Parse the whole message. Returns (root, number of parts only counted)."""
     root = _make_entity(buf, 0, len(buf), 0, defects, top_level=True, default_ctype="text/plain")
-    work = [(root, ())]  # (entity, ancestor boundaries)
+    work: list[tuple[Entity, tuple[bytes, ...]]] = [(root, ())]  # (entity, ancestor boundaries)
     expanded = 1
     seen = 1
     uncounted = 0

@@ -90,7 +90,7 @@ def fetch_mailbox(mailbox: Mailbox, *, limit: int = 200) -> FetchReport:
         typ, _ = client.select(_quote(mailbox.imap_folder))
         if typ != "OK":
             raise RuntimeError(f"cannot select {mailbox.imap_folder}")
-        typ, data = client.uid("SEARCH", None, "UNSEEN")  # type: ignore[arg-type]
+        typ, data = client.uid("SEARCH", None, "UNSEEN")  # type: ignore[arg-type]  # typeshed: no None charset
         uids = data[0].split()[:limit] if typ == "OK" and data and data[0] else []
         typ, caps = client.capability()
         can_move = (

@@ -24,7 +24,8 @@ def _deliver(raw: bytes, recipients: list[str]) -> list[str]:
 
     close_old_connections()
     replies = []
-    for rcpt in recipients or [None]:
+    mailboxes: list[str | None] = list(recipients) or [None]
+    for rcpt in mailboxes:
         try:
             result = ingest.ingest(raw, mailbox_address=rcpt)
         except Exception:

@@ -26,10 +26,11 @@ def check_due_times(limit: int = 500) -> dict[str, int]:
         .order_by("due_at")[:limit]
     )
     for inquiry in candidates:
+        assert inquiry.due_at is not None  # filtered on due_at__isnull=False
         if inquiry.due_at <= current:
             with transaction.atomic():
                 locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
-                if locked.sla_breached or locked.due_at != inquiry.due_at:
+                if locked.sla_breached or locked.due_at != inquiry.due_at or locked.due_at is None:
                     continue
                 locked.sla_breached = locked.sla_warned = True
                 locked.save(update_fields=["sla_breached", "sla_warned"])
@@ -56,7 +57,7 @@ def check_due_times(limit: int = 500) -> dict[str, int]:
         if lead is not None and inquiry.due_at - lead <= current:
             with transaction.atomic():
                 locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
-                if locked.sla_warned or locked.due_at != inquiry.due_at:
+                if locked.sla_warned or locked.due_at != inquiry.due_at or locked.due_at is None:
                     continue
                 locked.sla_warned = True
                 locked.save(update_fields=["sla_warned"])

@@ -78,7 +78,7 @@ def policy_for(inquiry: Inquiry) -> SlaPolicy | None:
 
 
 def schedule_of(policy: SlaPolicy) -> Schedule | None:
-    return resolve_schedule(policy.schedule.name) if policy.schedule_id else None
+    return resolve_schedule(policy.schedule.name) if policy.schedule is not None else None
 
 
 def add_minutes(schedule: Schedule | None, start: dt.datetime, minutes: float) -> dt.datetime:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django_tasks import task
 
 BATCH = 500
@@ -46,6 +48,7 @@ def _write_sla_fields(rows: list) -> None:
     """One prepared UPDATE executed for many rows: Django's bulk_update builds a CASE
     expression per field and row, which costs milliseconds per row."""
     from django.db import connection
+    from django.db.models import Field
 
     from madoguchi.inquiries.models import Inquiry
 
@@ -53,7 +56,8 @@ def _write_sla_fields(rows: list) -> None:
 
     if not rows:
         return
-    fields = [Inquiry._meta.get_field(name) for name in service.SLA_FIELDS]
+    # The SLA fields are concrete columns of Inquiry (not relations).
+    fields = [cast(Field, Inquiry._meta.get_field(name)) for name in service.SLA_FIELDS]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     sql = f"UPDATE {quote(Inquiry._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608 - names only

@@ -32,7 +32,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         else:
             log.warning("waited %.0f s for the SQLite write lock; going ahead", LOCK_WAIT_SECONDS)
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private hook, not in django-stubs
         except BaseException:
             self._release_write_lock()
             raise
@@ -44,18 +44,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _commit(self) -> None:
         try:
-            super()._commit()
+            super()._commit()  # type: ignore[misc]  # private hook, not in django-stubs
         finally:
             self._release_write_lock()
 
     def _rollback(self) -> None:
         try:
-            super()._rollback()
+            super()._rollback()  # type: ignore[misc]  # private hook, not in django-stubs
         finally:
             self._release_write_lock()
 
     def _close(self) -> None:
         try:
-            super()._close()
+            super()._close()  # type: ignore[misc]  # private hook, not in django-stubs
         finally:
             self._release_write_lock()
