@@ -111,7 +111,7 @@ def test_out_of_hours_the_widget_offers_mail_and_keeps_the_question(chat_desk, s
     page = new_context().new_page()
     _launcher, frame = open_widget(page, origin + "/index.html")
     expect(frame.locator("#chat-status")).to_have_text(
-        "現在オペレータは対応していません。"
+        "現在オペレーターは対応していません。"
     )  # said up front
     say(frame, "研究室のプリンタの紙詰まりを直したい e2e-offhours")
     bot = frame.locator("li.chat-msg.bot").last

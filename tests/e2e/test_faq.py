@@ -40,7 +40,7 @@ def test_requester_browses_searches_and_votes(desk, new_context):
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     expect(page.get_by_role("heading", name="ネットワーク")).to_be_visible()
     expect(
-        page.get_by_role("link", name="大学のアカウントで Zoom にサインインするには？")
+        page.get_by_role("link", name="大学のアカウントでZoomにサインインするには？")
     ).to_be_visible()
 
     page.get_by_role("link", name="English").click()
@@ -68,7 +68,7 @@ def test_the_email_form_suggests_articles_while_typing(desk, new_context):
     page.goto(desk.url + "/form/?lang=ja")
     page.locator("#id_subject").press_sequentially("Zoomにサインインできない", delay=20)
     suggestion = page.locator("#suggestions").get_by_role(
-        "link", name="大学のアカウントで Zoom にサインインするには？"
+        "link", name="大学のアカウントでZoomにサインインするには？"
     )
     expect(suggestion).to_be_visible()
     assert suggestion.get_attribute("href") == "/faq/zoom-sign-in/"

@@ -153,7 +153,7 @@ def test_attachments_within_limits(client, categories, settings):
 
 def test_sensitive_form_creates_faculty_only_inquiry(client, categories, smtp_settings):
     page = client.get("/form/sensitive/?lang=ja")
-    assert "1 週間" in page.content.decode() or "week" in page.content.decode()
+    assert "1週間" in page.content.decode() or "week" in page.content.decode()
     response = client.post(
         "/form/sensitive/",
         form_data(category="", sensitive_part="成績の部分", sensitive_reason="利益相反のため"),

@@ -685,8 +685,8 @@ def test_demo_articles_load_once(db):
     assert Article.objects.count() == 24 and BotQuestion.objects.filter(channel="demo").count() == 4
     groups = {g.text: g.count for g in learning.unanswered_groups()}
     assert groups == {
-        "研究室の NAS にアクセスできない。": 2,
-        "Adobe の学割はありますか": 1,
+        "研究室のNASにアクセスできない。": 2,
+        "Adobeの学割はありますか": 1,
         "Do you provide antivirus software?": 1,
     }
 

@@ -74,7 +74,7 @@ def test_clock_pauses_while_waiting_for_the_requester(policies, create, student)
 def test_sensitive_lane_takes_about_a_week(policies, create):
     with frozen(at(2026, 11, 24, 9, 0)):
         inquiry = create(sensitive=True, sensitive_part="p", sensitive_reason="r")
-    assert "Sensitive" in inquiry.sla_policy.name
+    assert "Sensitive" in inquiry.sla_policy.label("en")
     assert inquiry.first_response_due.date() == dt.date(2026, 12, 1)
 
 
@@ -82,7 +82,7 @@ def test_confirmation_tells_when_to_expect_an_answer(policies, create):
     with frozen(at(2026, 11, 27, 17, 0)):
         inquiry = create()
     mail = OutboundMail.objects.get(inquiry=inquiry)
-    assert "11月30日(月) 17:00" in mail.body
+    assert "11月30日（月）17:00" in mail.body
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,8 +124,8 @@ def test_invalid_schedule_is_refused_by_the_admin_form(policies):
 @pytest.mark.parametrize(
     ("moment", "expected_ja", "expected_en"),
     [
-        (at(2026, 11, 24, 10, 0), "オペレータが対応中です", "Operators are available now"),
-        (at(2026, 12, 30, 10, 0), "2027年1月4日(月) 8:25", "Mon 4 Jan 2027 8:25"),
+        (at(2026, 11, 24, 10, 0), "オペレーターが対応中です", "Operators are available now"),
+        (at(2026, 12, 30, 10, 0), "2027年1月4日（月）8:25", "Mon 4 Jan 2027 8:25"),
     ],
 )
 def test_portal_shows_operator_availability(policies, client, moment, expected_ja, expected_en):

@@ -13,8 +13,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
@@ -266,7 +266,7 @@ def sla_report(request: HttpRequest) -> HttpResponse:
         access.visible_inquiries(request.user)
         .filter(sla_policy__isnull=False)
         .annotate(week=TruncWeek("created_at"))
-        .values("week", "sla_policy__name", "priority", "channel")
+        .values("week", "sla_policy__name", "sla_policy__name_en", "priority", "channel")
         .annotate(
             total=Count("id"),
             first_measured=Count("id", filter=Q(first_response_met__isnull=False)),
@@ -278,8 +278,10 @@ def sla_report(request: HttpRequest) -> HttpResponse:
         .order_by("-week", "sla_policy__name", "priority", "channel")[:500]
     )
     table = []
+    english = (get_language() or "ja").startswith("en")
     for row in rows:
         row = dict(row)
+        row["policy"] = (english and row.pop("sla_policy__name_en")) or row["sla_policy__name"]
         row["first_pct"] = (
             round(100 * row["first_met"] / row["first_measured"]) if row["first_measured"] else None
         )

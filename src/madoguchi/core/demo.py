@@ -14,7 +14,7 @@ CATEGORIES = [
     # slug, ja, en, extra fields, form only, description ja, description en
     (
         "zoom",
-        "Zoom のトラブル",
+        "Zoomのトラブル",
         "Zoom trouble",
         ["zoom"],
         False,
@@ -84,9 +84,9 @@ INQUIRIES: list[dict[str, Any]] = [
         email="taro.yamada@example.ac.jp",
         category="zoom",
         lang="ja",
-        subject="Zoom にサインインできません",
-        body="大学のアカウントで Zoom にサインインしようとすると「このアカウントは存在しません」と表示されます。"
-        "FAQ の手順は試しました。",
+        subject="Zoomにサインインできません",
+        body="大学のアカウントでZoomにサインインしようとすると「このアカウントは存在しません」と表示されます。"
+        "FAQの手順は試しました。",
         details={"zoom_signin_email": "", "zoom_signin_unknown": True},
     ),
     dict(
@@ -103,7 +103,7 @@ INQUIRIES: list[dict[str, Any]] = [
         category="class-entry",
         lang="ja",
         subject="月曜2限の授業に入れません",
-        body="授業の URL を開くと「ホストが参加させるまでお待ちください」のままです。",
+        body="授業のURLを開くと「ホストが参加させるまでお待ちください」のままです。",
         details={
             "class_date": "2026-11-30",
             "class_period": "2",
@@ -117,7 +117,7 @@ INQUIRIES: list[dict[str, Any]] = [
         category="lms",
         lang="ja",
         subject="課題が提出できない",
-        body="提出ボタンを押すとエラーになります。エラー: 413 Request Entity Too Large",
+        body="提出ボタンを押すとエラーになります。エラー：413 Request Entity Too Large",
     ),
     dict(
         name="高橋 真理",
@@ -158,7 +158,7 @@ def _load_hours_and_policies() -> None:
         audience="other",
         defaults={
             "channels": ["form", "sensitive_form", "mail"],
-            "note_ja": "チャットとオンライン通話は本学の構成員(学生・教職員)のみ利用できます。メールフォームをご利用ください。",
+            "note_ja": "チャットとオンライン通話は本学の構成員（学生・教職員）のみ利用できます。メールフォームをご利用ください。",
             "note_en": "Chat and online calls are for members of the university (students, faculty and staff). "
             "Please use the email form.",
         },
@@ -166,7 +166,8 @@ def _load_hours_and_policies() -> None:
     if SlaPolicy.objects.exists():
         return
     sensitive = SlaPolicy.objects.create(
-        name="機微な内容(約1週間) / Sensitive (about a week)",
+        name="機微な内容（約1週間）",
+        name_en="Sensitive (about a week)",
         order=10,
         schedule=schedules["operators"],
         lanes=["sensitive"],
@@ -181,7 +182,7 @@ def _load_hours_and_policies() -> None:
         )
     day = 18 * 60 + 30 - (8 * 60 + 25)  # one business day of the operators' schedule
     standard = SlaPolicy.objects.create(
-        name="標準 / Standard", order=100, schedule=schedules["operators"]
+        name="標準", name_en="Standard", order=100, schedule=schedules["operators"]
     )
     for priority, first in ((1, 60), (2, 240), (3, day), (4, 2 * day)):
         SlaTarget.objects.create(
@@ -193,7 +194,7 @@ def _load_hours_and_policies() -> None:
         )
     # The vendor policy from the seeds, in calendar time (24/7); inactive, as an example.
     vendor = SlaPolicy.objects.create(
-        name="ベンダー型 24/7 / Vendor-style 24/7", order=200, active=False
+        name="ベンダー型24時間365日", name_en="Vendor-style 24/7", order=200, active=False
     )
     for priority, first in ((1, 60), (2, 240), (3, 1440), (4, 1440)):
         SlaTarget.objects.create(policy=vendor, priority=priority, first_response_minutes=first)
@@ -213,7 +214,7 @@ CANNED_REPLIES = [
     ),
     (
         "端末の確認 / Device",
-        "お使いの端末（Windows / Mac / iPhone / Android）と、ブラウザまたはアプリの種類を教えてください。",
+        "お使いの端末（Windows / Mac / iPhone / Android）と、ブラウザーまたはアプリの種類を教えてください。",
         "Which device are you using (Windows, Mac, iPhone, Android), and which browser or app?",
     ),
     (

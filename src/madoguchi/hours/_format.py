@@ -13,14 +13,14 @@ _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oc
 
 
 def format_local(moment: dt.datetime, lang: str, *, today: dt.date | None = None) -> str:
-    """``"1月5日(月) 8:25"`` / ``"Mon 5 Jan 8:25"``; the year is shown only when it
+    """``"1月5日（月）8:25"`` / ``"Mon 5 Jan 8:25"``; the year is shown only when it
     differs from ``today``'s.  Languages other than Japanese fall back to English."""
     clock = f"{moment.hour}:{moment.minute:02d}"
     show_year = today is not None and today.year != moment.year
     if lang.lower().split("-")[0].split("_")[0] == "ja":
         year = f"{moment.year}年" if show_year else ""
         weekday = _JA_WEEKDAYS[moment.weekday()]
-        return f"{year}{moment.month}月{moment.day}日({weekday}) {clock}"
+        return f"{year}{moment.month}月{moment.day}日（{weekday}）{clock}"
     year = f" {moment.year}" if show_year else ""
     weekday = _EN_WEEKDAYS[moment.weekday()]
     return f"{weekday} {moment.day} {_EN_MONTHS[moment.month - 1]}{year} {clock}"

@@ -15,14 +15,14 @@ TOPICS: list[
         "zoom-sign-in",
         ("Zoom・オンライン通話", "Zoom and online calls"),
         (
-            "大学のアカウントで Zoom にサインインするには？",
+            "大学のアカウントでZoomにサインインするには？",
             "How do I sign in to Zoom with my university account?",
         ),
         (
-            "Zoom のサインイン画面で **「SSO」** を選び、会社ドメインに `univ-example` と入力してください。"
+            "Zoomのサインイン画面で**「SSO」**を選び、会社ドメインに `univ-example` と入力してください。"
             "続いて大学のサインイン画面が開くので、大学のアカウントとパスワードでサインインします。\n\n"
             "- メールアドレスとパスワードを直接入力する欄は使いません。\n"
-            "- 個人で作った Zoom アカウントに同じメールアドレスを使っていると、統合の確認が表示されます。"
+            "- 個人で作ったZoomアカウントに同じメールアドレスを使っていると、統合の確認が表示されます。"
             "画面の案内に従って大学のアカウントに移行してください。\n\n"
             "それでもサインインできないときは、表示されたエラー番号を添えて[メールフォーム](/form/?category=zoom)"
             "からお知らせください。",
@@ -34,7 +34,7 @@ TOPICS: list[
             "If it still fails, send us the error number through the [email form](/form/?category=zoom).",
         ),
         (
-            ["ズームにログインできない", "Zoom サインイン SSO"],
+            ["ズームにログインできない", "ZoomサインインSSO"],
             ["cannot log in to Zoom", "Zoom SSO sign in"],
         ),
     ),
@@ -46,7 +46,7 @@ TOPICS: list[
             "I forgot the password of my university account",
         ),
         (
-            "アカウント管理ページの **「パスワードを忘れた場合」** から、登録済みの連絡用メールアドレスに"
+            "アカウント管理ページの**「パスワードを忘れた場合」**から、登録済みの連絡用メールアドレスに"
             "再設定用のリンクを送れます。リンクの有効期限は30分です。\n\n"
             "連絡用メールアドレスを登録していない場合や、そのアドレスが使えなくなった場合は、"
             "学生証または職員証を持って窓口までお越しください。本人確認のうえ仮パスワードをお渡しします。\n\n"
@@ -66,16 +66,16 @@ TOPICS: list[
         "wifi-eduroam",
         ("ネットワーク", "Network"),
         (
-            "学内の Wi-Fi(eduroam)に接続するには？",
+            "学内のWi-Fi（eduroam）に接続するには？",
             "How do I connect to the campus Wi-Fi (eduroam)?",
         ),
         (
-            "学内では **eduroam** を使います。\n\n"
-            "1. アカウント管理ページで「eduroam 用パスワード」を発行します(大学のパスワードとは別です)。\n"
-            "2. 端末の Wi-Fi 一覧から `eduroam` を選びます。\n"
+            "学内では**eduroam**を使います。\n\n"
+            "1. アカウント管理ページで「eduroam用パスワード」を発行します（大学のパスワードとは別です）。\n"
+            "2. 端末のWi-Fi一覧から `eduroam` を選びます。\n"
             "3. ユーザー名に `アカウント名@univ-example.ac.jp`、パスワードに発行したパスワードを入力します。\n"
             "4. 証明書の確認が出たら、発行元が大学の案内と同じであることを確かめて信頼します。\n\n"
-            "以前つながっていたのにつながらなくなった場合は、端末に保存された eduroam の設定を削除してから"
+            "以前つながっていたのにつながらなくなった場合は、端末に保存されたeduroamの設定を削除してから"
             "やり直してください。",
             "On campus, use **eduroam**.\n\n"
             '1. Issue an "eduroam password" on the account management page (it is not your university '
@@ -87,7 +87,7 @@ TOPICS: list[
             "If it used to work and stopped, delete the saved eduroam network on your device and start again.",
         ),
         (
-            ["wifi つながらない", "無線LANに接続できない"],
+            ["wifiつながらない", "無線LANに接続できない"],
             ["wifi not connecting", "wireless network on campus"],
         ),
     ),
@@ -99,7 +99,7 @@ TOPICS: list[
             "Can I forward my university mail to another address?",
         ),
         (
-            "できます。Outlook on the web の **設定 → メール → 転送** で転送先を登録し、"
+            "できます。Outlook on the webの**設定 → メール → 転送**で転送先を登録し、"
             "「転送されたメッセージのコピーを保持する」をオンにしておくことをおすすめします。\n\n"
             "ただし、授業や事務からの大切な連絡を見落とさないよう、転送先の迷惑メールフォルダーも"
             "ときどき確認してください。成績や個人情報を含むメールの転送を禁止している部局もあります。",
@@ -109,7 +109,7 @@ TOPICS: list[
             "are not missed. Some offices do not allow forwarding mail that contains grades or personal data.",
         ),
         (
-            ["メール 自動転送", "Gmail に転送したい"],
+            ["メール 自動転送", "Gmailに転送したい"],
             ["auto forward email", "forward mail to gmail"],
         ),
     ),
@@ -117,14 +117,14 @@ TOPICS: list[
         "office-install",
         ("メール・Microsoft 365", "Mail and Microsoft 365"),
         (
-            "Microsoft 365(Word・Excel など)を自分のパソコンに入れるには？",
+            "Microsoft 365（Word・Excelなど）を自分のパソコンに入れるには？",
             "How do I install Microsoft 365 (Word, Excel …) on my own computer?",
         ),
         (
             "在学中・在職中は、個人のパソコンやタブレット5台まで無料で使えます。\n\n"
-            "1. ブラウザーで Microsoft 365 のポータルに大学のアカウントでサインインします。\n"
-            "2. 右上の **「アプリをインストール」** から Microsoft 365 アプリを選びます。\n"
-            "3. ダウンロードしたインストーラーを実行し、終わったら Word などを開いて大学のアカウントで"
+            "1. ブラウザーでMicrosoft 365のポータルに大学のアカウントでサインインします。\n"
+            "2. 右上の**「アプリをインストール」**からMicrosoft 365アプリを選びます。\n"
+            "3. ダウンロードしたインストーラーを実行し、終わったらWordなどを開いて大学のアカウントで"
             "サインインします。\n\n"
             "卒業・退職するとライセンスは使えなくなり、閲覧のみのモードになります。",
             "While you study or work here you can use it on up to five of your own computers or tablets at no "
@@ -136,7 +136,7 @@ TOPICS: list[
             "When you graduate or leave, the licence ends and the apps switch to read-only.",
         ),
         (
-            ["Office のインストール", "ワード エクセル 無料"],
+            ["Officeのインストール", "ワード エクセル 無料"],
             ["install office", "free word and excel"],
         ),
     ),
@@ -144,13 +144,13 @@ TOPICS: list[
         "lms-login",
         ("授業・学習管理システム", "Classes and the course site"),
         (
-            "学習管理システム(授業サイト)にログインできません",
+            "学習管理システム（授業サイト）にログインできません",
             "I cannot log in to the course site (LMS)",
         ),
         (
             "学習管理システムは大学のアカウントでサインインします。次を順に確かめてください。\n\n"
-            "- 別の大学サービスには同じアカウントでサインインできるか(できなければパスワードの問題です)。\n"
-            "- ブラウザーのシークレット(プライベート)ウィンドウで開くとサインインできるか。\n"
+            "- 別の大学サービスには同じアカウントでサインインできるか（できなければパスワードの問題です）。\n"
+            "- ブラウザーのシークレット（プライベート）ウィンドウで開くとサインインできるか。\n"
             "- 履修登録が済んでいるか。登録から授業サイトに反映されるまで1日ほどかかります。\n\n"
             "授業が一覧に出ない場合は担当教員にもご確認ください。",
             "The course site uses your university account. Please check, in order:\n\n"
@@ -161,7 +161,7 @@ TOPICS: list[
             "If a course does not appear in your list, please also ask its instructor.",
         ),
         (
-            ["授業サイトに入れない", "LMS ログインエラー"],
+            ["授業サイトに入れない", "LMSログインエラー"],
             ["course site login error", "LMS sign in problem"],
         ),
     ),
@@ -187,15 +187,15 @@ TOPICS: list[
         "vpn",
         ("ネットワーク", "Network"),
         (
-            "学外から学内限定のサイトを使うには(VPN)？",
+            "学外から学内限定のサイトを使うには（VPN）？",
             "How do I reach campus-only sites from outside (VPN)?",
         ),
         (
-            "学外から電子ジャーナルや学内限定のページを使うときは、大学の **VPN** を使います。\n\n"
-            "1. VPN 案内ページから接続用アプリをダウンロードしてインストールします。\n"
+            "学外から電子ジャーナルや学内限定のページを使うときは、大学の**VPN**を使います。\n\n"
+            "1. VPN案内ページから接続用アプリをダウンロードしてインストールします。\n"
             "2. 接続先に `vpn.univ-example.ac.jp` を入力し、大学のアカウントでサインインします。\n"
             "3. 多要素認証の確認を承認すると接続されます。\n\n"
-            "使い終わったら切断してください。VPN 経由ではビデオ会議が遅くなることがあります。",
+            "使い終わったら切断してください。VPN経由ではビデオ会議が遅くなることがあります。",
             "To use e-journals and campus-only pages from outside, connect to the university **VPN**.\n\n"
             "1. Download and install the client from the VPN guide page.\n"
             "2. Enter `vpn.univ-example.ac.jp` as the server and sign in with your university account.\n"
@@ -203,7 +203,7 @@ TOPICS: list[
             "Disconnect when you are done: video calls can be slow through the VPN.",
         ),
         (
-            ["自宅から電子ジャーナルを読みたい", "VPN 接続できない", "VPN の使い方"],
+            ["自宅から電子ジャーナルを読みたい", "VPN接続できない", "VPNの使い方"],
             ["access journals from home", "vpn connection failed"],
         ),
     ),
@@ -212,9 +212,9 @@ TOPICS: list[
         ("アカウント", "Accounts"),
         ("多要素認証を設定するには？", "How do I set up multi-factor authentication?"),
         (
-            "アカウント管理ページの **「多要素認証」** から設定します。\n\n"
+            "アカウント管理ページの**「多要素認証」**から設定します。\n\n"
             "1. スマートフォンに認証アプリを入れます。\n"
-            "2. 画面に出る QR コードを認証アプリで読み取ります。\n"
+            "2. 画面に出るQRコードを認証アプリで読み取ります。\n"
             "3. アプリに表示された6桁の数字を入力して完了です。\n\n"
             "機種変更の前に、新しい端末を追加しておいてください。スマートフォンをなくした場合は、"
             "本人確認のため学生証または職員証を持って窓口へお越しください。",
@@ -235,9 +235,9 @@ TOPICS: list[
         ("この窓口について", "About this desk"),
         ("試験についての問い合わせはどこにすればよいですか？", "Where do I ask about exams?"),
         (
-            "試験の日時・方法・受験資格などは、まず **担当教員または開講部局** にお問い合わせください。\n\n"
+            "試験の日時・方法・受験資格などは、まず**担当教員または開講部局**にお問い合わせください。\n\n"
             "オンライン試験で使うシステムの不具合など、この窓口で扱う内容の場合も、"
-            "試験に関するお問い合わせは記録を残すため [メールフォーム](/form/?category=exam) でのみ"
+            "試験に関するお問い合わせは記録を残すため[メールフォーム](/form/?category=exam)でのみ"
             "受け付けています。チャットやオンライン通話では受け付けません。",
             "For exam dates, formats or eligibility, please ask **the instructor or the faculty offering the "
             "course** first.\n\n"
@@ -256,9 +256,9 @@ TOPICS: list[
         ),
         (
             "- **メールフォーム**:いつでも送れます。平日の受付時間内に順に返信します。\n"
-            "- **チャット・オンライン通話**:平日 8:25〜18:30(祝日と年末年始を除く)。\n"
-            "- **来室**:情報教育棟1階、平日 10:00〜17:00。\n\n"
-            "機微な内容(成績など)は、機微情報用のフォームからお送りください。",
+            "- **チャット・オンライン通話**：平日8:25〜18:30（祝日と年末年始を除く）。\n"
+            "- **来室**：情報教育棟1階、平日10:00〜17:00。\n\n"
+            "機微な内容（成績など）は、機微情報用のフォームからお送りください。",
             "- **Email form**: any time; we reply in order during opening hours on weekdays.\n"
             "- **Chat and online calls**: weekdays 8:25–18:30 (closed on public holidays and over the New Year).\n"
             "- **In person**: computer building, ground floor, weekdays 10:00–17:00.\n\n"
@@ -271,8 +271,8 @@ TOPICS: list[
         ("Zoom・オンライン通話", "Zoom and online calls"),
         ("オンライン通話で画面を共有するには？", "How do I share my screen in an online call?"),
         (
-            "通話画面の **「画面を共有」** ボタンを押し、共有したいウィンドウまたは画面全体を選びます。\n\n"
-            "- macOS では初回に「画面収録」の許可が必要です。システム設定の「プライバシーとセキュリティ」で"
+            "通話画面の**「画面を共有」**ボタンを押し、共有したいウィンドウまたは画面全体を選びます。\n\n"
+            "- macOSでは初回に「画面収録」の許可が必要です。システム設定の「プライバシーとセキュリティ」で"
             "ブラウザーまたはアプリを許可し、再起動してください。\n"
             "- 共有の前に、通知やパスワードなど見られたくない画面を閉じておきましょう。\n\n"
             "窓口とのオンライン通話では、スタッフが画面共有をお願いすることがありますが、"
@@ -285,7 +285,7 @@ TOPICS: list[
             "where you type a password.",
         ),
         (
-            ["画面共有ができない", "画面共有 許可 mac"],
+            ["画面共有ができない", "画面共有 許可mac"],
             ["screen share not working", "share screen permission mac"],
         ),
     ),
@@ -294,8 +294,8 @@ TOPICS: list[
 # Questions nobody has written an article for yet (near-duplicates on purpose).
 SAMPLE_QUESTIONS = [
     ("研究室のNASにアクセスできない", "ja"),
-    ("研究室の NAS にアクセスできない。", "ja"),
-    ("Adobe の学割はありますか", "ja"),
+    ("研究室のNASにアクセスできない。", "ja"),
+    ("Adobeの学割はありますか", "ja"),
     ("Do you provide antivirus software?", "en"),
 ]
 

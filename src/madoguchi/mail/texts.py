@@ -11,12 +11,12 @@ SIGNATURE = {
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "confirmation": {
         "ja": (
-            "[$reference] お問い合わせを受け付けました: $subject",
-            "$name 様\n\n"
+            "[$reference] お問い合わせを受け付けました：$subject",
+            "$name様\n\n"
             "お問い合わせを受け付けました。\n\n"
-            "受付番号: $reference\n"
-            "件名: $subject\n\n"
-            "内容の確認・回答は以下のページからもできます(このリンクは他の人に教えないでください)。\n"
+            "受付番号：$reference\n"
+            "件名：$subject\n\n"
+            "内容の確認・回答は以下のページからもできます（このリンクは他の人に教えないでください）。\n"
             "$link\n\n"
             "$expectation\n"
             "お問い合わせには学生スタッフが教職員の監督のもとで対応します。\n\n",
@@ -36,11 +36,11 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "confirmation_sensitive": {
         "ja": (
             "[$reference] 機微な内容を含むお問い合わせを受け付けました",
-            "$name 様\n\n"
+            "$name様\n\n"
             "機微な内容を含むお問い合わせとして受け付けました。教職員のみが対応します。\n"
-            "回答までに 1 週間程度かかる場合があります。\n\n"
-            "受付番号: $reference\n\n"
-            "内容の確認・返信:\n$link\n\n",
+            "回答までに1週間程度かかる場合があります。\n\n"
+            "受付番号：$reference\n\n"
+            "内容の確認・返信：\n$link\n\n",
         ),
         "en": (
             "[$reference] We received your sensitive inquiry",
@@ -54,7 +54,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "reply": {
         "ja": (
             "[$reference] Re: $subject",
-            "$name 様\n\n$body\n\nこのお問い合わせのページ:\n$link\n\n",
+            "$name様\n\n$body\n\nこのお問い合わせのページ：\n$link\n\n",
         ),
         "en": (
             "[$reference] Re: $subject",
@@ -64,7 +64,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "handback": {
         "ja": (
             "[$reference] 学生スタッフへの引き継ぎについてのお願い",
-            "$name 様\n\n"
+            "$name様\n\n"
             "機微な内容を含むお問い合わせとしてお送りいただいた件について、担当の教職員が確認しました。\n"
             "学生スタッフが対応しても差し支えない内容と判断しましたので、引き継いでよいかお尋ねします。\n\n"
             "$note\n\n"
@@ -85,7 +85,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
 
 # With an SLA target: $when is the local due time of the first answer.
 EXPECTATION_BY = {
-    "ja": "$when までに最初の回答をお送りする予定です。",
+    "ja": "$whenまでに最初の回答をお送りする予定です。",
     "en": "We aim to send a first answer by $when (Japan time).",
 }
 

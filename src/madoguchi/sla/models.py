@@ -81,7 +81,8 @@ class SlaPolicy(models.Model):
     """Targets per priority; the first active policy (by order) whose conditions all match
     an inquiry applies to it. Empty conditions match everything."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name (Japanese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=100)
     active = models.BooleanField(_("active"), default=True)
     schedule = models.ForeignKey(
@@ -114,7 +115,11 @@ class SlaPolicy(models.Model):
         ordering = ["order", "id"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label()
+
+    def label(self, lang: str | None = None) -> str:
+        lang = lang or get_language() or "ja"
+        return self.name_en if lang.startswith("en") and self.name_en else self.name
 
 
 class SlaTarget(models.Model):

@@ -265,15 +265,15 @@ def test_fractional_minutes():
 
 def test_describe_next_open():
     at = jst(2026, 1, 2, 12, 0)  # year-end closure; Jan 3-4 are Saturday and Sunday
-    assert describe_next_open(OPS, at, "ja") == "1月5日(月) 8:25"
+    assert describe_next_open(OPS, at, "ja") == "1月5日（月）8:25"
     assert describe_next_open(OPS, at, "en") == "Mon 5 Jan 8:25"
     assert describe_next_open(OPS, at, "en-GB") == "Mon 5 Jan 8:25"
-    assert describe_next_open(OPS, jst(2025, 12, 30), "ja") == "2026年1月5日(月) 8:25"
+    assert describe_next_open(OPS, jst(2025, 12, 30), "ja") == "2026年1月5日（月）8:25"
     assert describe_next_open(OPS, jst(2025, 12, 30), "en") == "Mon 5 Jan 2026 8:25"
     # given in UTC, described in the desk's zone
     assert (
         describe_next_open(OPS, dt.datetime(2024, 12, 6, 9, 31, tzinfo=UTC), "ja")
-        == "12月9日(月) 8:25"
+        == "12月9日（月）8:25"
     )
     assert describe_next_open(OPS, jst(2024, 12, 2, 10, 3, 27), "en") == "Mon 2 Dec 10:03"
 
