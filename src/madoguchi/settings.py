@@ -7,6 +7,7 @@ local-memory cache, no ``EMAIL_HOST`` means mail is written to the data director
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -290,8 +291,18 @@ CHAT_IDLE_MINUTES = env_int("MADOGUCHI_CHAT_IDLE_MINUTES", 60)
 DUPLICATE_WINDOW_SECONDS = env_int("MADOGUCHI_DUPLICATE_WINDOW_SECONDS", 600)
 # How long a requester's signed link stays valid (days).
 REQUESTER_LINK_MAX_AGE_DAYS = env_int("MADOGUCHI_REQUESTER_LINK_DAYS", 365)
-# Reverse proxies: only trust X-Forwarded-For when told to.
-TRUST_X_FORWARDED_FOR = env_bool("MADOGUCHI_TRUST_X_FORWARDED_FOR", False)
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks). The client is
+# the right-most address that is not one of them (core.ratelimit.resolve_client). The old
+# switch MADOGUCHI_TRUST_X_FORWARDED_FOR=true means a proxy on this host.
+TRUSTED_PROXIES = tuple(
+    ipaddress.ip_network(part, strict=False)
+    for part in (
+        env("MADOGUCHI_TRUSTED_PROXIES")
+        or ("127.0.0.1,::1" if env_bool("MADOGUCHI_TRUST_X_FORWARDED_FOR", False) else "")
+    )
+    .replace(",", " ")
+    .split()
+)
 
 LOGGING = {
     "version": 1,
