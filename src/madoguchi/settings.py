@@ -189,6 +189,11 @@ EMBEDDED_WORKER = env_bool("MADOGUCHI_EMBEDDED_WORKER", EMBEDDED)
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
+# Sign-in throttling (accounts.throttle): failed attempts per account and per client address
+# within the window; beyond them every attempt is refused until the window ends.
+LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("MADOGUCHI_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+LOGIN_LOCKOUT_MINUTES = env_int("MADOGUCHI_LOGIN_LOCKOUT_MINUTES", 15)
 LOGIN_REDIRECT_URL = "console:inbox"
 LOGOUT_REDIRECT_URL = "portal"
 AUTH_PASSWORD_VALIDATORS = [
