@@ -233,7 +233,7 @@ def _queue_confirmation(inquiry: Inquiry, data: NewInquiry) -> None:
             "expectation": _expectation(inquiry),
         },
     )
-    outbox.queue_mail(
+    queued = outbox.queue_mail(
         kind=key,
         to=inquiry.requester_email,
         subject=subject,
@@ -243,6 +243,27 @@ def _queue_confirmation(inquiry: Inquiry, data: NewInquiry) -> None:
         in_reply_to=data.mail_message_id,
         references=data.mail_message_id,
     )
+    if queued is None:
+        _record_withheld(inquiry, key)
+
+
+def _record_withheld(inquiry: Inquiry, kind: str) -> None:
+    """A requester-triggered mail over the recipient's hourly limit: staff see it on the
+    inquiry (once), and every one is counted in the audit log."""
+    notice = "mail_withheld"
+    if not any(
+        notice in (m.meta or {}).get("flags", ())
+        for m in inquiry.messages.filter(kind=MessageKind.SYSTEM)
+    ):
+        Message.objects.create(
+            inquiry=inquiry,
+            kind=MessageKind.SYSTEM,
+            body="Confirmation not sent: limit for this address reached. "
+            "/ 確認メールは送信していません(このアドレスへの送信数の上限)。",
+            channel=inquiry.channel,
+            meta={"flags": [notice]},
+        )
+    audit.record("mail.withheld", inquiry=inquiry, actor_kind="system", kind=kind, reason="limit")
 
 
 def _expectation(inquiry: Inquiry) -> str:

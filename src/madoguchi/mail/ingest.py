@@ -18,7 +18,8 @@ inquiry they belong to, found by In-Reply-To/References or the reference tag in 
 subject, and only when the sender is that inquiry's requester (otherwise a new inquiry,
 flagged as a possible hijack, in faculty triage); automatic mail (out of office, lists,
 notifications) → never answered; everything else → a new inquiry, in faculty triage when
-the mailbox says so (the fallback address). Confirmations are rate-limited per sender.
+the mailbox says so (the fallback address). Confirmations are capped per recipient by the
+outbox, as for every channel.
 """
 
 from __future__ import annotations
@@ -370,15 +371,6 @@ def _append(row: InboundMessage, parsed: ParsedMail, inquiry: Inquiry) -> Ingest
     return _finish(row, InboundStatus.PROCESSED, "appended", "reply from the requester", inquiry)
 
 
-def confirmation_allowed(address: str) -> bool:
-    """At most MAIL_CONFIRMATIONS_PER_HOUR automatic mails to one address per hour."""
-    since = now() - dt.timedelta(hours=1)
-    sent = OutboundMail.objects.filter(
-        to__iexact=address, kind__startswith="confirmation", created_at__gte=since
-    ).count()
-    return sent < settings.MAIL_CONFIRMATIONS_PER_HOUR
-
-
 def _is_exam_related(text: str) -> bool:
     from madoguchi.bot.rules import RuleSet, default_rules
 
@@ -421,7 +413,6 @@ def _create(row: InboundMessage, parsed: ParsedMail, *, hijack: bool) -> IngestR
             flags=flags,
             mail_message_id=parsed.message_id or "",
             body_html=parsed.html or "",
-            send_confirmation=confirmation_allowed(sender),
         ),
         channel=Channel.MAIL,
         files=_files(parsed),

@@ -31,6 +31,9 @@ FLAG_LABELS = {
     "requester_address_bounces": pgettext_lazy("flag", "Requester address bounces"),
     "automated": pgettext_lazy("flag", "Automated mail"),
     "exam_related": pgettext_lazy("flag", "Exam-related"),
+    "mail_withheld": pgettext_lazy(
+        "flag", "Confirmation not sent: limit of mails to this address reached"
+    ),
 }
 
 
