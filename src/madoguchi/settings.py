@@ -12,6 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.dotenv import load_dotenv
@@ -257,6 +258,16 @@ MAIL_MAX_ATTACHMENT_BYTES = env_int("MADOGUCHI_MAIL_MAX_ATTACHMENT_BYTES", 20 * 
 MAIL_MAX_TOTAL_BYTES = env_int("MADOGUCHI_MAIL_MAX_TOTAL_BYTES", 40 * 1024 * 1024)
 # Automatic mail (confirmations) to one address per hour: stops loops with autoresponders.
 MAIL_CONFIRMATIONS_PER_HOUR = env_int("MADOGUCHI_MAIL_CONFIRMATIONS_PER_HOUR", 3)
+# The authserv-id(s) our receiving MTA writes into Authentication-Results; only those
+# headers are believed (empty: the topmost header only).
+MAIL_AUTHSERV_IDS = tuple(
+    i.strip().lower() for i in env("MADOGUCHI_MAIL_AUTHSERV_ID").split(",") if i.strip()
+)
+# A reply whose sender fails SPF/DMARC: "flag" appends it marked, "triage" holds it as a new
+# inquiry in faculty triage.
+MAIL_UNVERIFIED_REPLIES = env("MADOGUCHI_MAIL_UNVERIFIED_REPLIES", "flag").strip().lower()
+if MAIL_UNVERIFIED_REPLIES not in ("flag", "triage"):
+    raise ImproperlyConfigured("MADOGUCHI_MAIL_UNVERIFIED_REPLIES must be 'flag' or 'triage'")
 
 # --- intake limits ------------------------------------------------------------------------
 MAX_ATTACHMENTS = env_int("MADOGUCHI_MAX_ATTACHMENTS", 5)

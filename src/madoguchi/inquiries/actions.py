@@ -604,7 +604,10 @@ def do_requester_reply(
     channel: str = Channel.FORM,
     mail_message_id: str = "",
     body_html: str = "",
+    meta: dict[str, Any] | None = None,
 ) -> Message:
+    """``meta`` carries warnings for staff on this entry (e.g. ``{"flags":
+    ["unverified_sender"]}`` for a mail whose sender failed SPF/DMARC)."""
     message = Message.objects.create(
         inquiry=inquiry,
         kind=MessageKind.REQUESTER,
@@ -613,6 +616,7 @@ def do_requester_reply(
         body_html=body_html,
         channel=channel,
         mail_message_id=mail_message_id,
+        meta=meta or {},
     )
     _store_files(inquiry, message, files)
     fields = []
