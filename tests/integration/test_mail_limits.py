@@ -87,6 +87,26 @@ def test_the_limit_is_one_across_form_mail_and_chat(db, categories, settings):
     assert confirmations("someone@example.ac.jp") == 1
 
 
+def test_an_active_chat_continued_by_mail_again_is_capped_not_a_crash(db, categories, settings):
+    import datetime as dt
+
+    from madoguchi.chat.models import OperatorStatus
+    from madoguchi.core.clock import frozen
+
+    settings.MAIL_CONFIRMATIONS_PER_HOUR = 3
+    operator = make_user("student1", "student")
+    OperatorStatus.objects.create(user=operator, available=True, max_chats=3)
+    with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):  # Tuesday 10:00 in Tokyo
+        turn = service.start("Zoomにログインできない", client_id="cid-active-000001", lang="ja")
+        service.request_person(turn.conversation)
+        service.accept(operator, turn.conversation.inquiry.reference)
+        for _ in range(5):  # the chat stays live: the requester may leave an address again
+            service.continue_by_mail(turn.conversation, VICTIM, "Victim")
+        service.continue_by_mail(turn.conversation, "other@example.ac.jp", "Victim")
+    assert confirmations() == 3
+    assert confirmations("other@example.ac.jp") == 1
+
+
 def test_the_mail_channel_records_what_it_withholds(db, categories, settings):
     settings.MAIL_CONFIRMATIONS_PER_HOUR = 1
     new(subject="first")

@@ -233,13 +233,16 @@ def _queue_confirmation(inquiry: Inquiry, data: NewInquiry) -> None:
             "expectation": _expectation(inquiry),
         },
     )
+    # The thread's root id goes on the first confirmation only: a chat may continue by mail
+    # again (another address), and Message-IDs are unique.
+    first = not inquiry.outbound_mails.filter(message_id=inquiry.root_message_id).exists()
     queued = outbox.queue_mail(
         kind=key,
         to=inquiry.requester_email,
         subject=subject,
         body=body,
         inquiry=inquiry,
-        message_id=inquiry.root_message_id,
+        message_id=inquiry.root_message_id if first else None,
         in_reply_to=data.mail_message_id,
         references=data.mail_message_id,
     )
