@@ -262,7 +262,7 @@ def _record_withheld(inquiry: Inquiry, kind: str) -> None:
             inquiry=inquiry,
             kind=MessageKind.SYSTEM,
             body="Confirmation not sent: limit for this address reached. "
-            "/ 確認メールは送信していません(このアドレスへの送信数の上限)。",
+            "/ 確認メールは送信していません（このアドレスへの送信数が上限に達しました）。",
             channel=inquiry.channel,
             meta={"flags": [notice]},
         )
