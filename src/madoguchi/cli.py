@@ -117,7 +117,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=os.environ.get("MADOGUCHI_SERVER_LOG_LEVEL", "warning"),
         ws_max_size=64 * 1024,
-        proxy_headers=settings.TRUST_X_FORWARDED_FOR,
+        # The same proxies as core.ratelimit.client_address (for X-Forwarded-Proto too).
+        proxy_headers=bool(settings.TRUSTED_PROXIES),
+        forwarded_allow_ips=[str(net) for net in settings.TRUSTED_PROXIES] or None,
         lifespan="off",
     )
     return 0

@@ -7,10 +7,12 @@ local-memory cache, no ``EMAIL_HOST`` means mail is written to the data director
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.dotenv import load_dotenv
@@ -189,6 +191,11 @@ EMBEDDED_WORKER = env_bool("MADOGUCHI_EMBEDDED_WORKER", EMBEDDED)
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
+# Sign-in throttling (accounts.throttle): failed attempts per account and per client address
+# within the window; beyond them every attempt is refused until the window ends.
+LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("MADOGUCHI_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+LOGIN_LOCKOUT_MINUTES = env_int("MADOGUCHI_LOGIN_LOCKOUT_MINUTES", 15)
 LOGIN_REDIRECT_URL = "console:inbox"
 LOGOUT_REDIRECT_URL = "portal"
 AUTH_PASSWORD_VALIDATORS = [
@@ -252,6 +259,16 @@ MAIL_MAX_ATTACHMENT_BYTES = env_int("MADOGUCHI_MAIL_MAX_ATTACHMENT_BYTES", 20 * 
 MAIL_MAX_TOTAL_BYTES = env_int("MADOGUCHI_MAIL_MAX_TOTAL_BYTES", 40 * 1024 * 1024)
 # Automatic mail (confirmations) to one address per hour: stops loops with autoresponders.
 MAIL_CONFIRMATIONS_PER_HOUR = env_int("MADOGUCHI_MAIL_CONFIRMATIONS_PER_HOUR", 3)
+# The authserv-id(s) our receiving MTA writes into Authentication-Results; only those
+# headers are believed (empty: the topmost header only).
+MAIL_AUTHSERV_IDS = tuple(
+    i.strip().lower() for i in env("MADOGUCHI_MAIL_AUTHSERV_ID").split(",") if i.strip()
+)
+# A reply whose sender fails SPF/DMARC: "flag" appends it marked, "triage" holds it as a new
+# inquiry in faculty triage.
+MAIL_UNVERIFIED_REPLIES = env("MADOGUCHI_MAIL_UNVERIFIED_REPLIES", "flag").strip().lower()
+if MAIL_UNVERIFIED_REPLIES not in ("flag", "triage"):
+    raise ImproperlyConfigured("MADOGUCHI_MAIL_UNVERIFIED_REPLIES must be 'flag' or 'triage'")
 
 # --- intake limits ------------------------------------------------------------------------
 MAX_ATTACHMENTS = env_int("MADOGUCHI_MAX_ATTACHMENTS", 5)
@@ -291,8 +308,18 @@ CHAT_IDLE_MINUTES = env_int("MADOGUCHI_CHAT_IDLE_MINUTES", 60)
 DUPLICATE_WINDOW_SECONDS = env_int("MADOGUCHI_DUPLICATE_WINDOW_SECONDS", 600)
 # How long a requester's signed link stays valid (days).
 REQUESTER_LINK_MAX_AGE_DAYS = env_int("MADOGUCHI_REQUESTER_LINK_DAYS", 365)
-# Reverse proxies: only trust X-Forwarded-For when told to.
-TRUST_X_FORWARDED_FOR = env_bool("MADOGUCHI_TRUST_X_FORWARDED_FOR", False)
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks). The client is
+# the right-most address that is not one of them (core.ratelimit.resolve_client). The old
+# switch MADOGUCHI_TRUST_X_FORWARDED_FOR=true means a proxy on this host.
+TRUSTED_PROXIES = tuple(
+    ipaddress.ip_network(part, strict=False)
+    for part in (
+        env("MADOGUCHI_TRUSTED_PROXIES")
+        or ("127.0.0.1,::1" if env_bool("MADOGUCHI_TRUST_X_FORWARDED_FOR", False) else "")
+    )
+    .replace(",", " ")
+    .split()
+)
 
 LOGGING = {
     "version": 1,

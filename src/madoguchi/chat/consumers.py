@@ -26,7 +26,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from madoguchi.core.events import requester_group
-from madoguchi.core.ratelimit import hit
+from madoguchi.core.ratelimit import hit, scope_client_address
 
 from . import service
 from .models import ChatState, Conversation
@@ -65,15 +65,6 @@ class Bucket:
             self.tokens -= 1
             return True
         return False
-
-
-def _client_address(scope: Mapping[str, Any]) -> str:
-    if settings.TRUST_X_FORWARDED_FOR:
-        for name, value in scope.get("headers", []):
-            if name == b"x-forwarded-for":
-                return value.decode("latin-1").split(",")[0].strip()
-    client = scope.get("client") or ("?", 0)
-    return str(client[0])
 
 
 class WidgetConsumer(AsyncWebsocketConsumer):
@@ -226,7 +217,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         body = await self._run(service.clean_text, data.get("body"))
         if self.conversation_id is None:
             if not await db(hit)(
-                "chat-new", _client_address(self.scope), settings.CHAT_NEW_RATE_LIMIT
+                "chat-new", scope_client_address(self.scope), settings.CHAT_NEW_RATE_LIMIT
             ):
                 raise ChatError(self._t(TOO_MANY_NEW), "rate")
             turn = await self._run(

@@ -1,8 +1,12 @@
-"""A fixed-window rate limit in the cache (local memory embedded, Redis when scaled)."""
+"""A fixed-window rate limit in the cache (local memory embedded, Redis when scaled), and
+the one definition of a client's address (HTTP and WebSocket alike)."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -10,15 +14,63 @@ from django.http import HttpRequest
 
 from madoguchi.core.clock import now
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _ip(entry: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    entry = entry.strip().strip('"')
+    if entry.startswith("["):  # "[2001:db8::1]:443"
+        entry = entry[1 : entry.find("]")] if "]" in entry else entry[1:]
+    elif entry.count(":") == 1:  # "192.0.2.1:443"
+        entry = entry.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(entry)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def resolve_client(peer: str, forwarded: Iterable[str], trusted: Sequence[Network]) -> str:
+    """The client's address: the right-most hop that is not one of our trusted proxies.
+
+    ``peer`` is the address of the connection itself; ``forwarded`` the X-Forwarded-For
+    values in the order received. Each trusted proxy appends the address it saw, so
+    walking from the right, the first address that is not a trusted proxy is the one a
+    trusted proxy vouched for; anything to its left was written by the client and is never
+    believed. A peer that is not a trusted proxy is the client, whatever the header says.
+    """
+    hops = [e for value in forwarded for e in value.split(",") if e.strip()]
+    chain = [*hops, peer]
+    for entry in reversed(chain):
+        address = _ip(entry)
+        if address is None or not any(address in net for net in trusted):
+            return str(address) if address is not None else (entry.strip()[:64] or "unknown")
+    # Every hop is one of ours (a request from the proxy host itself).
+    address = _ip(chain[0])
+    return str(address) if address is not None else "unknown"
+
+
+def _forwarded(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
+    return [v.decode("latin-1") for k, v in headers if k.lower() == b"x-forwarded-for"]
+
 
 def client_address(request: HttpRequest) -> str:
-    if settings.TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            # The right-most entry is the one our own proxy appended; those to its left
-            # were sent by the client and can be anything.
-            return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return resolve_client(
+        request.META.get("REMOTE_ADDR", "") or "unknown",
+        [forwarded] if forwarded else [],
+        settings.TRUSTED_PROXIES,
+    )
+
+
+def scope_client_address(scope: Mapping[str, Any]) -> str:
+    """The same for an ASGI scope (WebSocket consumers)."""
+    client = scope.get("client") or ("unknown", 0)
+    return resolve_client(
+        str(client[0]), _forwarded(scope.get("headers", [])), settings.TRUSTED_PROXIES
+    )
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

@@ -233,16 +233,40 @@ def _queue_confirmation(inquiry: Inquiry, data: NewInquiry) -> None:
             "expectation": _expectation(inquiry),
         },
     )
-    outbox.queue_mail(
+    # The thread's root id goes on the first confirmation only: a chat may continue by mail
+    # again (another address), and Message-IDs are unique.
+    first = not inquiry.outbound_mails.filter(message_id=inquiry.root_message_id).exists()
+    queued = outbox.queue_mail(
         kind=key,
         to=inquiry.requester_email,
         subject=subject,
         body=body,
         inquiry=inquiry,
-        message_id=inquiry.root_message_id,
+        message_id=inquiry.root_message_id if first else None,
         in_reply_to=data.mail_message_id,
         references=data.mail_message_id,
     )
+    if queued is None:
+        _record_withheld(inquiry, key)
+
+
+def _record_withheld(inquiry: Inquiry, kind: str) -> None:
+    """A requester-triggered mail over the recipient's hourly limit: staff see it on the
+    inquiry (once), and every one is counted in the audit log."""
+    notice = "mail_withheld"
+    if not any(
+        notice in (m.meta or {}).get("flags", ())
+        for m in inquiry.messages.filter(kind=MessageKind.SYSTEM)
+    ):
+        Message.objects.create(
+            inquiry=inquiry,
+            kind=MessageKind.SYSTEM,
+            body="Confirmation not sent: limit for this address reached. "
+            "/ 確認メールは送信していません（このアドレスへの送信数が上限に達しました）。",
+            channel=inquiry.channel,
+            meta={"flags": [notice]},
+        )
+    audit.record("mail.withheld", inquiry=inquiry, actor_kind="system", kind=kind, reason="limit")
 
 
 def _expectation(inquiry: Inquiry) -> str:
@@ -583,7 +607,10 @@ def do_requester_reply(
     channel: str = Channel.FORM,
     mail_message_id: str = "",
     body_html: str = "",
+    meta: dict[str, Any] | None = None,
 ) -> Message:
+    """``meta`` carries warnings for staff on this entry (e.g. ``{"flags":
+    ["unverified_sender"]}`` for a mail whose sender failed SPF/DMARC)."""
     message = Message.objects.create(
         inquiry=inquiry,
         kind=MessageKind.REQUESTER,
@@ -592,6 +619,7 @@ def do_requester_reply(
         body_html=body_html,
         channel=channel,
         mail_message_id=mail_message_id,
+        meta=meta or {},
     )
     _store_files(inquiry, message, files)
     fields = []

@@ -18,7 +18,8 @@ inquiry they belong to, found by In-Reply-To/References or the reference tag in 
 subject, and only when the sender is that inquiry's requester (otherwise a new inquiry,
 flagged as a possible hijack, in faculty triage); automatic mail (out of office, lists,
 notifications) → never answered; everything else → a new inquiry, in faculty triage when
-the mailbox says so (the fallback address). Confirmations are rate-limited per sender.
+the mailbox says so (the fallback address). Confirmations are capped per recipient by the
+outbox, as for every channel.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ from .models import InboundMessage, InboundStatus, Mailbox, OutboundMail
 from .parsing import (
     Limits,
     ParsedMail,
+    SenderVerdict,
     is_automatic,
     normalise_subject,
     parse_message,
     reference_tags,
+    sender_verdict,
 )
 
 log = logging.getLogger(__name__)
@@ -248,7 +251,11 @@ def _decide(row: InboundMessage, parsed: ParsedMail) -> IngestResult:
             # never reopening the inquiry, never answered.
             return _record_automatic(row, parsed, thread)
         if thread.requester_email.lower() == sender:
-            return _append(row, parsed, thread)
+            verdict = _verdict(parsed)
+            if verdict.unverified and settings.MAIL_UNVERIFIED_REPLIES == "triage":
+                # Held: a forged From with the reference must not speak as the requester.
+                return _create(row, parsed, hijack=False, held_from=thread)
+            return _append(row, parsed, thread, verdict)
         if "long_reply_chain" in parsed.flags:
             # Another party answering our mail over and over ("Re: Re: Re: ..." with a
             # long References chain) is an autoresponder that sets no header: a loop.
@@ -358,7 +365,20 @@ def _record_automatic(row: InboundMessage, parsed: ParsedMail, inquiry: Inquiry)
     )
 
 
-def _append(row: InboundMessage, parsed: ParsedMail, inquiry: Inquiry) -> IngestResult:
+def _verdict(parsed: ParsedMail) -> SenderVerdict:
+    """SPF/DMARC/DKIM as our own receiving MTA recorded them (MADOGUCHI_MAIL_AUTHSERV_ID)."""
+    return sender_verdict(parsed.authentication_results, settings.MAIL_AUTHSERV_IDS)
+
+
+def _append(
+    row: InboundMessage, parsed: ParsedMail, inquiry: Inquiry, verdict: SenderVerdict
+) -> IngestResult:
+    meta: dict[str, object] = {}
+    reason = "reply from the requester"
+    if verdict.unverified or "unverified_sender" in parsed.flags:
+        meta = {"flags": ["unverified_sender"], "auth": list(verdict.failures)}
+        row.flags = sorted({*row.flags, "unverified_sender"})
+        reason += " (unverified sender: " + (", ".join(verdict.failures) or "headers") + ")"
     actions.do_requester_reply(
         inquiry,
         _body(parsed),
@@ -366,17 +386,9 @@ def _append(row: InboundMessage, parsed: ParsedMail, inquiry: Inquiry) -> Ingest
         channel=Channel.MAIL,
         mail_message_id=parsed.message_id or "",
         body_html=parsed.html or "",
+        meta=meta,
     )
-    return _finish(row, InboundStatus.PROCESSED, "appended", "reply from the requester", inquiry)
-
-
-def confirmation_allowed(address: str) -> bool:
-    """At most MAIL_CONFIRMATIONS_PER_HOUR automatic mails to one address per hour."""
-    since = now() - dt.timedelta(hours=1)
-    sent = OutboundMail.objects.filter(
-        to__iexact=address, kind__startswith="confirmation", created_at__gte=since
-    ).count()
-    return sent < settings.MAIL_CONFIRMATIONS_PER_HOUR
+    return _finish(row, InboundStatus.PROCESSED, "appended", reason, inquiry)
 
 
 def _is_exam_related(text: str) -> bool:
@@ -386,13 +398,20 @@ def _is_exam_related(text: str) -> bool:
     return bool(exam) and RuleSet(exam).match(text[:5000]) is not None
 
 
-def _create(row: InboundMessage, parsed: ParsedMail, *, hijack: bool) -> IngestResult:
+def _create(
+    row: InboundMessage, parsed: ParsedMail, *, hijack: bool, held_from: Inquiry | None = None
+) -> IngestResult:
+    """A new inquiry; ``held_from``: a reply to that inquiry whose sender failed the
+    checks, held in faculty triage (MADOGUCHI_MAIL_UNVERIFIED_REPLIES=triage)."""
     mailbox = row.mailbox
     triage = mailbox.triage_first if mailbox is not None else True
     flags = []
     if hijack:
         flags.append("possible_hijack")
-    if "unverified_sender" in parsed.flags:
+    if held_from is not None:
+        flags.append("held_unverified_reply")
+        hijack = True  # the same lane and care as a reply from someone else
+    if "unverified_sender" in parsed.flags or _verdict(parsed).unverified:
         flags.append("unverified_sender")
     if parsed.auto:
         flags.append("automated")
@@ -421,7 +440,9 @@ def _create(row: InboundMessage, parsed: ParsedMail, *, hijack: bool) -> IngestR
             flags=flags,
             mail_message_id=parsed.message_id or "",
             body_html=parsed.html or "",
-            send_confirmation=confirmation_allowed(sender),
+            details={"held_reply_to": held_from.reference} if held_from is not None else {},
+            # The From is probably forged: no mail to the address it names.
+            send_confirmation=held_from is None,
         ),
         channel=Channel.MAIL,
         files=_files(parsed),
@@ -434,13 +455,11 @@ def _create(row: InboundMessage, parsed: ParsedMail, *, hijack: bool) -> IngestR
             "same mail as an inquiry created moments ago",
             inquiry,
         )
-    return _finish(
-        row,
-        InboundStatus.PROCESSED,
-        "created",
-        "new inquiry" + (" (possible hijack)" if hijack else ""),
-        inquiry,
-    )
+    if held_from is not None:
+        reason = f"reply to {held_from.reference} held: sender not verified"
+    else:
+        reason = "new inquiry" + (" (possible hijack)" if hijack else "")
+    return _finish(row, InboundStatus.PROCESSED, "created", reason, inquiry)
 
 
 def recover_pending(older_than_seconds: int = 60) -> int:

@@ -5,6 +5,11 @@ write that caused it and a delivery task is enqueued on commit. ``deliver`` send
 row under a row lock and marks it sent, so a mail goes out once even when the task runs
 twice; when SMTP fails the row is rescheduled with back-off and ``sweep`` re-enqueues
 rows whose task was lost (e.g. a crash between commit and enqueue).
+
+Mail a requester can cause without being staff (``REQUESTER_TRIGGERED``: confirmations of
+the form, the API, a mail, a chat continued by mail) is capped per recipient across every
+channel: beyond ``MAIL_CONFIRMATIONS_PER_HOUR`` to one address in an hour ``queue_mail``
+withholds it and returns None (the caller records that). Staff replies are never capped.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from django.db import transaction
 
 from madoguchi.core.clock import now
 
+from .defang import defang
 from .models import MailTemplate, OutboundMail, OutboundStatus
 from .texts import DEFAULTS, DESK_NAME, SIGNATURE
 
@@ -43,11 +49,23 @@ def new_message_id(hint: str = "") -> str:
     return f"<{local}{secrets.token_hex(8)}@{settings.MAIL_DOMAIN}>"
 
 
+# Placeholders whose values a requester wrote, with the length each may take in our mail.
+REQUESTER_VALUES = {"name": 50, "subject": 200}
+# Kinds a requester can cause without being staff; capped per recipient.
+REQUESTER_TRIGGERED = frozenset({"confirmation", "confirmation_sensitive"})
+
+
 def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
+    """Subject and body of a built-in or overridden mail text. Requester-written values
+    (``REQUESTER_VALUES``) are defanged: the desk never mails a link a requester chose."""
     lang = "en" if lang.startswith("en") else "ja"
     override = MailTemplate.objects.filter(key=key, lang=lang).first()
     subject_t, body_t = (override.subject, override.body) if override else DEFAULTS[key][lang]
-    values = {"desk_name": DESK_NAME[lang], **values}
+    values = {
+        "desk_name": DESK_NAME[lang],
+        **values,
+        **{k: defang(values[k], limit) for k, limit in REQUESTER_VALUES.items() if k in values},
+    }
     subject = Template(subject_t).safe_substitute(values)
     body = Template(body_t).safe_substitute(values) + Template(SIGNATURE[lang]).safe_substitute(
         values
@@ -65,7 +83,12 @@ def queue_mail(
     message_id: str | None = None,
     in_reply_to: str = "",
     references: str = "",
-) -> OutboundMail:
+) -> OutboundMail | None:
+    """Queue one mail; None when it is requester-triggered and the recipient's hourly
+    limit is reached (nothing is queued then)."""
+    if kind in REQUESTER_TRIGGERED and not within_requester_limit(to):
+        log.info("%s to %s withheld: hourly limit reached", kind, header_safe(to, 254))
+        return None
     mail = OutboundMail.objects.create(
         inquiry=inquiry,
         kind=kind,
@@ -80,6 +103,16 @@ def queue_mail(
     # the mail, so there is no window in which a committed mail has no task.
     enqueue_delivery(mail.pk)
     return mail
+
+
+def within_requester_limit(address: str) -> bool:
+    """Fewer than MAIL_CONFIRMATIONS_PER_HOUR requester-triggered mails to ``address`` in
+    the last hour, whichever channel caused them."""
+    since = now() - dt.timedelta(hours=1)
+    sent = OutboundMail.objects.filter(
+        to__iexact=header_safe(address, 254), kind__in=REQUESTER_TRIGGERED, created_at__gte=since
+    ).count()
+    return sent < settings.MAIL_CONFIRMATIONS_PER_HOUR
 
 
 def enqueue_delivery(mail_id: int, run_after: dt.datetime | None = None) -> None:

@@ -22,7 +22,7 @@ returns is data to be shown or acted on carefully, never trusted:
 Layout: ``_parse_headers`` (header block, RFC 2047/2231, addresses, dates, ids),
 ``_parse_charset`` (charset labels, ISO-2022-JP), ``_parse_mime`` (entity tree, transfer
 encodings), ``_parse_html`` (sanitiser, HTML to text), ``_parse_classify`` (auto, bounce,
-quotes, forwards).
+quotes, forwards), ``_parse_auth`` (Authentication-Results, RFC 8601).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ._parse_auth import SenderVerdict, parse_authentication_results, sender_verdict
 from ._parse_charset import decode_bytes
 from ._parse_classify import (
     classify_auto,
@@ -66,6 +67,9 @@ __all__ = [
     "normalise_subject",
     "parse_message",
     "reference_tags",
+    "SenderVerdict",
+    "parse_authentication_results",
+    "sender_verdict",
 ]
 
 
@@ -136,6 +140,9 @@ class ParsedMail:
     flags: frozenset[str]
     forwarded_from: str | None
     is_forward: bool = False
+    # Authentication-Results values, top first; which of them to believe is the caller's
+    # decision (``sender_verdict`` with our MTA's authserv-id).
+    authentication_results: tuple[str, ...] = ()
 
 
 _INTERNAL_PREFIXES = (
@@ -241,7 +248,8 @@ def _org_domain(domain: str) -> str:
     return ".".join(labels[-2:])
 
 
-_AUTH_FAIL = re.compile(r"\b(?:dmarc|spf|dkim)\s*=\s*(?:fail|softfail|permerror)\b", re.IGNORECASE)
+MAX_AUTH_RESULTS_HEADERS = 20
+MAX_AUTH_RESULTS_CHARS = 8192
 
 
 class _Builder:
@@ -759,16 +767,18 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         others = [d for d in [_domain(sender), *(_domain(a) for a in reply_to)] if d]
         if any(_org_domain(d) != _org_domain(from_domain) for d in others):
             flags.add("unverified_sender")
-    for name in ("authentication-results", "arc-authentication-results", "received-spf"):
-        for hname, value in h.fields:
-            if hname != name:
-                continue
-            value_s = value[:8192].decode("latin-1")
-            if name == "received-spf":
-                if value_s.strip().lower().startswith(("fail", "softfail")):
-                    flags.add("unverified_sender")
-            elif _AUTH_FAIL.search(value_s):
-                flags.add("unverified_sender")
+    # SPF/DMARC/DKIM verdicts are only worth what the header's writer is: the topmost
+    # Received-SPF is our MTA's; Authentication-Results go to the caller (_parse_auth).
+    authentication_results = tuple(
+        value[:MAX_AUTH_RESULTS_CHARS].decode("latin-1")
+        for name, value in h.fields
+        if name == "authentication-results"
+    )[:MAX_AUTH_RESULTS_HEADERS]
+    received_spf = h.raw("received-spf")
+    if received_spf is not None and received_spf[:100].decode("latin-1").strip().lower().startswith(
+        ("fail", "softfail")
+    ):
+        flags.add("unverified_sender")
     if from_display and from_address:
         for found in re.findall(r"[^\s<>\"'()@]+@[^\s<>\"'()@]+\.[^\s<>\"'()@]+", from_display):
             addr = normalise_addr_spec(found)
@@ -813,4 +823,5 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         flags=frozenset(flags),
         forwarded_from=forwarded_from,
         is_forward=is_forward,
+        authentication_results=authentication_results,
     )

@@ -24,6 +24,8 @@ VERB_LABELS = {
     "inquiry.bounced": pgettext_lazy("audit", "Our mail bounced"),
     "sla.warned": pgettext_lazy("audit", "Target due soon (warning sent)"),
     "sla.breached": pgettext_lazy("audit", "Target missed (supervisors notified)"),
+    "mail.withheld": pgettext_lazy("audit", "Mail to the requester withheld (limit)"),
+    "auth.locked_out": pgettext_lazy("audit", "Sign-in locked after failed attempts"),
 }
 
 

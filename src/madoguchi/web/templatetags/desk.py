@@ -28,9 +28,15 @@ FLAG_LABELS = {
         "flag", "Possible hijack: sender is not the requester of the referenced inquiry"
     ),
     "unverified_sender": pgettext_lazy("flag", "Unverified sender"),
+    "held_unverified_reply": pgettext_lazy(
+        "flag", "Held: sent as a reply to another inquiry, but the sender could not be verified"
+    ),
     "requester_address_bounces": pgettext_lazy("flag", "Requester address bounces"),
     "automated": pgettext_lazy("flag", "Automated mail"),
     "exam_related": pgettext_lazy("flag", "Exam-related"),
+    "mail_withheld": pgettext_lazy(
+        "flag", "Confirmation not sent: limit of mails to this address reached"
+    ),
 }
 
 
