@@ -164,7 +164,7 @@ class ThrottledLoginMixin:
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if not (username and password):
-            return super().clean()  # type: ignore[misc,no-any-return]
+            return super().clean()  # type: ignore[misc]
         address = client_address(self.request) if self.request is not None else "unknown"
         attempt = begin(username, address)
         if not attempt.allowed:
