@@ -347,7 +347,6 @@ def chats(world):
                 from madoguchi.inquiries.models import Inquiry
 
                 Inquiry.objects.filter(pk=conversation.inquiry_id).update(lane=Lane.TRIAGE)
-                Conversation.objects.filter(pk=conversation.pk).update(faculty_only=True)
             conversation.refresh_from_db()
             out[lane] = conversation
     return out
