@@ -252,6 +252,9 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
                 messages.success(request, _("Released to student staff."))
         except ValueError:
             messages.error(request, _("The input was not accepted."))
+        except PermissionDenied as exc:
+            # Visible but not allowed (e.g. another member's assignment): say why.
+            messages.error(request, str(exc) or _("You cannot act on this inquiry."))
     if not access.can_see(user, inquiry) or (action == "sensitive" and not sees_restricted(user)):
         return redirect("console:inbox")
     return redirect("console:detail", reference=reference)
