@@ -890,3 +890,19 @@ def test_faculty_cannot_assign_a_restricted_inquiry_to_student_staff(world):
     users, inquiries = world
     with pytest.raises(PermissionDenied):
         actions.do_assign(inquiries["sensitive"], users["student"], acting_user=users["faculty"])
+
+
+def test_a_question_from_a_chat_later_marked_sensitive_leaves_the_students_page(client, world):
+    from madoguchi.chat import service
+    from madoguchi.kb.models import BotQuestion
+
+    users, _ = world
+    turn = service.start("latermarked-zqx プリンタが動かない", client_id="cid-lm-0001", lang="ja")
+    BotQuestion.objects.update(decision="handover")
+    login(client, users, "student")
+    assert "latermarked-zqx" in client.get("/console/kb/unanswered/").content.decode()
+    actions.do_chat_handover(turn.conversation.inquiry)
+    actions.do_mark_sensitive(turn.conversation.inquiry, "x", acting_user=users["faculty"])
+    assert "latermarked-zqx" not in client.get("/console/kb/unanswered/").content.decode()
+    client.force_login(users["faculty"])
+    assert "latermarked-zqx" in client.get("/console/kb/unanswered/").content.decode()
