@@ -906,3 +906,21 @@ def test_a_question_from_a_chat_later_marked_sensitive_leaves_the_students_page(
     assert "latermarked-zqx" not in client.get("/console/kb/unanswered/").content.decode()
     client.force_login(users["faculty"])
     assert "latermarked-zqx" in client.get("/console/kb/unanswered/").content.decode()
+
+
+def test_a_waiting_chat_someone_claimed_is_not_taken_over_by_a_student(world, settings):
+    from madoguchi.chat import service
+    from madoguchi.chat.models import ChatState
+
+    users, _ = world
+    conversation = _waiting_chat("claimed-zqx の件", "cid-claimed-0001")
+    actions.do_claim(conversation.inquiry, acting_user=users["faculty"])
+    with pytest.raises(service.ChatError) as refused:
+        service.accept(users["student"], conversation.inquiry.reference)
+    assert refused.value.code == "taken"
+    # Automatic routing skips it instead of failing for every other waiting chat.
+    service.set_availability(users["student"], available=True)
+    assert service.dispatch() == 0
+    conversation = _fresh(conversation)
+    assert conversation.state == ChatState.QUEUED
+    assert conversation.inquiry.assignee_id == users["faculty"].pk

@@ -685,6 +685,9 @@ def accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
             raise ChatError(_("This chat is no longer waiting."), "not_waiting")
         if not access.can_accept_chat(user, conversation):
             raise ChatError(_("Only faculty staff can take this chat."), "faculty_only")
+        if not access.can_assign(user, conversation.inquiry, user):
+            # Someone claimed the inquiry while it waited: student staff cannot take it over.
+            raise ChatError(_("This chat is assigned to someone else."), "taken")
         row = status_of(user)
         if (
             not force
