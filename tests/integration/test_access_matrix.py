@@ -347,7 +347,6 @@ def chats(world):
                 from madoguchi.inquiries.models import Inquiry
 
                 Inquiry.objects.filter(pk=conversation.inquiry_id).update(lane=Lane.TRIAGE)
-                Conversation.objects.filter(pk=conversation.pk).update(faculty_only=True)
             conversation.refresh_from_db()
             out[lane] = conversation
     return out
@@ -394,3 +393,534 @@ def test_chat_actions_on_hidden_chats_are_denied(client, world, chats, role, lan
         conversation.state,
         conversation.operator_id,
     ) == before
+
+
+# --- chats that are not yours, passed to faculty, and what stays restricted ------------------
+# (issue 10) Who operates a chat, what "pass to faculty staff" hides, and that everything
+# written while an inquiry was restricted stays restricted after a hand-back or release.
+
+
+def _waiting_chat(text: str, cid: str):
+    from madoguchi.chat import service
+    from madoguchi.chat.models import ChatState, Conversation
+
+    turn = service.start(text, client_id=cid, lang="ja")
+    conversation = turn.conversation
+    actions.do_chat_handover(conversation.inquiry)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        state=ChatState.QUEUED, queued_at=turn.message.created_at
+    )
+    conversation.refresh_from_db()
+    return conversation
+
+
+def _fresh(conversation):
+    from madoguchi.chat.models import Conversation
+
+    return Conversation.objects.select_related("inquiry", "operator").get(pk=conversation.pk)
+
+
+@pytest.fixture
+def live(world):
+    """Live chats: one a faculty member took, one another student took, and one the
+    student passed to faculty staff, after which the requester wrote again and sent a file."""
+    from madoguchi.chat import service
+
+    users, _ = world
+    users["student2"] = make_user("stu2", "student")
+    out = {}
+    out["faculty_took"] = _waiting_chat("faculty-took-zqx の件", "cid-live-fac-0001")
+    service.accept(users["faculty"], out["faculty_took"].inquiry.reference)
+    out["other_student_took"] = _waiting_chat("other-took-zqx の件", "cid-live-oth-0001")
+    service.accept(users["student2"], out["other_student_took"].inquiry.reference)
+    passed = _waiting_chat("passed-first-zqx の件", "cid-live-pas-0001")
+    service.accept(users["student"], passed.inquiry.reference)
+    service.operator_say(
+        users["student"], passed.inquiry.reference, "student-said-zqx", client_id="op-live-0001"
+    )
+    service.transfer(users["student"], passed.inquiry.reference, to_faculty=True)
+    passed = _fresh(passed)
+    service.say(passed, "after-transfer-zqx 成績のことです", client_id="cid-live-pas-0002")
+    service.requester_file(
+        _fresh(passed),
+        SimpleUploadedFile("after.txt", b"after-transfer-file"),
+        client_id="cid-live-pas-0003",
+    )
+    out["passed"] = _fresh(passed)
+    return users, out
+
+
+def _chat_state(conversation):
+    conversation = _fresh(conversation)
+    inquiry = conversation.inquiry
+    return (
+        conversation.state,
+        conversation.operator_id,
+        inquiry.lane,
+        inquiry.assignee_id,
+        inquiry.messages.count(),
+    )
+
+
+NOT_YOURS = [
+    ("send", {"body": "hijack-zqx", "cid": "op-hijack-0001"}),
+    ("transfer", "self"),
+    ("transfer", {"to": "faculty"}),
+    ("mail", {}),
+    ("close", {}),
+]
+
+
+@pytest.mark.parametrize("chat", ["faculty_took", "other_student_took"])
+@pytest.mark.parametrize(("action", "data"), NOT_YOURS)
+def test_a_student_cannot_act_on_a_chat_that_is_not_theirs(client, live, chat, action, data):
+    users, chats = live
+    conversation = chats[chat]
+    if data == "self":
+        data = {"to": str(users["student"].pk)}  # taking the chat over
+    before = _chat_state(conversation)
+    login(client, users, "student")
+    response = client.post(
+        f"/console/chat/{conversation.inquiry.reference}/{action}/",
+        data,
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert response.status_code == 409 and response.json()["ok"] is False
+    assert _chat_state(conversation) == before
+    assert not conversation.inquiry.messages.filter(body="hijack-zqx").exists()
+
+
+@pytest.mark.parametrize("role", ["student2", "faculty", "admin"])
+def test_the_operator_and_faculty_may_act_on_a_chat(client, live, role):
+    users, chats = live
+    conversation = chats["other_student_took"]
+    client.force_login(users[role])
+    response = client.post(
+        f"/console/chat/{conversation.inquiry.reference}/send/",
+        {"body": f"by-{role}-zqx", "cid": f"op-ok-{role}-01"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert response.status_code == 200 and response.json()["ok"] is True
+    assert conversation.inquiry.messages.filter(body=f"by-{role}-zqx").exists()
+
+
+def test_a_student_sees_no_operator_buttons_on_a_chat_that_is_not_theirs(client, live):
+    users, chats = live
+    login(client, users, "student")
+    page = client.get(f"/console/i/{chats['faculty_took'].inquiry.reference}/").content.decode()
+    for action in ("send", "transfer", "mail", "close", "accept"):
+        assert (
+            f'action="/console/chat/{chats["faculty_took"].inquiry.reference}/{action}/"'
+            not in page
+        )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_chat_passed_to_faculty_is_restricted_everywhere(client, live, role):
+    users, chats = live
+    conversation = chats["passed"]
+    reference = conversation.inquiry.reference
+    assert conversation.inquiry.lane == Lane.FACULTY and conversation.faculty_only
+    login(client, users, role)
+    allowed = role in ("faculty", "admin")
+    for route in DETAIL_ROUTES:
+        response = client.get(route.format(ref=reference))
+        if allowed:
+            assert response.status_code == 200
+        else:
+            expect_denied(role, response)
+    if allowed:
+        page = client.get(f"/console/i/{reference}/thread/").content.decode()
+        assert "after-transfer-zqx" in page and "student-said-zqx" in page
+    for url in (
+        "/console/?view=all&q=after-transfer-zqx",
+        "/console/rows/?view=all&q=passed-first-zqx",
+        "/api/v1/inquiries?view=all&q=after-transfer-zqx",
+        "/console/?view=all",
+        "/console/chat/",
+        "/console/chat/queue/",
+    ):
+        response = client.get(url)
+        if role in ("anonymous", "plain"):
+            assert response.status_code in (302, 401, 403), url
+            continue
+        assert (reference in response.content.decode()) is allowed, url
+    counts = client.get("/console/?view=all")
+    if role == "student":
+        assert {k: c for k, _label, c in counts.context["view_links"]}["all"] == 3
+    if allowed:
+        views = {k: c for k, _label, c in counts.context["view_links"]}
+        assert views["faculty"] == 1
+        assert reference in client.get("/console/?view=faculty").content.decode()
+    attachment = Attachment.objects.get(inquiry=conversation.inquiry)
+    response = client.get(f"/console/files/{attachment.pk}/")
+    if allowed:
+        assert b"".join(response.streaming_content) == b"after-transfer-file"
+    else:
+        expect_denied(role, response)
+
+
+def test_transfer_lists_offer_only_who_may_take_the_chat(client, live):
+    users, chats = live
+    login(client, users, "faculty")
+    response = client.get(f"/console/i/{chats['passed'].inquiry.reference}/")
+    offered = response.context["chat_transfer_to"]
+    assert users["admin"] in offered
+    assert users["student"] not in offered and users["student2"] not in offered
+
+
+def test_faculty_release_a_chat_passed_to_them_and_what_they_wrote_stays_theirs(client, live):
+    from madoguchi.chat import service
+
+    users, chats = live
+    reference = chats["passed"].inquiry.reference
+    service.accept(users["faculty"], reference)
+    service.operator_say(users["faculty"], reference, "faculty-said-zqx", client_id="op-fac-0001")
+    service.say(_fresh(chats["passed"]), "requester-again-zqx", client_id="cid-live-pas-0004")
+    login(client, users, "faculty")
+    assert client.post(f"/console/i/{reference}/do/release/").status_code == 302
+    assert _fresh(chats["passed"]).inquiry.lane == Lane.GENERAL
+    client.logout()
+    login(client, users, "student")
+    response = client.get(f"/console/i/{reference}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    # What the requester wrote is theirs to share; what staff wrote meanwhile is not.
+    assert "after-transfer-zqx" in page and "requester-again-zqx" in page
+    assert "faculty-said-zqx" not in page
+    assert response.context["hidden_count"] >= 1
+    assert "faculty-said-zqx" not in client.get(f"/console/i/{reference}/thread/").content.decode()
+    assert reference not in client.get("/console/?view=all&q=faculty-said-zqx").content.decode()
+    # ...and the requester's file, sent after the transfer, follows the requester's entry.
+    attachment = Attachment.objects.get(inquiry=chats["passed"].inquiry)
+    assert client.get(f"/console/files/{attachment.pk}/").status_code == 200
+
+
+@realtime
+def test_websocket_student_staff_hear_nothing_of_a_chat_passed_to_faculty(world):
+    from madoguchi.chat import service
+
+    users, _ = world
+    conversation = _waiting_chat("ws-passed-zqx の件", "cid-ws-pass-0001")
+    reference = conversation.inquiry.reference
+    service.accept(users["student"], reference)
+    events = async_to_sync(_events_for)(
+        users["student"],
+        lambda: service.transfer(users["student"], reference, to_faculty=True),
+    )
+    assert {"kind": "inquiry.revoked", "inquiry": reference} in events
+    assert {"kind": "chat.queue"} not in events
+
+    def afterwards() -> None:
+        service.accept(users["faculty"], reference)
+        service.say(_fresh(conversation), "after-zqx", client_id="cid-ws-pass-0002")
+        service.requester_typing(conversation.pk, True)
+        service.operator_say(users["faculty"], reference, "reply-zqx", client_id="op-ws-0001")
+
+    assert async_to_sync(_events_for)(users["student"], afterwards) == []
+    faculty_events = async_to_sync(_events_for)(
+        users["faculty"], lambda: service.requester_typing(conversation.pk, True)
+    )
+    assert {"kind": "chat.typing", "inquiry": reference, "on": True} in faculty_events
+
+
+# --- the bot's question log -----------------------------------------------------------------
+
+
+@pytest.fixture
+def questions(world):
+    """Questions the bot could not answer, from chats that ended up in each situation."""
+    from madoguchi.chat import service
+    from madoguchi.kb import learning
+    from madoguchi.kb.models import BotQuestion
+    from madoguchi.kb.search import engine
+
+    users, _ = world
+    _waiting_chat("qgeneral-zqx プリンタが動かない", "cid-q-gen-0001")
+    marked = _waiting_chat("qmarked-zqx プリンタが動かない", "cid-q-mrk-0001")
+    actions.do_mark_sensitive(marked.inquiry, "x", acting_user=users["faculty"])
+    passed = _waiting_chat("qpassed-zqx プリンタが動かない", "cid-q-pas-0001")
+    service.accept(users["student"], passed.inquiry.reference)
+    service.transfer(users["student"], passed.inquiry.reference, to_faculty=True)
+    withheld = service.start(
+        "qwithheld-zqx 成績が間違っている気がします", client_id="cid-q-wth-0001", lang="ja"
+    )
+    assert withheld.message.__class__.objects.get(pk=withheld.message.pk).restricted
+    text = "qnochat-zqx プリンタが動かない"
+    learning.record_question(text, "ja", engine().ask(text, lang="ja"), channel="chat")
+    # All of them handed over (the sensitive one was a topic rule): open on the page.
+    BotQuestion.objects.update(decision="handover")
+    rows = {
+        q.text.split()[0].removeprefix("q").removesuffix("-zqx"): q
+        for q in BotQuestion.objects.all()
+    }
+    assert set(rows) == {"general", "marked", "passed", "withheld", "nochat"}
+    return users, rows
+
+
+def sees_question(role: str, which: str) -> bool:
+    return role in ("faculty", "admin") or (role == "student" and which in ("general", "nochat"))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_unanswered_questions_show_only_what_the_role_may_see(client, questions, role):
+    users, rows = questions
+    login(client, users, role)
+    response = client.get("/console/kb/unanswered/")
+    if role in ("anonymous", "plain"):
+        assert response.status_code in (302, 403)
+        return
+    page = response.content.decode()
+    for which in rows:
+        assert (f"q{which}-zqx" in page) is sees_question(role, which), which
+    for which, question in rows.items():
+        teach = client.get(f"/console/kb/unanswered/teach/?group={question.pk}")
+        new = client.get(f"/console/kb/new/?from={question.pk}").content.decode()
+        if sees_question(role, which):
+            assert teach.status_code == 200 and f"q{which}-zqx" in teach.content.decode()
+            assert f"q{which}-zqx" in new
+        else:
+            assert teach.status_code == 302 and f"q{which}-zqx" not in new
+
+
+def test_a_student_cannot_teach_or_dismiss_questions_they_cannot_see(client, questions):
+    from madoguchi.kb.actions import do_save_article
+    from madoguchi.kb.demo import demo_article_values
+    from madoguchi.kb.models import BotQuestion
+
+    users, rows = questions
+    article, _what = do_save_article(demo_article_values()[0])
+    hidden = [rows[w].pk for w in ("marked", "passed", "withheld")]
+    ids = ",".join(str(i) for i in [*hidden, rows["general"].pk])
+    login(client, users, "student")
+    client.post(
+        "/console/kb/unanswered/teach/",
+        {"ids": ids, "phrasing": [*hidden, rows["general"].pk], "article": article.pk},
+    )
+    article.refresh_from_db()
+    assert any("qgeneral-zqx" in q for q in article.alt_questions)
+    assert not any("zqx" in q and "qgeneral" not in q for q in article.alt_questions)
+    assert BotQuestion.objects.filter(pk__in=hidden, resolved=False).count() == 3
+    client.post("/console/kb/unanswered/dismiss/", {"ids": ",".join(map(str, hidden))})
+    assert BotQuestion.objects.filter(pk__in=hidden, dismissed=False).count() == 3
+
+
+# --- search matches only what the user may read ---------------------------------------------
+
+
+@pytest.fixture
+def leftovers(world):
+    """A general chat with a message the bot withheld, and a sensitive inquiry handed back
+    to student staff after faculty worked on it (note, reply with a file, reason)."""
+    from madoguchi.chat import service
+
+    users, inquiries = world
+    turn = service.start("leftover-chat-zqx プリンタ", client_id="cid-left-0001", lang="ja")
+    # While the bot answers: it withholds what may be sensitive; then a person takes over.
+    service.say(
+        turn.conversation,
+        "withheld-words-zqx 成績が間違っている気がします",
+        client_id="cid-left-0002",
+    )
+    assert service.request_person is not None
+    actions.do_chat_handover(turn.conversation.inquiry)
+    chat = turn.conversation
+    data = new_inquiry(
+        subject="handedback-zqx",
+        body="handedback-body-zqx",
+        email="handback@example.ac.jp",
+        sensitive=True,
+        sensitive_part="part-secret-zqx",
+        sensitive_reason="reason-secret-zqx",
+    )
+    inquiry, _ = do_create_inquiry(data, channel="sensitive_form")
+    faculty = users["faculty"]
+    actions.do_add_note(inquiry, "note-while-sensitive-zqx", acting_user=faculty)
+    actions.do_reply(
+        inquiry,
+        "reply-while-sensitive-zqx",
+        acting_user=faculty,
+        files=[SimpleUploadedFile("reply.txt", b"reply-file")],
+    )
+    actions.do_escalate(inquiry, "escalated-while-sensitive-zqx", acting_user=faculty)
+    actions.do_requester_reply(inquiry, "requester-while-sensitive-zqx")
+    proposal = actions.do_propose_handback(inquiry, "ok?", acting_user=faculty)
+    actions.do_decide_handback(proposal, consent=True)
+    inquiry.refresh_from_db()
+    assert inquiry.lane == Lane.GENERAL
+    return users, {"chat": _fresh(chat).inquiry, "handedback": inquiry}
+
+
+RESTRICTED_WORDS = [
+    ("chat", "withheld-words-zqx"),
+    ("handedback", "note-while-sensitive-zqx"),
+    ("handedback", "reply-while-sensitive-zqx"),
+    ("handedback", "escalated-while-sensitive-zqx"),
+]
+
+
+@pytest.mark.parametrize("role", ["student", "faculty", "admin"])
+@pytest.mark.parametrize(("which", "words"), RESTRICTED_WORDS)
+@pytest.mark.parametrize(
+    "route",
+    ["/console/?view=all&q={q}", "/console/rows/?view=all&q={q}", "/api/v1/inquiries?q={q}"],
+)
+def test_search_matches_only_what_the_user_may_read(client, leftovers, role, which, words, route):
+    users, inquiries = leftovers
+    login(client, users, role)
+    response = client.get(route.format(q=words))
+    assert response.status_code == 200
+    assert (inquiries[which].reference in response.content.decode()) is (role != "student")
+
+
+@pytest.mark.parametrize("role", ["student", "faculty"])
+def test_after_a_hand_back_what_was_written_while_sensitive_stays_with_faculty(
+    client, leftovers, role
+):
+    from madoguchi.inquiries.models import Message
+
+    users, inquiries = leftovers
+    inquiry = inquiries["handedback"]
+    login(client, users, role)
+    response = client.get(f"/console/i/{inquiry.reference}/")
+    page = response.content.decode()
+    fragment = client.get(f"/console/i/{inquiry.reference}/thread/").content.decode()
+    first = inquiry.messages.order_by("pk").first()
+    items = client.get(f"/console/i/{inquiry.reference}/thread/?after={first.pk}").content.decode()
+    api = client.get(f"/api/v1/inquiries/{inquiry.reference}").content.decode()
+    # What the requester wrote is visible to the student staff the requester agreed to.
+    for text in (page, fragment):
+        assert "handedback-body-zqx" in text and "requester-while-sensitive-zqx" in text
+    assert "requester-while-sensitive-zqx" in items
+    for secret in (
+        "note-while-sensitive-zqx",
+        "reply-while-sensitive-zqx",
+        "escalated-while-sensitive-zqx",
+    ):
+        for text in (page, fragment, items):
+            assert (secret in text) is (role == "faculty"), secret
+        assert secret not in api
+    for secret in ("part-secret-zqx", "reason-secret-zqx"):
+        assert (secret in page) is (role == "faculty"), secret
+        assert secret not in api
+    hidden = Message.objects.filter(inquiry=inquiry, restricted=True).count()
+    assert hidden >= 3
+    line = f"Entries visible to faculty staff only: {hidden}"
+    if role == "student":
+        assert response.context["hidden_count"] == hidden and line in page and line in fragment
+    else:
+        assert response.context["hidden_count"] == 0 and line not in page
+    verbs = {e.verb for e in response.context["audit"]}
+    assert ("inquiry.marked_sensitive" in verbs or "inquiry.noted" in verbs) is (role == "faculty")
+    reply_file = Attachment.objects.get(inquiry=inquiry, original_name="reply.txt")
+    download = client.get(f"/console/files/{reply_file.pk}/")
+    assert download.status_code == (200 if role == "faculty" else 404)
+
+
+def test_a_withheld_chat_message_stays_hidden_with_its_file_line(client, leftovers):
+    users, inquiries = leftovers
+    login(client, users, "student")
+    response = client.get(f"/console/i/{inquiries['chat'].reference}/")
+    assert "withheld-words-zqx" not in response.content.decode()
+    assert response.context["hidden_count"] == 1
+
+
+# --- assignment -------------------------------------------------------------------------------
+
+
+def _assignee(inquiry):
+    inquiry.refresh_from_db()
+    return inquiry.assignee_id
+
+
+ASSIGN_CASES = [
+    # (who holds it, who acts, action, target, allowed)
+    (None, "student", "claim", None, True),
+    (None, "student", "assign", "student", True),
+    (None, "student", "assign", "student2", False),
+    (None, "student", "unassign", None, False),
+    ("faculty", "student", "unassign", None, False),
+    ("faculty", "student", "claim", None, False),
+    ("faculty", "student", "assign", "student", False),
+    ("student2", "student", "claim", None, False),
+    ("student2", "student", "unassign", None, False),
+    ("student2", "student", "assign", "student", False),
+    ("student", "student", "assign", "student2", True),
+    ("student", "student", "unassign", None, True),
+    ("student2", "faculty", "assign", "student", True),
+    ("student2", "faculty", "unassign", None, True),
+    ("faculty", "admin", "claim", None, True),
+    (None, "faculty", "assign", "plain", False),
+]
+
+
+@pytest.mark.parametrize(("holder", "actor", "action", "target", "allowed"), ASSIGN_CASES)
+def test_assignment_rules(client, world, holder, actor, action, target, allowed):
+    users, inquiries = world
+    users["student2"] = make_user("stu2", "student")
+    inquiry = inquiries["general"]
+    if holder is not None:
+        actions.do_assign(inquiry, users[holder], acting_user=users["admin"])
+    before = _assignee(inquiry)
+    login(client, users, actor)
+    data = {"value": str(users[target].pk)} if target else {}
+    page = client.get(f"/console/i/{inquiry.reference}/")
+    response = client.post(f"/console/i/{inquiry.reference}/do/{action}/", data)
+    assert response.status_code == 302  # back to the page, with a message when refused
+    expected = {"claim": users[actor].pk, "unassign": None}.get(
+        action, users[target].pk if target else None
+    )
+    assert _assignee(inquiry) == (expected if allowed else before)
+    # The page shows only the buttons that work.
+    html = page.content.decode()
+    button = f"/console/i/{inquiry.reference}/do/{action}/"
+    if action == "assign" and target == actor:
+        shown = f"/console/i/{inquiry.reference}/do/claim/" in html
+    elif action == "assign":
+        select = html.split('id="assign-to"', 1)[-1].split("</select>", 1)[0]
+        shown = button in html and f'<option value="{users[target].pk}"' in select
+    else:
+        shown = button in html
+    assert shown is allowed
+
+
+def test_faculty_cannot_assign_a_restricted_inquiry_to_student_staff(world):
+    from django.core.exceptions import PermissionDenied
+
+    users, inquiries = world
+    with pytest.raises(PermissionDenied):
+        actions.do_assign(inquiries["sensitive"], users["student"], acting_user=users["faculty"])
+
+
+def test_a_question_from_a_chat_later_marked_sensitive_leaves_the_students_page(client, world):
+    from madoguchi.chat import service
+    from madoguchi.kb.models import BotQuestion
+
+    users, _ = world
+    turn = service.start("latermarked-zqx プリンタが動かない", client_id="cid-lm-0001", lang="ja")
+    BotQuestion.objects.update(decision="handover")
+    login(client, users, "student")
+    assert "latermarked-zqx" in client.get("/console/kb/unanswered/").content.decode()
+    actions.do_chat_handover(turn.conversation.inquiry)
+    actions.do_mark_sensitive(turn.conversation.inquiry, "x", acting_user=users["faculty"])
+    assert "latermarked-zqx" not in client.get("/console/kb/unanswered/").content.decode()
+    client.force_login(users["faculty"])
+    assert "latermarked-zqx" in client.get("/console/kb/unanswered/").content.decode()
+
+
+def test_a_waiting_chat_someone_claimed_is_not_taken_over_by_a_student(world, settings):
+    from madoguchi.chat import service
+    from madoguchi.chat.models import ChatState
+
+    users, _ = world
+    conversation = _waiting_chat("claimed-zqx の件", "cid-claimed-0001")
+    actions.do_claim(conversation.inquiry, acting_user=users["faculty"])
+    with pytest.raises(service.ChatError) as refused:
+        service.accept(users["student"], conversation.inquiry.reference)
+    assert refused.value.code == "taken"
+    # Automatic routing skips it instead of failing for every other waiting chat.
+    service.set_availability(users["student"], available=True)
+    assert service.dispatch() == 0
+    conversation = _fresh(conversation)
+    assert conversation.state == ChatState.QUEUED
+    assert conversation.inquiry.assignee_id == users["faculty"].pk

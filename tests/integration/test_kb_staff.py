@@ -137,14 +137,14 @@ def test_record_outcome_counts_per_article_and_day(kb):
 # -- grouping ------------------------------------------------------------------------------
 
 
-def test_unanswered_questions_are_grouped(kb):
+def test_unanswered_questions_are_grouped(kb, student):
     a = ask("研究室のNASにアクセスできない")
     b = ask("研究室の NAS にアクセスできない！")
     c = ask("研究室のnasにアクセスできない")
     other = ask("Do you provide antivirus software?", "en")
     ask("Zoomにサインインできない")  # answered: not listed
     ask("期末試験について")  # a topic rule: not listed
-    groups = learning.unanswered_groups()
+    groups = learning.unanswered_groups(student)
     by_ids = {frozenset(g.ids): g for g in groups}
     nas = by_ids[frozenset({a.pk, b.pk, c.pk})]
     assert (
@@ -158,7 +158,7 @@ def test_unanswered_questions_are_grouped(kb):
     assert sum(g.count for g in groups) == 4
 
 
-def test_questions_sharing_a_weak_candidate_are_grouped(kb):
+def test_questions_sharing_a_weak_candidate_are_grouped(kb, student):
     rows = []
     for text in ("スクリーンの共有で音も流したい", "共有した画面の音声が相手に届かない"):
         decision = engine().ask(text, lang="ja")
@@ -178,7 +178,7 @@ def test_questions_sharing_a_weak_candidate_are_grouped(kb):
         top_ids=["demo-screen-sharing-ja"],
         coverage=0.05,
     )  # noise: not grouped
-    groups = learning.unanswered_groups()
+    groups = learning.unanswered_groups(student)
     learning.attach_candidates(groups)
     [shared] = [g for g in groups if g.count == 2]
     assert {p.text for p in shared.phrasings} == {
@@ -216,7 +216,7 @@ def test_teaching_a_phrasing_changes_the_bots_answer(client, kb, student):
     assert AuditEvent.objects.filter(verb="kb.questions_taught", actor=student).exists()
     decision = engine().ask(text, lang="ja")
     assert decision.decision == "answer" and decision.results[0][0] == "demo-vpn-ja"
-    assert learning.unanswered_groups() == []
+    assert learning.unanswered_groups(student) == []
 
 
 def test_teaching_strips_placeholders_and_skips_known_phrasings(kb, faculty):
@@ -271,7 +271,7 @@ def test_dismiss(client, kb, faculty):
     assert response.status_code == 302
     assert (
         BotQuestion.objects.filter(dismissed=True).count() == 2
-        and learning.unanswered_groups() == []
+        and learning.unanswered_groups(faculty) == []
     )
     assert AuditEvent.objects.filter(verb="kb.questions_dismissed").exists()
 
@@ -677,13 +677,13 @@ def test_kb_ask_command_logs_the_question(kb, capsys):
     )
 
 
-def test_demo_articles_load_once(db):
+def test_demo_articles_load_once(db, student):
     from madoguchi.kb.demo import load_demo_articles
 
     assert load_demo_articles() == 24
     assert load_demo_articles() == 0
     assert Article.objects.count() == 24 and BotQuestion.objects.filter(channel="demo").count() == 4
-    groups = {g.text: g.count for g in learning.unanswered_groups()}
+    groups = {g.text: g.count for g in learning.unanswered_groups(student)}
     assert groups == {
         "研究室のNASにアクセスできない。": 2,
         "Adobeの学割はありますか": 1,
@@ -791,7 +791,7 @@ def test_hostile_questions_are_shown_escaped(client, kb, student):
             stored.append(question)
     assert stored
     BotQuestion.objects.update(decision="handover")
-    groups = learning.unanswered_groups()
+    groups = learning.unanswered_groups(student)
     assert sum(g.count for g in groups) == len(stored)
     html = staff_client(client, student).get("/console/kb/unanswered/").content.decode()
     assert "<script>alert(1)</script>" not in html and "<img src=x onerror" not in html

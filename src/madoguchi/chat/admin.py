@@ -20,7 +20,7 @@ class ConversationAdmin(admin.ModelAdmin):
     """Read-only: a chat changes only through the widget and the console (and their checks)."""
 
     list_display = ("inquiry", "state", "lang", "operator", "queued_at", "closed_at", "rating")
-    list_filter = ("state", "lang", "faculty_only")
+    list_filter = ("state", "lang", "inquiry__lane")
     readonly_fields = [f.name for f in Conversation._meta.fields if f.name != "id"]
     exclude = ("secret_hash",)
 

@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts.roles import is_desk_staff, sees_restricted
 from madoguchi.console.views import staff_required
 from madoguchi.inquiries import access
 from madoguchi.inquiries.models import Channel, MessageKind
@@ -174,17 +173,20 @@ def chat_context(user: Any, inquiry: Any) -> dict[str, Any]:
         from madoguchi.kb import search
 
         suggestions = search.public_matches(last.body, conversation.lang, limit=3)
-    User = get_user_model()
-    staff = [
-        u
-        for u in User.objects.filter(is_active=True).exclude(pk=user.pk).order_by("username")
-        if is_desk_staff(u)
-        and access.can_see(u, inquiry)
-        and (not conversation.faculty_only or sees_restricted(u))
-    ]
+    can_operate = access.can_operate_chat(user, conversation)
+    staff = []
+    if can_operate:
+        User = get_user_model()
+        staff = [
+            u
+            for u in User.objects.filter(is_active=True).exclude(pk=user.pk).order_by("username")
+            if access.can_see(u, inquiry) and access.can_assign(user, inquiry, u)
+        ]
     return {
         "chat": conversation,
         "chat_mine": conversation.operator_id == user.pk and conversation.state == ChatState.ACTIVE,
+        "chat_can_operate": can_operate,
+        "chat_can_accept": access.can_accept_chat(user, conversation),
         "chat_suggestions": suggestions,
         "chat_canned": [(c.title, c.body(conversation.lang)) for c in CannedReply.objects.all()],
         "chat_transfer_to": staff,

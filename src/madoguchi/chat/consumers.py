@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async

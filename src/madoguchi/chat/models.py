@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 
 from madoguchi.core.clock import now
 from madoguchi.core.i18n import LANG_CHOICES
+from madoguchi.inquiries.models import RESTRICTED_LANES
 
 
 class ChatState(models.TextChoices):
@@ -39,7 +40,6 @@ class Conversation(models.Model):
     )
     lang = models.CharField(_("language"), max_length=8, choices=LANG_CHOICES, default="ja")
     page_url = models.CharField(_("page"), max_length=300, blank=True)
-    faculty_only = models.BooleanField(_("for faculty staff"), default=False)
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -67,6 +67,12 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inquiry_id} {self.state}"
+
+    @property
+    def faculty_only(self) -> bool:
+        """Only faculty staff may take it: derived from the inquiry's lane (a chat passed
+        to faculty is in the ``faculty`` lane), never stored twice."""
+        return self.inquiry.lane in RESTRICTED_LANES
 
 
 class OperatorStatus(models.Model):

@@ -147,7 +147,7 @@ def queue(*, for_user: Any | None = None) -> list[Conversation]:
         if not is_desk_staff(for_user):
             return []
         if not sees_restricted(for_user):
-            qs = qs.filter(faculty_only=False, inquiry__lane=Lane.GENERAL)
+            qs = qs.filter(inquiry__lane=Lane.GENERAL)
     return list(qs)
 
 
@@ -187,7 +187,7 @@ def place_in_queue(conversation: Conversation) -> Place | None:
         | Q(queued_at=conversation.queued_at, id__lt=conversation.pk)
     )
     if conversation.faculty_only:
-        ahead = ahead.filter(faculty_only=True)
+        ahead = ahead.exclude(inquiry__lane=Lane.GENERAL)
     position = ahead.count() + 1
     return Place(position, _estimate(position, faculty_only=conversation.faculty_only))
 
@@ -230,9 +230,7 @@ def _publish_state(conversation: Conversation) -> None:
 def _publish_queue(conversation: Conversation | None = None) -> None:
     """Tell waiting requesters and the staff who may take chats that the queue moved."""
     staff = [GROUP_FACULTY_STAFF]
-    if conversation is None or (
-        not conversation.faculty_only and conversation.inquiry.lane == Lane.GENERAL
-    ):
+    if conversation is None or not conversation.faculty_only:
         staff.append(GROUP_STUDENT_STAFF)
     publish_on_commit({"kind": "chat.queue"}, audience=staff)
     publish_on_commit({"kind": "chat.queue"}, audience=[QUEUE_GROUP])
@@ -357,17 +355,14 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
 
     lang = conversation.lang
     decision = search.engine().ask(message.body, lang=lang, audience="requester")
-    _learn(message.body, lang, decision)
     inquiry = conversation.inquiry
+    if decision.decision == "rule" and decision.rule == "sensitive":
+        # What the requester just wrote may be sensitive: student staff never see it (nor
+        # the question the bot logs from it, which follows the message).
+        message.inquiry = inquiry
+        inquiry_actions.do_withhold_chat_message(message)
+    _learn(message, lang, decision)
     if decision.decision == "rule":
-        if decision.rule == "sensitive":
-            # What the requester just wrote may be sensitive: student staff never see it.
-            Message.objects.filter(pk=message.pk).update(meta={**message.meta, "withheld": True})
-            if inquiry.messages.filter(kind=MessageKind.REQUESTER).count() == 1:
-                # The subject was taken from this very message: replace it.
-                with translation.override(lang):
-                    inquiry.subject = _("Chat (the first message is withheld)")
-                Inquiry.objects.filter(pk=inquiry.pk).update(subject=inquiry.subject)
         meta: dict[str, Any] = {"rule": decision.rule, "link": decision.link}
         reply, _c = inquiry_actions.do_chat_message(
             inquiry, kind=MessageKind.BOT, body=decision.message, meta=meta
@@ -421,10 +416,10 @@ def _offer_handover(conversation: Conversation) -> list[Message]:
     return [reply]
 
 
-def _learn(text: str, lang: str, decision: Any) -> None:
+def _learn(message: Message, lang: str, decision: Any) -> None:
     from madoguchi.kb import learning
 
-    learning.record_question(text, lang, decision, channel="chat")
+    learning.record_question(message.body, lang, decision, channel="chat", message=message)
 
 
 def _outcome(article: Any, what: str) -> None:
@@ -686,14 +681,25 @@ def _conversation_for(user: Any, reference: str) -> Conversation:
     return conversation
 
 
+def _operated_by(user: Any, reference: str) -> Conversation:
+    """The conversation, locked, when ``user`` may operate it (its operator, or faculty)."""
+    conversation = _conversation_for(user, reference)
+    if not access.can_operate_chat(user, conversation):
+        raise ChatError(_("Only the chat's operator or faculty staff can do this."), "not_yours")
+    return conversation
+
+
 def accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
     """An operator takes a waiting chat (``force``: even above their limit, for transfers)."""
     with transaction.atomic():
         conversation = _conversation_for(user, reference)
         if conversation.state != ChatState.QUEUED:
             raise ChatError(_("This chat is no longer waiting."), "not_waiting")
-        if conversation.faculty_only and not sees_restricted(user):
+        if not access.can_accept_chat(user, conversation):
             raise ChatError(_("Only faculty staff can take this chat."), "faculty_only")
+        if not access.can_assign(user, conversation.inquiry, user):
+            # Someone claimed the inquiry while it waited: student staff cannot take it over.
+            raise ChatError(_("This chat is assigned to someone else."), "taken")
         row = status_of(user)
         if (
             not force
@@ -724,7 +730,7 @@ def operator_say(
     user: Any, reference: str, body: str, *, client_id: str, files: Any = ()
 ) -> Message:
     with transaction.atomic():
-        conversation = _conversation_for(user, reference)
+        conversation = _operated_by(user, reference)
         if conversation.state != ChatState.ACTIVE:
             raise ChatError(_("This chat is not live; reply by mail instead."), "not_live")
         message, _created = inquiry_actions.do_chat_message(
@@ -744,7 +750,7 @@ def transfer(
 ) -> Conversation:
     """Pass a live or waiting chat to another operator, or to the faculty queue."""
     with transaction.atomic():
-        conversation = _conversation_for(user, reference)
+        conversation = _operated_by(user, reference)
         if conversation.state not in (ChatState.ACTIVE, ChatState.QUEUED):
             raise ChatError(_("Only a live or waiting chat can be passed on."), "not_live")
         audit.record(
@@ -755,13 +761,15 @@ def transfer(
             to_faculty=to_faculty,
         )
         if to_faculty:
-            conversation.faculty_only = True
             conversation.state = ChatState.QUEUED
             conversation.operator = None
             conversation.queued_at = now()
-            conversation.save(update_fields=["faculty_only", "state", "operator", "queued_at"])
+            conversation.save(update_fields=["state", "operator", "queued_at"])
             if conversation.inquiry.assignee_id is not None:
                 inquiry_actions.do_assign(conversation.inquiry, None, acting_user=user)
+            # The inquiry moves to the faculty lane: restricted at once, everywhere (a
+            # student passing it on cannot see it any more, so this comes last).
+            inquiry_actions.do_pass_to_faculty(conversation.inquiry, acting_user=user)
             _event(conversation, "to_faculty")
             _publish_state(conversation)
             _publish_queue(conversation)
@@ -772,8 +780,6 @@ def transfer(
             or not access.can_see(to_user, conversation.inquiry)
         ):
             raise ChatError(_("Choose a member of staff who can see this inquiry."), "invalid")
-        if conversation.faculty_only and not sees_restricted(to_user):
-            raise ChatError(_("Only faculty staff can take this chat."), "faculty_only")
         was_queued = conversation.state == ChatState.QUEUED
         _hand_to(conversation, to_user, acting_user=user)
         _event(conversation, "transferred", name=str(to_user))
@@ -791,7 +797,7 @@ def switch_to_mail(user: Any, reference: str) -> Conversation:
     """The operator will answer by mail: the live chat ends, the inquiry stays open. The
     requester is asked for an address when the desk does not have one."""
     with transaction.atomic():
-        conversation = _conversation_for(user, reference)
+        conversation = _operated_by(user, reference)
         if conversation.state not in (ChatState.ACTIVE, ChatState.QUEUED):
             raise ChatError(_("Only a live or waiting chat can be switched to mail."), "not_live")
         was_queued = conversation.state == ChatState.QUEUED
@@ -811,7 +817,7 @@ def switch_to_mail(user: Any, reference: str) -> Conversation:
 
 def close_by_operator(user: Any, reference: str) -> Conversation:
     with transaction.atomic():
-        conversation = _conversation_for(user, reference)
+        conversation = _operated_by(user, reference)
         if conversation.state not in LIVE_STATES:
             raise ChatError(_("This chat has already ended."), "closed")
         was_queued = conversation.state == ChatState.QUEUED
@@ -826,9 +832,7 @@ def dispatch() -> int:
     room, the one with the fewest live chats (then the longest without one) first."""
     assigned = 0
     for conversation in queue():
-        candidates = available_operators(
-            faculty_only=conversation.faculty_only or conversation.inquiry.lane != Lane.GENERAL
-        )
+        candidates = available_operators(faculty_only=conversation.faculty_only)
         if not candidates:
             continue
         candidates.sort(key=lambda r: (r.active, r.last_assigned_at or NEVER, r.pk))
@@ -845,28 +849,28 @@ def dispatch() -> int:
     return assigned
 
 
-def after_restricted(inquiry: Inquiry) -> None:
-    """A chat moved out of the general lane: a student operator loses it at once and it
-    waits for faculty staff."""
+def after_lane_changed(inquiry: Inquiry) -> None:
+    """A chat moved to another lane. Into a restricted one: a student operator loses it at
+    once and it waits for faculty staff (``faculty_only`` follows the lane)."""
     conversation = Conversation.objects.filter(inquiry=inquiry).select_related("operator").first()
     if conversation is None:
         return
-    conversation.faculty_only = True
-    fields = ["faculty_only"]
+    conversation.inquiry = inquiry
     if (
-        conversation.state == ChatState.ACTIVE
+        inquiry.is_restricted
+        and conversation.state == ChatState.ACTIVE
         and conversation.operator is not None
         and not sees_restricted(conversation.operator)
     ):
         conversation.state = ChatState.QUEUED
         conversation.operator = None
         conversation.queued_at = now()
-        fields += ["state", "operator", "queued_at"]
-        conversation.inquiry = inquiry
+        conversation.save(update_fields=["state", "operator", "queued_at"])
         _event(conversation, "to_faculty")
         _publish_state(conversation)
-    conversation.save(update_fields=fields)
-    _publish_queue(conversation)
+    if conversation.state == ChatState.QUEUED:
+        # Whoever may take it now (faculty only, or everyone after a release) is told.
+        _publish_queue(conversation)
 
 
 # --- typing and files ------------------------------------------------------------------------

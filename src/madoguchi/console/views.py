@@ -13,7 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -54,6 +54,7 @@ def _views_for(user: Any) -> list[tuple[str, Any]]:
         names += [
             ("sensitive", gettext_lazy("Sensitive")),
             ("triage", gettext_lazy("Faculty triage")),
+            ("faculty", pgettext_lazy("lane", "Faculty only")),
         ]
     names += [("solved", gettext_lazy("Solved")), ("all", gettext_lazy("All"))]
     return names
@@ -73,7 +74,7 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
         category=request.GET.get("category", "")[:40],
         channel=request.GET.get("channel", "")[:16],
     )
-    qs = queries.apply_filters(queries.inbox(user, view), filters)
+    qs = queries.apply_filters(queries.inbox(user, view), filters, user=user)
     if view == "due":
         rows, cursor = queries.by_urgency(qs), ""
     else:
@@ -115,16 +116,24 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
     inquiry = access.access_inquiry(request.user, reference)
     User = get_user_model()
     candidates = User.objects.filter(is_active=True).exclude(tier="").order_by("username")
+    user = request.user
     return {
         "inquiry": inquiry,
-        "thread": access.visible_messages(request.user, inquiry),
-        "audit": access.visible_audit_events(request.user)
+        "thread": access.visible_messages(user, inquiry),
+        "hidden_count": access.hidden_message_count(user, inquiry),
+        "audit": access.visible_audit_events(user)
         .filter(inquiry=inquiry)
         .select_related("actor")[:50],
         "statuses": Status.choices,
         "priorities": Priority.choices,
         "categories": Category.objects.all(),
-        "assignees": [u for u in candidates if access.can_see(u, inquiry)],
+        # Only the assignment buttons that work (access.can_assign decides).
+        "assignees": [
+            u for u in candidates if u.pk != user.pk and access.can_assign(user, inquiry, u)
+        ],
+        "can_claim": inquiry.assignee_id != user.pk and access.can_assign(user, inquiry, user),
+        "can_unassign": inquiry.assignee_id is not None and access.can_assign(user, inquiry, None),
+        "sees_sensitive_fields": access.sees_sensitive_fields(user),
         "handbacks": inquiry.handbacks.all(),
         "handback_pending": inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).exists(),
         "is_faculty": sees_restricted(request.user),
@@ -150,7 +159,15 @@ def detail_thread(request: HttpRequest, reference: str) -> HttpResponse:
         return render(
             request, "console/_thread_items.html", {"thread": thread.filter(pk__gt=int(after))}
         )
-    return render(request, "console/_thread.html", {"inquiry": inquiry, "thread": thread})
+    return render(
+        request,
+        "console/_thread.html",
+        {
+            "inquiry": inquiry,
+            "thread": thread,
+            "hidden_count": access.hidden_message_count(request.user, inquiry),
+        },
+    )
 
 
 ACTIONS = {
@@ -235,6 +252,9 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
                 messages.success(request, _("Released to student staff."))
         except ValueError:
             messages.error(request, _("The input was not accepted."))
+        except PermissionDenied as exc:
+            # Visible but not allowed (e.g. another member's assignment): say why.
+            messages.error(request, str(exc) or _("You cannot act on this inquiry."))
     if not access.can_see(user, inquiry) or (action == "sensitive" and not sees_restricted(user)):
         return redirect("console:inbox")
     return redirect("console:detail", reference=reference)

@@ -6,8 +6,20 @@ notifications, downloads, exports, the API and WebSocket events.
 
 - Faculty staff and administrators see every inquiry.
 - Student staff see inquiries in the general lane only; restricted lanes (sensitive,
-  faculty triage) do not exist for them: not in lists, counts, search or events, and a
-  direct request answers 404, not 403, so existence does not leak.
+  faculty triage, passed to faculty) do not exist for them: not in lists, counts, search
+  or events, and a direct request answers 404, not 403, so existence does not leak.
+- Restricted stays restricted: a thread entry written while the inquiry was restricted
+  (except the requester's own), a requester message the bot withheld, their files, and
+  audit entries recorded while restricted stay for faculty staff after a hand-back or
+  release (``Message.restricted``, ``AuditEvent.restricted``). Student staff learn only how
+  many entries they cannot see. The questions the bot logged follow their message.
+- Search matches only what the user may see (``searchable_messages``).
+- Assignment (``can_assign``): student staff claim what is unassigned and pass on or
+  release what is theirs; faculty staff and administrators assign anything to anyone who
+  can see it.
+- A chat is operated (send, pass on, continue by mail, end) by its operator or by faculty
+  staff (``can_operate_chat``); a waiting chat is taken by anyone who may see it
+  (``can_accept_chat``).
 - Requesters have no account; they hold a signed link to one inquiry and see its public
   thread (never internal notes).
 """
@@ -60,21 +72,33 @@ def visible_messages(user: Any, inquiry: Inquiry) -> QuerySet[Message]:
         return Message.objects.none()
     qs = inquiry.messages.select_related("author").prefetch_related("attachments")
     if not sees_restricted(user):
-        # A chat message the bot recognised as sensitive (grades, ...) is for faculty only.
-        qs = qs.filter(Q(meta__withheld__isnull=True) | Q(meta__withheld=False))
+        qs = qs.filter(restricted=False)
+    return qs
+
+
+def hidden_message_count(user: Any, inquiry: Inquiry) -> int:
+    """How many entries of a thread the user may see is there but cannot read (the line
+    "N entries are visible to faculty staff only")."""
+    if not can_see(user, inquiry) or sees_restricted(user):
+        return 0
+    return inquiry.messages.filter(restricted=True).count()
+
+
+def searchable_messages(user: Any) -> QuerySet[Message]:
+    """Every thread entry the user may read, in any inquiry: what search may match."""
+    qs = Message.objects.filter(inquiry__in=visible_inquiries(user))
+    if not sees_restricted(user):
+        qs = qs.filter(restricted=False)
     return qs
 
 
 def access_attachment(user: Any, attachment_id: int) -> Attachment:
+    """A file follows its thread entry: hidden where the entry is."""
     try:
         found = Attachment.objects.select_related("inquiry", "message").get(
             pk=attachment_id, inquiry__in=visible_inquiries(user)
         )
-        if (
-            found.message is not None
-            and found.message.meta.get("withheld")
-            and not sees_restricted(user)
-        ):
+        if found.message is not None and found.message.restricted and not sees_restricted(user):
             raise Attachment.DoesNotExist
         return found
     except (Attachment.DoesNotExist, ValueError):
@@ -88,8 +112,66 @@ def visible_audit_events(user: Any):  # noqa: ANN201 - a QuerySet of AuditEvent
         return AuditEvent.objects.none()
     qs = AuditEvent.objects.all()
     if not sees_restricted(user):
-        qs = qs.filter(inquiry__lane=Lane.GENERAL)
+        qs = qs.filter(inquiry__lane=Lane.GENERAL, restricted=False)
     return qs
+
+
+def sees_sensitive_fields(user: Any) -> bool:
+    """The requester's "which part is sensitive / why" answers (page and API)."""
+    return sees_restricted(user)
+
+
+def visible_bot_questions(user: Any):  # noqa: ANN201 - a QuerySet of BotQuestion
+    """Questions the bot logged: one from a chat only where its message may be read (a
+    chat made restricted later, or a message the bot withheld, hides it from students)."""
+    from madoguchi.kb.models import BotQuestion
+
+    if not is_desk_staff(user):
+        return BotQuestion.objects.none()
+    qs = BotQuestion.objects.all()
+    if not sees_restricted(user):
+        qs = qs.filter(
+            Q(inquiry__isnull=True, message__isnull=True)
+            | Q(inquiry__lane=Lane.GENERAL, message__restricted=False)
+        )
+    return qs
+
+
+# --- who may do what ----------------------------------------------------------------------
+
+
+def can_assign(user: Any, inquiry: Inquiry, assignee: Any | None) -> bool:
+    """May ``user`` make ``assignee`` (None: nobody) the inquiry's assignee?
+
+    Student staff claim an unassigned inquiry, and pass on or release only what is
+    assigned to them; they never unassign or take over what is someone else's. Faculty
+    staff and administrators assign anything to anyone who can see it."""
+    if not can_see(user, inquiry):
+        return False
+    if assignee is not None and not can_see(assignee, inquiry):
+        return False
+    if sees_restricted(user):
+        return True
+    if inquiry.assignee_id is None:
+        return assignee is not None and assignee.pk == user.pk
+    return inquiry.assignee_id == user.pk
+
+
+def can_operate_chat(user: Any, conversation: Any) -> bool:
+    """Send, pass on, continue by mail, end: the chat's operator, or faculty staff. A chat
+    for faculty only is in a restricted lane, so student staff cannot see it at all."""
+    if not can_see(user, conversation.inquiry):
+        return False
+    if sees_restricted(user):
+        return True
+    return conversation.operator_id is not None and conversation.operator_id == user.pk
+
+
+def can_accept_chat(user: Any, conversation: Any) -> bool:
+    """Take a waiting chat: anyone who may see it (a faculty-only chat is restricted)."""
+    from madoguchi.chat.models import ChatState
+
+    return conversation.state == ChatState.QUEUED and can_see(user, conversation.inquiry)
 
 
 def visible_unrouted_mail(user: Any):  # noqa: ANN201 - a QuerySet of InboundMessage

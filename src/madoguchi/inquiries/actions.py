@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from madoguchi.accounts.roles import is_desk_staff, role_of, sees_restricted
+from madoguchi.accounts.roles import sees_restricted
 from madoguchi.core.clock import now
 from madoguchi.core.events import GROUP_STUDENT_STAFF, publish_on_commit, user_group
 from madoguchi.core.ids import new_reference, new_token
@@ -122,6 +122,16 @@ def _mail_requester(inquiry: Inquiry, key: str, **values: str) -> None:
     )
 
 
+def _new_message(
+    inquiry: Inquiry, *, kind: str, restricted: bool = False, **fields: Any
+) -> Message:
+    """The one way a thread entry is made. What is written while the inquiry is restricted,
+    except what the requester wrote, stays for faculty staff only: also after a hand-back
+    or a release (restricted stays restricted)."""
+    restricted = restricted or (inquiry.is_restricted and kind != MessageKind.REQUESTER)
+    return Message.objects.create(inquiry=inquiry, kind=kind, restricted=restricted, **fields)
+
+
 def _store_files(inquiry: Inquiry, message: Message, files: Sequence[Any]) -> None:
     for upload in files:
         stored = storage.store_upload(upload)
@@ -181,8 +191,8 @@ def do_create_inquiry(
             _name(inquiry)
             sla.apply(inquiry)
             inquiry.save()
-            message = Message.objects.create(
-                inquiry=inquiry,
+            message = _new_message(
+                inquiry,
                 kind=MessageKind.REQUESTER,
                 author_name=data.name,
                 body=data.body,
@@ -258,8 +268,8 @@ def _record_withheld(inquiry: Inquiry, kind: str) -> None:
         notice in (m.meta or {}).get("flags", ())
         for m in inquiry.messages.filter(kind=MessageKind.SYSTEM)
     ):
-        Message.objects.create(
-            inquiry=inquiry,
+        _new_message(
+            inquiry,
             kind=MessageKind.SYSTEM,
             body="Confirmation not sent: limit for this address reached. "
             "/ 確認メールは送信していません（このアドレスへの送信数が上限に達しました）。",
@@ -321,8 +331,8 @@ def do_reply(
     check_staff(acting_user, inquiry)
     if not inquiry.requester_email:
         raise ValueError("the requester has no mail address")
-    message = Message.objects.create(
-        inquiry=inquiry,
+    message = _new_message(
+        inquiry,
         kind=MessageKind.REPLY,
         author=acting_user,
         author_name=str(acting_user),
@@ -354,8 +364,8 @@ def do_reply(
 def do_add_note(inquiry: Inquiry, body: str, *, acting_user: Any) -> Message:
     """An internal note: never mailed, never shown to the requester."""
     check_staff(acting_user, inquiry)
-    message = Message.objects.create(
-        inquiry=inquiry,
+    message = _new_message(
+        inquiry,
         kind=MessageKind.NOTE,
         author=acting_user,
         author_name=str(acting_user),
@@ -370,16 +380,15 @@ def do_add_note(inquiry: Inquiry, body: str, *, acting_user: Any) -> Message:
 @transaction.atomic
 def do_assign(inquiry: Inquiry, assignee: Any | None, *, acting_user: Any) -> None:
     check_staff(acting_user, inquiry)
-    if assignee is not None:
-        if not is_desk_staff(assignee) or not access.can_see(assignee, inquiry):
-            raise PermissionDenied(_("This person cannot handle this inquiry."))
-        if (
-            role_of(acting_user) == "student"
-            and assignee.pk != acting_user.pk
-            and inquiry.assignee_id != acting_user.pk
-        ):
-            # ...or pass on what is theirs (a chat transferred to a colleague).
-            raise PermissionDenied(_("Student staff can only assign inquiries to themselves."))
+    if assignee is not None and not access.can_see(assignee, inquiry):
+        raise PermissionDenied(_("This person cannot handle this inquiry."))
+    if not access.can_assign(acting_user, inquiry, assignee):
+        raise PermissionDenied(
+            _(
+                "Student staff can claim an unassigned inquiry and pass on only what is "
+                "assigned to them."
+            )
+        )
     previous = inquiry.assignee_id
     inquiry.assignee = assignee
     fields = ["assignee"]
@@ -480,8 +489,8 @@ def do_escalate(inquiry: Inquiry, reason: str, *, acting_user: Any) -> None:
     inquiry.escalated = True
     _touch(inquiry, "escalated")
     if reason.strip():
-        Message.objects.create(
-            inquiry=inquiry,
+        _new_message(
+            inquiry,
             kind=MessageKind.NOTE,
             author=acting_user,
             author_name=str(acting_user),
@@ -497,19 +506,30 @@ def do_mark_sensitive(inquiry: Inquiry, reason: str, *, acting_user: Any) -> Non
     check_faculty(acting_user, inquiry)
     if inquiry.lane == Lane.SENSITIVE:
         return
+    _restrict(inquiry, Lane.SENSITIVE, "inquiry.marked_sensitive", acting_user, reason=reason)
+
+
+@transaction.atomic
+def do_pass_to_faculty(inquiry: Inquiry, *, acting_user: Any, reason: str = "") -> None:
+    """Pass an inquiry to faculty staff (a chat's "pass to faculty staff"): at once it is
+    restricted like the sensitive lane, everywhere. Any staff member who may act on it may
+    do this; an inquiry already restricted stays in its lane."""
+    check_staff(acting_user, inquiry)
+    if inquiry.is_restricted:
+        return
+    _restrict(inquiry, Lane.FACULTY, "inquiry.passed_to_faculty", acting_user, reason=reason)
+
+
+def _restrict(inquiry: Inquiry, lane: str, verb: str, acting_user: Any, **data: Any) -> None:
+    """Move an inquiry into a restricted lane: a student assignee loses it, student staff's
+    screens drop it, the chat (if any) waits for faculty staff."""
     previous = inquiry.lane
-    inquiry.lane = Lane.SENSITIVE
+    inquiry.lane = lane
     if inquiry.assignee is not None and not sees_restricted(inquiry.assignee):
         inquiry.assignee = None
     sla.apply(inquiry)
     _touch(inquiry, "lane", "assignee", *sla.SLA_FIELDS)
-    audit.record(
-        "inquiry.marked_sensitive",
-        actor=acting_user,
-        inquiry=inquiry,
-        previous=previous,
-        reason=reason,
-    )
+    audit.record(verb, actor=acting_user, inquiry=inquiry, previous=previous, **data)
     _publish(inquiry, "inquiry.updated")
     lane_changed.send(Inquiry, inquiry=inquiry, previous=previous)
     if previous == Lane.GENERAL:
@@ -521,18 +541,28 @@ def do_mark_sensitive(inquiry: Inquiry, reason: str, *, acting_user: Any) -> Non
         )
 
 
+# Lanes faculty may release to student staff directly: nobody asked for confidentiality
+# (the sensitive lane needs the requester's consent: see do_propose_handback).
+DIRECT_RELEASE_LANES = (Lane.TRIAGE, Lane.FACULTY)
+
+
 @transaction.atomic
 def do_release_to_general(inquiry: Inquiry, *, acting_user: Any, reason: str = "") -> None:
-    """Faculty releases a triaged mail to student staff (not for the sensitive lane,
-    which needs the requester's consent: see do_propose_handback)."""
+    """Faculty releases a triaged mail or an inquiry passed to faculty to student staff.
+    What was written meanwhile stays for faculty staff (``Message.restricted``)."""
     check_faculty(acting_user, inquiry)
-    if inquiry.lane != Lane.TRIAGE:
-        raise PermissionDenied(_("Only inquiries in faculty triage can be released directly."))
+    if inquiry.lane not in DIRECT_RELEASE_LANES:
+        raise PermissionDenied(
+            _("Only inquiries in faculty triage or passed to faculty can be released directly.")
+        )
+    # Recorded while still restricted: the reason is for faculty staff.
+    audit.record("inquiry.released", actor=acting_user, inquiry=inquiry, reason=reason)
+    previous = inquiry.lane
     inquiry.lane = Lane.GENERAL
     sla.apply(inquiry)
     _touch(inquiry, "lane", *sla.SLA_FIELDS)
-    audit.record("inquiry.released", actor=acting_user, inquiry=inquiry, reason=reason)
     _publish(inquiry, "inquiry.created")
+    lane_changed.send(Inquiry, inquiry=inquiry, previous=previous)
 
 
 @transaction.atomic
@@ -570,8 +600,16 @@ def do_decide_handback(proposal: HandbackProposal, *, consent: bool) -> None:
     proposal.status = HandbackStatus.CONSENTED if consent else HandbackStatus.DECLINED
     proposal.decided_at = now()
     proposal.save(update_fields=["status", "decided_at"])
-    Message.objects.create(
-        inquiry=inquiry,
+    previous = inquiry.lane
+    if consent and inquiry.lane == Lane.SENSITIVE:
+        inquiry.lane = Lane.GENERAL
+        sla.apply(inquiry)
+        _touch(inquiry, "lane", *sla.SLA_FIELDS)
+    else:
+        _touch(inquiry)
+    # Written after the lane changed: student staff taking it over see that it was agreed.
+    _new_message(
+        inquiry,
         kind=MessageKind.SYSTEM,
         author_name=inquiry.requester_name,
         body=(
@@ -580,12 +618,6 @@ def do_decide_handback(proposal: HandbackProposal, *, consent: bool) -> None:
             else _("The requester did not agree to hand this inquiry to student staff.")
         ),
     )
-    if consent and inquiry.lane == Lane.SENSITIVE:
-        inquiry.lane = Lane.GENERAL
-        sla.apply(inquiry)
-        _touch(inquiry, "lane", *sla.SLA_FIELDS)
-    else:
-        _touch(inquiry)
     audit.record(
         "handback.consented" if consent else "handback.declined",
         inquiry=inquiry,
@@ -593,6 +625,8 @@ def do_decide_handback(proposal: HandbackProposal, *, consent: bool) -> None:
         proposal=proposal.pk,
     )
     _publish(inquiry, "inquiry.created" if consent else "inquiry.updated")
+    if inquiry.lane != previous:
+        lane_changed.send(Inquiry, inquiry=inquiry, previous=previous)
 
 
 # --- requester actions ------------------------------------------------------------------------
@@ -611,8 +645,8 @@ def do_requester_reply(
 ) -> Message:
     """``meta`` carries warnings for staff on this entry (e.g. ``{"flags":
     ["unverified_sender"]}`` for a mail whose sender failed SPF/DMARC)."""
-    message = Message.objects.create(
-        inquiry=inquiry,
+    message = _new_message(
+        inquiry,
         kind=MessageKind.REQUESTER,
         author_name=inquiry.requester_name,
         body=body,
@@ -656,8 +690,8 @@ def do_record_automatic_mail(
 ) -> Message:
     """An auto-reply (out of office, vacation, ...) about an inquiry: kept for staff as an
     internal entry; the inquiry is not reopened and nothing is sent."""
-    message = Message.objects.create(
-        inquiry=inquiry,
+    message = _new_message(
+        inquiry,
         kind=MessageKind.AUTO,
         author_name=inquiry.requester_name,
         body=body,
@@ -677,8 +711,8 @@ def do_record_bounce(
 ) -> None:
     """A delivery failure of our mail: staff see it on the inquiry; a permanent one marks
     the requester's address as undeliverable."""
-    Message.objects.create(
-        inquiry=inquiry,
+    _new_message(
+        inquiry,
         kind=MessageKind.SYSTEM,
         author_name="",
         body=summary,
@@ -745,8 +779,8 @@ def do_open_chat(*, body: str, lang: str, client_id: str, name: str) -> tuple[In
     )
     _name(inquiry)
     inquiry.save()
-    message = Message.objects.create(
-        inquiry=inquiry,
+    message = _new_message(
+        inquiry,
         kind=MessageKind.REQUESTER,
         author_name=name,
         body=body,
@@ -816,8 +850,8 @@ def _chat_message(
         if kind == MessageKind.REQUESTER
         else (str(author) if author is not None else "")
     )
-    message = Message.objects.create(
-        inquiry=inquiry,
+    message = _new_message(
+        inquiry,
         kind=kind,
         author=author,
         author_name=name,
@@ -857,6 +891,21 @@ def _chat_message(
             audience=access.requester_audience(inquiry),
         )
     return message
+
+
+@transaction.atomic
+def do_withhold_chat_message(message: Message) -> None:
+    """The bot recognised a requester's chat message as possibly sensitive (grades, ...):
+    it is for faculty staff only from now on, and a subject taken from it is replaced."""
+    from django.utils import translation
+
+    inquiry = message.inquiry
+    message.restricted = True
+    message.save(update_fields=["restricted"])
+    if inquiry.messages.filter(kind=MessageKind.REQUESTER).count() == 1:
+        with translation.override(inquiry.lang):
+            inquiry.subject = _("Chat (the first message is withheld)")
+        _touch(inquiry, "subject")
 
 
 @transaction.atomic

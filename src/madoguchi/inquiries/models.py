@@ -27,9 +27,12 @@ class Lane(models.TextChoices):
     GENERAL = "general", pgettext_lazy("lane", "General")
     SENSITIVE = "sensitive", pgettext_lazy("lane", "Sensitive")
     TRIAGE = "triage", pgettext_lazy("lane", "Faculty triage")
+    # A chat (or any inquiry) passed to faculty staff: restricted like the sensitive lane,
+    # but the requester asked for no confidentiality, so faculty may release it directly.
+    FACULTY = "faculty", pgettext_lazy("lane", "Faculty only")
 
 
-RESTRICTED_LANES = (Lane.SENSITIVE, Lane.TRIAGE)
+RESTRICTED_LANES = (Lane.SENSITIVE, Lane.TRIAGE, Lane.FACULTY)
 
 
 class Status(models.TextChoices):
@@ -254,6 +257,10 @@ class Message(models.Model):
     # message), and structured extras (the bot's article, a rule's link, an event's kind).
     client_id = models.CharField(max_length=64, blank=True)
     meta = models.JSONField(default=dict, blank=True)
+    # For faculty staff only, whatever the inquiry's lane later becomes: set at creation for
+    # every entry written while the inquiry was restricted (except the requester's own), and
+    # for a requester message the bot withheld. Student staff see how many there are.
+    restricted = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=now)
 
     class Meta:

@@ -12,7 +12,18 @@ from django.db.models import Q, QuerySet
 from . import access
 from .models import OPEN_STATUSES, Category, Inquiry, Lane, Status
 
-VIEWS = ("due", "unassigned", "mine", "open", "pending", "sensitive", "triage", "solved", "all")
+VIEWS = (
+    "due",
+    "unassigned",
+    "mine",
+    "open",
+    "pending",
+    "sensitive",
+    "triage",
+    "faculty",
+    "solved",
+    "all",
+)
 PAGE_SIZE = 25
 
 
@@ -40,6 +51,8 @@ def inbox(user: Any, view: str) -> QuerySet[Inquiry]:
         qs = qs.filter(lane=Lane.SENSITIVE, status__in=OPEN_STATUSES)
     elif view == "triage":
         qs = qs.filter(lane=Lane.TRIAGE, status__in=OPEN_STATUSES)
+    elif view == "faculty":
+        qs = qs.filter(lane=Lane.FACULTY, status__in=OPEN_STATUSES)
     elif view == "solved":
         qs = qs.filter(status__in=(Status.SOLVED, Status.CLOSED))
     return qs
@@ -54,7 +67,9 @@ class Filters:
     channel: str = ""
 
 
-def apply_filters(qs: QuerySet[Inquiry], f: Filters) -> QuerySet[Inquiry]:
+def apply_filters(qs: QuerySet[Inquiry], f: Filters, *, user: Any) -> QuerySet[Inquiry]:
+    """Narrow ``qs`` (from ``inbox``); the text search matches only thread entries
+    ``user`` may read (never a withheld or restricted entry)."""
     if f.status in Status.values:
         qs = qs.filter(status=f.status)
     if f.priority.isdigit() and f.priority.isascii():
@@ -75,13 +90,14 @@ def apply_filters(qs: QuerySet[Inquiry], f: Filters) -> QuerySet[Inquiry]:
             by_common_id = qs.filter(common_id=q)
             if by_common_id.exists():
                 return by_common_id
+        readable = access.searchable_messages(user).filter(body__icontains=q)
         cond = (
             Q(subject__icontains=q)
             | Q(requester_email__icontains=q)
             | Q(requester_name__icontains=q)
-            | Q(messages__body__icontains=q)
+            | Q(pk__in=readable.values("inquiry_id"))
         )
-        qs = qs.filter(pk__in=Inquiry.objects.filter(cond).values("pk"))
+        qs = qs.filter(cond)
     return qs
 
 

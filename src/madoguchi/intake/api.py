@@ -167,7 +167,9 @@ def list_inquiries(
     the next page (absent on the last page)."""
     if view not in queries.VIEWS:
         view = "all"
-    qs = queries.apply_filters(queries.inbox(request.auth, view), queries.Filters(q=q[:200]))
+    qs = queries.apply_filters(
+        queries.inbox(request.auth, view), queries.Filters(q=q[:200]), user=request.auth
+    )
     rows, cursor = queries.page(qs, before[:80])
     if cursor:
         response["X-Next-Cursor"] = cursor

@@ -6,7 +6,11 @@ Staff then see the questions the bot handed over, grouped (``unanswered_groups``
 teach the bot: attach a group's phrasings to an article (``do_teach_questions``), write a
 new article from it, or dismiss it (``do_dismiss_questions``).
 
-What is kept: the question text and the bot's decision, nothing about who asked. Before
+What is kept: the question text, the bot's decision and, for a chat, the message it came
+from, so that a question is shown only to those who may read that message (access's
+``visible_bot_questions``: a chat passed to faculty or marked sensitive, or a message the
+bot withheld, hides it from student staff, and teaching uses only what the teacher may
+see). Nothing else about who asked. Before
 storing, e-mail addresses become ``＜メール＞`` (Japanese questions) or ``⟨email⟩``
 (English) and runs of seven or more digits — phone numbers, student and staff ID
 numbers, also written with hyphens, spaces or full-width digits — become ``＜番号＞`` /
@@ -83,11 +87,12 @@ def normalise_key(text: str) -> str:
 
 
 def record_question(
-    text: str, lang: str, decision: Decision, *, channel: str
+    text: str, lang: str, decision: Decision, *, channel: str, message: Any | None = None
 ) -> BotQuestion | None:
     """Log one requester question and what the bot did with it (``decision`` is the
-    engine's ``Decision``). Returns None when nothing was stored: the log is off
-    (``BOT_LOG_DAYS=0``) or nothing is left of the text once scrubbed."""
+    engine's ``Decision``; ``message`` the thread entry it came from, if any). Returns None
+    when nothing was stored: the log is off (``BOT_LOG_DAYS=0``) or nothing is left of the
+    text once scrubbed."""
     if settings.BOT_LOG_DAYS <= 0:
         return None
     lang = desk_lang(lang or decision.lang)
@@ -106,6 +111,8 @@ def record_question(
         top_ids=[str(article_id)[:120] for article_id, _score in decision.results[:5]],
         coverage=round(float(coverage), 4) if coverage is not None else None,
         channel=str(channel)[:16],
+        message=message,
+        inquiry_id=message.inquiry_id if message is not None else None,
     )
 
 
@@ -137,9 +144,12 @@ def purge_old() -> int:
 # -- unanswered questions, grouped -------------------------------------------------------
 
 
-def open_questions() -> Any:
-    """Hand-overs (not topic rules) nobody has resolved or dismissed yet."""
-    return BotQuestion.objects.filter(
+def open_questions(user: Any) -> Any:
+    """Hand-overs (not topic rules) nobody has resolved or dismissed yet, that ``user``
+    may see."""
+    from madoguchi.inquiries import access
+
+    return access.visible_bot_questions(user).filter(
         decision=BotDecision.HANDOVER, resolved=False, dismissed=False
     )
 
@@ -178,11 +188,11 @@ class Group:
         return self.phrasings[0].text if self.phrasings else ""
 
 
-def unanswered_groups() -> list[Group]:
-    """Open hand-overs grouped by normalised text and, where the bot had a weak
-    candidate, by that candidate; the most asked first."""
+def unanswered_groups(user: Any) -> list[Group]:
+    """Open hand-overs ``user`` may see, grouped by normalised text and, where the bot had
+    a weak candidate, by that candidate; the most asked first."""
     rows = list(
-        open_questions()
+        open_questions(user)
         .order_by("-created_at", "-id")
         .values("id", "text", "norm", "lang", "top_ids", "coverage", "created_at")[:MAX_OPEN_ROWS]
     )
@@ -250,8 +260,8 @@ def attach_candidates(groups: Iterable[Group]) -> None:
         group.candidates = list(chosen.values())
 
 
-def group_of(question_id: int) -> Group | None:
-    for group in unanswered_groups():
+def group_of(question_id: int, user: Any) -> Group | None:
+    for group in unanswered_groups(user):
         if question_id in group.ids:
             attach_candidates([group])
             return group
@@ -284,10 +294,12 @@ def do_teach_questions(
 ) -> TeachResult:
     """Resolve the open questions ``question_ids`` with ``article``; the texts of
     ``phrasing_ids`` (among them) become the article's other phrasings, as a new
-    version, so the bot answers them from now on."""
+    version, so the bot answers them from now on. Only questions ``acting_user`` may see
+    count: others are left as they are."""
     wanted = set(question_ids)
+    visible = open_questions(acting_user).filter(pk__in=wanted).values("pk")
     questions = list(
-        open_questions().select_for_update().filter(pk__in=wanted).order_by("-created_at")
+        BotQuestion.objects.select_for_update().filter(pk__in=visible).order_by("-created_at")
     )
     chosen = set(phrasing_ids)
     known = {normalise_key(t) for t in (article.question, *article.alt_questions)}
@@ -321,7 +333,8 @@ def do_teach_questions(
 @transaction.atomic
 def do_dismiss_questions(question_ids: Iterable[int], *, acting_user: Any) -> int:
     """Set open questions aside (off topic, spam, already answered elsewhere)."""
-    count = open_questions().filter(pk__in=set(question_ids)).update(dismissed=True)
+    visible = open_questions(acting_user).filter(pk__in=set(question_ids)).values("pk")
+    count = BotQuestion.objects.filter(pk__in=visible).update(dismissed=True)
     if count:
         audit.record("kb.questions_dismissed", actor=acting_user, questions=count)
     return count

@@ -111,7 +111,10 @@ class BotDecision(models.TextChoices):
 
 class BotQuestion(models.Model):
     """One question a requester asked the bot, scrubbed of e-mail addresses and long
-    numbers (kb.learning). Kept ``BOT_LOG_DAYS`` days; nothing links it to a person."""
+    numbers (kb.learning). Kept ``BOT_LOG_DAYS`` days. It names the chat message it came
+    from only so that access can show it to those who may see that message (a question
+    from a chat later made restricted, or one the bot withheld, is for faculty staff only);
+    it goes when the inquiry goes."""
 
     text = models.CharField(_("question"), max_length=500)
     # NFKC, case-folded, punctuation and spaces removed: near-duplicates share it.
@@ -130,6 +133,20 @@ class BotQuestion(models.Model):
         Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="taught_questions"
     )
     dismissed = models.BooleanField(default=False)
+    inquiry = models.ForeignKey(
+        "inquiries.Inquiry",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="bot_questions",
+    )
+    message = models.ForeignKey(
+        "inquiries.Message",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="bot_questions",
+    )
 
     class Meta:
         verbose_name = _("bot question")

@@ -127,7 +127,7 @@ def _editor(request: HttpRequest, *, article: Article | None) -> HttpResponse:
             initial.update(initial_for(source))
             initial.update(lang=other, version=None)
         elif from_question.isdigit():
-            group = learning.group_of(int(from_question))
+            group = learning.group_of(int(from_question), request.user)
             if group is not None:
                 texts = [learning.strip_placeholders(p.text) for p in group.phrasings]
                 texts = [t for t in texts if t]
@@ -214,7 +214,7 @@ MAX_GROUPS = 50
 
 @staff_required
 def unanswered(request: HttpRequest) -> HttpResponse:
-    groups = learning.unanswered_groups()
+    groups = learning.unanswered_groups(request.user)
     shown = groups[:MAX_GROUPS]
     learning.attach_candidates(shown)
     return render(
@@ -265,7 +265,11 @@ def teach(request: HttpRequest) -> HttpResponse:
             )
         return redirect("kb_staff:unanswered")
     anchor = request.GET.get("group", "")
-    group = learning.group_of(int(anchor)) if anchor.isdigit() and len(anchor) < 19 else None
+    group = (
+        learning.group_of(int(anchor), request.user)
+        if anchor.isdigit() and len(anchor) < 19
+        else None
+    )
     if group is None:
         messages.info(request, _("These questions were already handled by someone else."))
         return redirect("kb_staff:unanswered")

@@ -22,5 +22,10 @@ def record(
         kind = str(data.pop("actor_kind", "system"))
         user = None
     return AuditEvent.objects.create(
-        actor=user, actor_kind=kind, verb=verb, inquiry=inquiry, data=data
+        actor=user,
+        actor_kind=kind,
+        verb=verb,
+        inquiry=inquiry,
+        data=data,
+        restricted=inquiry is not None and inquiry.is_restricted,
     )

@@ -30,6 +30,9 @@ class AuditEvent(models.Model):
         related_name="audit_events",
     )
     data = models.JSONField(_("data"), default=dict, blank=True)
+    # Recorded while the inquiry was restricted (its data can carry a reason): for faculty
+    # staff only, also after the inquiry returns to the general lane.
+    restricted = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("audit event")
