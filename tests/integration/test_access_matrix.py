@@ -782,7 +782,7 @@ def test_after_a_hand_back_what_was_written_while_sensitive_stays_with_faculty(
     users, inquiries = leftovers
     inquiry = inquiries["handedback"]
     login(client, users, role)
-    response = client.get(f"/console/i/{inquiry.reference}/")
+    response = client.get(f"/console/i/{inquiry.reference}/?lang=en")  # sets the language
     page = response.content.decode()
     fragment = client.get(f"/console/i/{inquiry.reference}/thread/").content.decode()
     first = inquiry.messages.order_by("pk").first()

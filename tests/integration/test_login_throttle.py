@@ -24,7 +24,12 @@ def staff(db):
 
 
 def sign_in(client, username, password, *, path="/accounts/login/", address="198.51.100.4"):
-    return client.post(path, {"username": username, "password": password}, REMOTE_ADDR=address)
+    return client.post(
+        path,
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
 
 def signed_in(client) -> bool:

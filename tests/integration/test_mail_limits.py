@@ -135,7 +135,7 @@ def test_withheld_notice_shows_in_the_console_thread(client, categories, setting
     settings.MAIL_CONFIRMATIONS_PER_HOUR = 0
     inquiry = new()
     client.force_login(make_user("student1", "student"))
-    page = client.get(f"/console/i/{inquiry.reference}/").content.decode()
+    page = client.get(f"/console/i/{inquiry.reference}/?lang=en").content.decode()
     assert "Confirmation not sent: limit of mails to this address reached" in page
 
 

@@ -47,7 +47,7 @@ def test_a_spoofed_reply_is_flagged_on_its_entry(mail_world, client):
     assert entry.meta["flags"] == ["unverified_sender"]
     assert entry.meta["auth"] == ["dmarc=fail", "spf=fail"]
     client.force_login(make_user("student1", "student"))
-    page = client.get(f"/console/i/{FIXTURE_REFERENCE}/").content.decode()
+    page = client.get(f"/console/i/{FIXTURE_REFERENCE}/?lang=en").content.decode()
     assert "this mail may not be from the requester" in page
     assert "dmarc=fail, spf=fail" in page
 
