@@ -110,18 +110,36 @@ def test_out_of_hours_the_widget_offers_mail_and_keeps_the_question(chat_desk, s
     _root, origin = site
     page = new_context().new_page()
     _launcher, frame = open_widget(page, origin + "/index.html")
-    expect(frame.locator("#chat-status")).to_have_text(
-        "現在オペレーターは対応していません。"
-    )  # said up front
+    status = frame.locator("#chat-status")
+    expect(status).to_contain_text("現在オペレーターは対応していません")  # said up front
+    expect(status).to_contain_text(re.compile(r"次の対応開始は\d+月\d+日"))
+
+    # "Talk to a person" before any message says what to do instead of nothing.
+    frame.locator("#chat-person").click()
+    expect(status).to_contain_text("まずご質問を書いてください")
+
     say(frame, "研究室のプリンタの紙詰まりを直したい e2e-offhours")
     bot = frame.locator("li.chat-msg.bot").last
-    expect(bot.locator(".offers")).to_be_visible()
+    expect(bot.locator(".offers [data-offer=mail]")).to_be_visible()
     say(frame, "人と話したいです")
-    frame.locator("li.chat-msg.bot .offers button").last.wait_for()
-    ask_for_a_person(frame, frame.locator("#chat-person"))
-    notice = frame.locator("li.chat-msg.event").last
-    expect(notice).to_contain_text(re.compile(r"\d"))  # when operators are next available
-    notice.get_by_role("button").last.click()  # "get the answer by mail"
+    # The truth first, once: nobody now, when they are back, the two ways on.
+    answer = frame.locator("li.chat-msg.bot").last
+    expect(answer).to_contain_text("現在オペレーターは対応していません")
+    expect(answer).to_contain_text(re.compile(r"\d+月\d+日"))
+    expect(answer).not_to_contain_text("おつなぎします")
+    expect(answer).not_to_contain_text("お待ちになりますか")
+    expect(answer.locator(".offers button")).to_have_count(2)
+    assert frame.locator("#chat-list .offers [data-offer=person]").count() == 0
+
+    # The footer's "talk to a person" answers at once, without "who are you", and offers
+    # nothing twice.
+    events_before = frame.locator("li.chat-msg.event").count()
+    frame.locator("#chat-person").click()
+    expect(frame.locator("li.chat-msg.event")).to_have_count(events_before + 1)
+    expect(frame.locator("#chat-category")).to_be_hidden()
+    assert frame.locator("li.chat-msg.event").last.locator(".offers").count() == 0
+
+    answer.locator("[data-offer=mail]").click()  # "get the answer by mail"
     frame.locator("#chat-mail-address").fill("offhours@example.ac.jp")
     frame.locator("#chat-mail button[type=submit]").click()
     expect(frame.locator("#chat")).to_have_attribute("data-state", "email")
@@ -143,13 +161,13 @@ def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(
     say(frame, "Zoomにサインインできません")
     answer = frame.locator("li.chat-msg.bot").last
     expect(answer.locator(".title")).to_contain_text("Zoom")
-    expect(answer.get_by_role("link")).to_have_attribute("href", re.compile(r"/faq/zoom-sign-in/"))
+    expect(answer.locator("a").last).to_have_attribute("href", re.compile(r"/faq/zoom-sign-in/"))
     answer.get_by_role("button", name="はい").click()
     expect(answer.locator(".helpful")).not_to_contain_text("はい")
 
     # a topic rule: exams are for the form only
     say(frame, "期末試験の時間が分かりません")
-    rule = frame.locator("li.chat-msg.bot").last
+    rule = frame.locator("li.chat-msg.bot", has_text="試験").last
     expect(rule.get_by_role("link")).to_have_attribute("href", re.compile(r"/form/\?category=exam"))
 
     # hostile text stays text
@@ -164,13 +182,14 @@ def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(
     sign_in(operator, chat_desk, "student1")
     operator.goto(chat_desk.url + "/console/chat/")
     operator.locator("input[name=available][value='1']").check()
-    operator.locator("form.availability button[type=submit]").click()
+    with operator.expect_navigation():
+        operator.locator("form.availability button[type=submit]").click()
 
     # hand-over: the requester joins the queue and sees their place
     say(frame, "担当者と話したいです")
-    ask_for_a_person(
-        frame, frame.locator("li.chat-msg.bot .offers").last.get_by_role("button").first
-    )
+    reply = frame.locator("li.chat-msg.bot", has_text="お待ちになりますか")
+    expect(reply).to_be_visible()  # an operator is on duty: the bot offers one
+    ask_for_a_person(frame, reply.locator("[data-offer=person]"))
     expect(frame.locator("#chat")).to_have_attribute("data-state", "queued")
     expect(frame.locator("#chat-status")).to_contain_text("1")
 

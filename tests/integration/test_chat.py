@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -268,10 +269,46 @@ def test_a_sensitive_chat_message_is_withheld_from_student_staff(client, desk):
 
 @realtime
 def test_human_rule_offers_a_person(desk):
+    available(desk["student"])
     with frozen(IN_HOURS):
         welcome = first_turn("人と話したいです", "cid-human-0001")
-    assert welcome["messages"][1]["meta"]["rule"] == "human"
-    assert welcome["messages"][2]["meta"]["offer"] == ["person", "form"]
+    assert len(welcome["messages"]) == 2  # one answer, not a promise and then a question
+    reply = welcome["messages"][1]
+    assert reply["meta"]["rule"] == "human" and reply["meta"]["offer"] == ["person", "form"]
+    assert welcome["person"] == "open"
+
+
+@realtime
+def test_human_rule_out_of_hours_tells_the_truth_first(desk):
+    available(desk["student"])
+    with frozen(OUT_OF_HOURS):
+        welcome = first_turn("人と話したいです", "cid-human-0002")
+    assert len(welcome["messages"]) == 2
+    reply = welcome["messages"][1]
+    assert reply["meta"]["offer"] == ["form", "mail"]
+    assert "おつなぎします" not in reply["body"] and "お待ちになりますか" not in reply["body"]
+    assert "対応していません" in reply["body"] and re.search(r"\d+月\d+日", reply["body"])
+    assert welcome["person"] == "closed_hours" and welcome["operators_next"]
+
+
+@realtime
+def test_human_rule_with_nobody_on_duty_says_so(desk):
+    with frozen(IN_HOURS):
+        welcome = first_turn("オペレーターと話したい", "cid-human-0003")
+    reply = welcome["messages"][1]
+    assert reply["meta"]["offer"] == ["form", "mail"] and reply["meta"]["availability"] == "busy"
+    assert "おつなぎします" not in reply["body"]
+
+
+def test_bot_answers_carry_their_links_as_links(desk):
+    from madoguchi.kb.rendering import links, plain
+
+    answer = "Use the [email form](/form/?category=zoom) or [the guide](https://example.ac.jp/g)."
+    assert plain(answer) == "Use the email form or the guide."
+    assert links(answer) == [
+        {"text": "email form", "href": "/form/?category=zoom"},
+        {"text": "the guide", "href": "https://example.ac.jp/g"},
+    ]
 
 
 @realtime

@@ -175,7 +175,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                     "state": "new",
                     "reset": bool(token),
                     "lang": self.lang,
-                    **await self._run(_availability),
+                    **await self._run(_availability, self.lang),
                 }
             )
             return
@@ -332,9 +332,15 @@ def _state(pk: int) -> dict[str, Any]:
     return payload
 
 
-def _availability() -> dict[str, Any]:
-    open_now = service.chat_open_now()
-    return {"operators_open": open_now}
+def _availability(lang: str) -> dict[str, Any]:
+    """What the widget says up front, and what "talk to a person" will find: ``person`` is
+    open, closed_hours or busy; ``operators_next`` when they are next available."""
+    availability = service.person_availability(lang)
+    return {
+        "operators_open": service.chat_open_now(),
+        "person": availability.status,
+        "operators_next": availability.next_open,
+    }
 
 
 def _welcome(pk: int, after: int) -> dict[str, Any]:
@@ -345,5 +351,5 @@ def _welcome(pk: int, after: int) -> dict[str, Any]:
         **state,
         "lang": conversation.lang,
         "messages": service.transcript(conversation, after=after),
-        **_availability(),
+        **_availability(conversation.lang),
     }

@@ -351,7 +351,7 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
     """The bot answers a requester's message (while no person has taken over)."""
     from madoguchi.kb import search
     from madoguchi.kb.models import Article
-    from madoguchi.kb.rendering import plain
+    from madoguchi.kb.rendering import links, plain
 
     lang = conversation.lang
     decision = search.engine().ask(message.body, lang=lang, audience="requester")
@@ -362,15 +362,14 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
         message.inquiry = inquiry
         inquiry_actions.do_withhold_chat_message(message)
     _learn(message, lang, decision)
+    if decision.decision == "rule" and decision.rule == "human":
+        return [_person_reply(conversation)]
     if decision.decision == "rule":
         meta: dict[str, Any] = {"rule": decision.rule, "link": decision.link}
         reply, _c = inquiry_actions.do_chat_message(
             inquiry, kind=MessageKind.BOT, body=decision.message, meta=meta
         )
-        replies = [reply]
-        if decision.rule == "human":
-            replies += _offer_handover(conversation)
-        return replies
+        return [reply]
     if decision.decision == "answer" and decision.articles:
         best = decision.articles[0]
         article = (
@@ -383,37 +382,94 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
                 "article": article.topic,
                 "title": article.question,
                 "link": _article_link(article.topic, lang),
+                "links": links(article.answer),
                 "ask_helpful": True,
             }
             reply, _c = inquiry_actions.do_chat_message(
                 inquiry, kind=MessageKind.BOT, body=plain(article.answer), meta=meta
             )
             return [reply]
+    person = person_availability(lang).status == "open"
     with translation.override(lang):
-        body = _(
-            "Sorry, I could not find an answer to this in the FAQ. You can rephrase the question, "
-            "or ask a member of staff."
-        )
+        if person:
+            body = _(
+                "Sorry, I could not find an answer to this in the FAQ. You can rephrase the "
+                "question, or ask a member of staff."
+            )
+        else:
+            body = _(
+                "Sorry, I could not find an answer to this in the FAQ. You can rephrase the "
+                "question, or send it to us by the email form or by mail."
+            )
     reply, _c = inquiry_actions.do_chat_message(
-        inquiry, kind=MessageKind.BOT, body=body, meta={"unanswered": True, "offer": _offers()}
+        inquiry,
+        kind=MessageKind.BOT,
+        body=body,
+        meta={"unanswered": True, "offer": ["person", "form"] if person else ["form", "mail"]},
     )
     return [reply]
 
 
-def _offers() -> list[str]:
-    return ["person", "form"] if chat_open_now() else ["form", "mail"]
+@dataclass
+class Availability:
+    """Whether a person can take a chat now: ``open``, ``closed_hours`` (with the next
+    opening, formatted for the chat's language) or ``busy`` (nobody on duty, or the queue is
+    longer than the desk lets requesters wait)."""
+
+    status: str
+    next_open: str = ""
 
 
-def _offer_handover(conversation: Conversation) -> list[Message]:
-    """After "a person, please": what the widget should offer next."""
-    with translation.override(conversation.lang):
-        body = _(
-            "Would you like to wait for an operator? You can also send the question by the email form."
-        )
+def person_availability(lang: str) -> Availability:
+    from madoguchi.hours import format_local
+
+    if not chat_open_now():
+        when = next_open_at()
+        text = format_local(when.astimezone(ZoneInfo(settings.TIME_ZONE)), lang) if when else ""
+        return Availability("closed_hours", text)
+    waiting = Conversation.objects.filter(state=ChatState.QUEUED).count()
+    if (
+        operators_on_duty() == 0
+        or waiting >= settings.CHAT_MAX_QUEUE
+        or _estimate(waiting + 1) > settings.CHAT_MAX_WAIT_MINUTES
+    ):
+        return Availability("busy")
+    return Availability("open")
+
+
+def _person_reply(conversation: Conversation) -> Message:
+    """The answer to "I want to talk to a person", in one message that tells the truth
+    first: a person can take over now (wait, or use the form), or not (when they are next
+    available, and the two ways on: the email form or an answer by mail)."""
+    lang = conversation.lang
+    availability = person_availability(lang)
+    with translation.override(lang):
+        if availability.status == "open":
+            body = _(
+                "An operator can take over this chat. Would you like to wait for one? You can "
+                "also send the question by the email form."
+            )
+            offer = ["person", "form"]
+        elif availability.status == "closed_hours" and availability.next_open:
+            body = _(
+                "Operators are not available now; they are next available from %(when)s. "
+                "You can send your question by the email form, or leave your mail address and "
+                "we will answer by mail."
+            ) % {"when": availability.next_open}
+            offer = ["form", "mail"]
+        else:
+            body = _(
+                "No operator can take a chat now. Please send your question by the email "
+                "form, or leave your mail address and we will answer by mail."
+            )
+            offer = ["form", "mail"]
     reply, _c = inquiry_actions.do_chat_message(
-        conversation.inquiry, kind=MessageKind.BOT, body=body, meta={"offer": _offers()}
+        conversation.inquiry,
+        kind=MessageKind.BOT,
+        body=body,
+        meta={"rule": "human", "offer": offer, "availability": availability.status},
     )
-    return [reply]
+    return reply
 
 
 def _learn(message: Message, lang: str, decision: Any) -> None:
@@ -463,7 +519,6 @@ class Offer:
 
 
 def request_person(conversation: Conversation, *, member_category: str = "") -> Offer:
-    from madoguchi.hours import format_local
     from madoguchi.inquiries.models import MemberCategory
     from madoguchi.sla import entitlements
 
@@ -488,20 +543,12 @@ def request_person(conversation: Conversation, *, member_category: str = "") -> 
                         "Chat with an operator is not available to you. Please use the email form."
                     ),
                 )
-            if not chat_open_now():
-                when = next_open_at()
-                text = (
-                    format_local(when.astimezone(ZoneInfo(settings.TIME_ZONE)), lang)
-                    if when
-                    else ""
+            availability = person_availability(lang)
+            if availability.status == "closed_hours":
+                return Offer(
+                    "closed_hours", _("Operators are not available now."), availability.next_open
                 )
-                return Offer("closed_hours", _("Operators are not available now."), text)
-            waiting = Conversation.objects.filter(state=ChatState.QUEUED).count()
-            if (
-                waiting >= settings.CHAT_MAX_QUEUE
-                or _estimate(waiting + 1) > settings.CHAT_MAX_WAIT_MINUTES
-                or operators_on_duty() == 0
-            ):
+            if availability.status == "busy":
                 return Offer(
                     "busy",
                     _(

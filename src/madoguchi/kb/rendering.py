@@ -48,12 +48,24 @@ def render(markdown: str) -> SafeString:
 _CODE = re.compile(r"`([^`\n]{1,200})`")
 
 
+def links(markdown: str) -> list[dict[str, str]]:
+    """The links of an answer, in order and once each, for the chat to show as links
+    beside the plain text (desk paths, http(s) and mailto: only, as ``_LINK`` allows)."""
+    out: list[dict[str, str]] = []
+    for m in _LINK.finditer(markdown):
+        item = {"text": m.group(1), "href": m.group(2)}
+        if item not in out:
+            out.append(item)
+    return out[:5]
+
+
 def plain(markdown: str) -> str:
-    """The same answer as plain text (for chat): links become "text (address)", bold and
-    code marks are dropped, list items keep a bullet."""
+    """The same answer as plain text (for chat): a link keeps its text (the chat shows the
+    links themselves, see ``links``), bold and code marks are dropped, list items keep a
+    bullet."""
     lines = []
     for line in markdown.strip().splitlines():
-        line = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", line)
+        line = _LINK.sub(lambda m: m.group(1), line)
         line = _CODE.sub(r"\1", _BOLD.sub(r"\1", line))
         if _BULLET.match(line):
             line = "・" + _BULLET.sub("", line)

@@ -25,6 +25,9 @@ let connected = false;
 let delay = 500;
 let lastSeq = 0;
 let state = "new";
+// What "talk to a person" will find now (from the desk): open, closed_hours or busy.
+let person = { status: "open", next: "" };
+let personAfterStart = false; // asked for a person before the first message was stored
 let pending = loadPending(); // [{cid, body}]
 const shown = new Map(); // seq -> element
 
@@ -174,13 +177,19 @@ function handle(data) {
       if (data.lang) lang = data.lang;
       for (const m of data.messages || []) render(m);
       if (data.state) applyState(data);
+      if (typeof data.person === "string") person = { status: data.person, next: data.operators_next || "" };
       if ((state === "new" || state === "bot") && typeof data.operators_open === "boolean") {
-        setStatus(data.operators_open ? S.operators_now : S.operators_later);
+        setStatus(availabilityText());
       }
       flush();
       break;
     case "token":
       storeToken(data.token);
+      if (personAfterStart) {
+        personAfterStart = false;
+        state = "bot";
+        act("person");
+      }
       break;
     case "ack":
       acknowledge(data.cid, data.seq);
@@ -299,6 +308,24 @@ function deskLink(path) {
   return new URL(path, location.origin).href;
 }
 
+function safeLink(href) {
+  // An article's link: the desk's own paths, or http(s)/mailto addresses elsewhere.
+  if (typeof href !== "string") return null;
+  if (href.startsWith("/")) return deskLink(href);
+  try {
+    const url = new URL(href);
+    return ["http:", "https:", "mailto:"].includes(url.protocol) ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function availabilityText() {
+  if (person.status === "open") return S.operators_now;
+  if (person.status === "closed_hours" && person.next) return format(S.closed_hours, { when: person.next });
+  return person.status === "busy" ? S.busy : S.operators_later;
+}
+
 function render(m) {
   if (!m || typeof m.seq !== "number" || shown.has(m.seq)) return;
   if (m.cid) {
@@ -309,6 +336,7 @@ function render(m) {
     }
   }
   const meta = m.meta || {};
+  if (typeof meta.availability === "string") person = { ...person, status: meta.availability };
   let li;
   if (m.kind === "event") {
     li = document.createElement("li");
@@ -322,6 +350,17 @@ function render(m) {
       title.className = "title";
       title.textContent = meta.title;
       li.insertBefore(title, li.querySelector(".text"));
+    }
+    for (const l of Array.isArray(meta.links) ? meta.links : []) {
+      const target = safeLink(l && l.href);
+      if (!target || typeof l.text !== "string") continue;
+      const a = document.createElement("a");
+      a.href = target;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.className = "answer-link";
+      a.textContent = l.text;
+      li.append(a);
     }
     const href = deskLink(meta.link);
     if (href) {
@@ -383,6 +422,7 @@ function offers(list) {
     const b = document.createElement("button");
     b.type = "button";
     b.textContent = S[what] || what;
+    b.dataset.offer = what;
     b.addEventListener("click", () => act(what));
     box.append(b);
   }
@@ -443,12 +483,17 @@ function applyState(data) {
 
 function offer(data) {
   if (data.outcome === "queued" || data.outcome === "already") return;
+  if (data.outcome === "closed_hours" || data.outcome === "busy") {
+    person = { status: data.outcome, next: data.next_open || "" };
+  }
   let text = data.message || "";
   if (data.outcome === "closed_hours" && data.next_open) text = format(S.closed_hours, { when: data.next_open });
   const li = document.createElement("li");
   li.className = "chat-msg event";
   li.textContent = text;
-  li.append(offers(["form", "mail"]));
+  // The two ways on, once: not again when the last message already offers them.
+  const last = [...log.querySelectorAll("li.chat-msg")].pop();
+  if (!last || !last.querySelector(".offers [data-offer=mail]")) li.append(offers(["form", "mail"]));
   log.append(li);
   scroll();
 }
@@ -456,6 +501,11 @@ function offer(data) {
 function act(what) {
   if (what === "person") {
     if (state === "new") return;
+    if (person.status === "closed_hours") {
+      // Out of hours nobody can take the chat: say so at once, without asking who you are.
+      offer({ outcome: person.status, next_open: person.next, message: S.operators_later });
+      return;
+    }
     if (root.dataset.askCategory === "1") {
       $("chat-category").hidden = false;
       $("chat-member").focus();
@@ -490,11 +540,15 @@ $("chat-form-link").addEventListener("click", (e) => {
 });
 $("chat-person").addEventListener("click", () => {
   if (state === "new") {
-    // nothing to hand over yet: the first message starts the conversation
+    // The first message starts the conversation: send what is typed, then ask for a
+    // person; with nothing typed yet, say what to do.
     const text = input.value.trim();
     if (text) {
+      personAfterStart = true;
       send(text);
       input.value = "";
+    } else {
+      setStatus(S.write_first);
     }
     input.focus();
     return;
