@@ -84,7 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "  (allow the site in MADOGUCHI_CHAT_WIDGET_ORIGINS; see docs/chat.md)"
     )
     print(f"data directory: {settings.DATA_DIR}")
-    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    if settings.EMAIL_BACKEND.endswith(("filebased.EmailBackend", "spool.EmailBackend")):
         print(f"outgoing mail is written to {settings.EMAIL_FILE_PATH} (set EMAIL_HOST to send it)")
     sys.stdout.flush()
     uvicorn.run(
@@ -276,8 +276,10 @@ PURE_COMMANDS = {"hours": "madoguchi.hours.cli", "bot": "madoguchi.bot.cli"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from madoguchi.core.files import private_umask
     from madoguchi.dotenv import load_dotenv
 
+    private_umask()  # every file the desk writes (SQLite journals, spool, uploads) is 0600
     load_dotenv()  # before the defaults below read MADOGUCHI_HOST/PORT
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in PURE_COMMANDS:

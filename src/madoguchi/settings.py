@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.files import open_private, private_dir
 from madoguchi.dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -38,7 +39,7 @@ def env_int(name: str, default: int) -> int:
 
 
 DATA_DIR = Path(env("MADOGUCHI_DATA_DIR", str(Path.cwd() / "madoguchi-data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+private_dir(DATA_DIR)  # 0700: the database, uploads and mail are personal data
 UPLOAD_DIR = DATA_DIR / "uploads"
 MAIL_SPOOL_DIR = DATA_DIR / "mail-spool"
 
@@ -49,8 +50,8 @@ def _secret_key() -> str:
         return configured
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        key_file.chmod(0o600)
+        with open_private(key_file, "wb") as out:
+            out.write(secrets.token_urlsafe(50).encode("ascii"))
     return key_file.read_text(encoding="utf-8").strip()
 
 
@@ -238,7 +239,7 @@ if EMAIL_HOST:
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_BACKEND = "madoguchi.mail.spool.EmailBackend"  # Django's file backend, files 0600
     EMAIL_FILE_PATH = str(MAIL_SPOOL_DIR)
 # Outbox retry schedule (seconds); after the last step a mail is marked failed.
 MAIL_RETRY_DELAYS = [

@@ -14,6 +14,8 @@ from typing import Protocol
 
 from django.conf import settings
 
+from madoguchi.core.files import open_private, private_dir
+
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
 
@@ -48,9 +50,7 @@ def display_name(name: str) -> str:
 
 
 def upload_dir() -> Path:
-    path = Path(settings.UPLOAD_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(settings.UPLOAD_DIR)
 
 
 def path_of(stored_name: str) -> Path:
@@ -64,7 +64,7 @@ def store_upload(upload: Upload) -> StoredFile:
     digest = hashlib.sha256()
     size = 0
     target = upload_dir() / stored
-    with open(target, "xb") as out:
+    with open_private(target, "xb") as out:
         for chunk in upload.chunks():  # type: ignore[attr-defined]
             size += len(chunk)
             digest.update(chunk)
