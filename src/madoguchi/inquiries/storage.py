@@ -59,6 +59,15 @@ def path_of(stored_name: str) -> Path:
     return upload_dir() / stored_name
 
 
+def sha256_of(upload: Upload) -> str:
+    """The digest of an upload's content, read without keeping it (uploads re-read from
+    the start on every ``chunks()``)."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():  # type: ignore[attr-defined]
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def store_upload(upload: Upload) -> StoredFile:
     stored = secrets.token_urlsafe(24)
     digest = hashlib.sha256()
