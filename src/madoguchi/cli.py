@@ -101,15 +101,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
-    from madoguchi.core.worker import make_worker, run_until_idle, start_sweeper
+    from madoguchi.core.worker import Supervisor, run_until_idle, start_sweeper, worker_id
 
     if args.once:
         run_until_idle()
         return 0
     start_sweeper()
-    worker = make_worker(interval=args.interval, worker_id=f"worker-{os.getpid()}")
-    worker.configure_signals()
-    worker.run()
+    # Supervised: an error restarts the loop after a back-off instead of ending the process.
+    supervisor = Supervisor(worker_id=worker_id("worker"), interval=args.interval, embedded=False)
+    supervisor.handle_signals()
+    supervisor.run()
     return 0
 
 

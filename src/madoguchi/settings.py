@@ -185,6 +185,12 @@ TASKS = {
 }
 # In the embedded mode `madoguchi serve` runs the worker in a thread of the web process.
 EMBEDDED_WORKER = env_bool("MADOGUCHI_EMBEDDED_WORKER", EMBEDDED)
+# A failing worker loop is restarted after 1 s, 2 s, 4 s, … up to this many seconds.
+WORKER_MAX_BACKOFF_SECONDS = env_int("MADOGUCHI_WORKER_MAX_BACKOFF_SECONDS", 60)
+# /healthz: unhealthy when no worker has written its heartbeat for this long, or when an
+# outgoing mail has been pending for longer than the second figure.
+HEALTH_WORKER_STALE_SECONDS = env_int("MADOGUCHI_HEALTH_WORKER_STALE_SECONDS", 120)
+HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("MADOGUCHI_HEALTH_OUTBOX_MAX_AGE_SECONDS", 900)
 
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

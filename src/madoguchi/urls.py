@@ -6,13 +6,14 @@ from django.views.i18n import JavaScriptCatalog, set_language
 from madoguchi.chat.views import loader as chat_loader
 from madoguchi.intake.api import api
 from madoguchi.sla.views import schedule_calendar
-from madoguchi.web.views import healthz
+from madoguchi.web.views import healthz, livez
 
 admin.site.site_header = "madoguchi"
 admin.site.site_title = "madoguchi"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path(
