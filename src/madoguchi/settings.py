@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "channels",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # its Swagger UI assets from our static files, not a CDN (/api/v1/docs)
     "madoguchi.core",
     "madoguchi.accounts",
     "madoguchi.privacy",

@@ -659,6 +659,23 @@ def do_requester_reply(
     return message
 
 
+@transaction.atomic
+def do_revoke_requester_link(inquiry: Inquiry, *, acting_user: Any) -> None:
+    """The requester's link leaked (a forwarded mail, a shared PC): every link sent so far
+    stops working, and pages and sockets opened with one are closed. The next mail to the
+    requester carries the new link."""
+    check_staff(acting_user, inquiry)
+    inquiry.link_version += 1
+    _touch(inquiry, "link_version")
+    audit.record(
+        "inquiry.link_revoked", actor=acting_user, inquiry=inquiry, version=inquiry.link_version
+    )
+    publish_on_commit(
+        {"kind": "link.revoked", "inquiry": inquiry.reference, "version": inquiry.link_version},
+        audience=access.requester_audience(inquiry),
+    )
+
+
 def record_view(inquiry: Inquiry, *, acting_user: Any) -> None:
     """Viewing a restricted inquiry is audited."""
     if inquiry.is_restricted:

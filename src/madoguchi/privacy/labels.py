@@ -24,6 +24,8 @@ VERB_LABELS = {
     "inquiry.bounced": pgettext_lazy("audit", "Our mail bounced"),
     "sla.warned": pgettext_lazy("audit", "Target due soon (warning sent)"),
     "sla.breached": pgettext_lazy("audit", "Target missed (supervisors notified)"),
+    "inquiry.files_added": pgettext_lazy("audit", "The requester sent the form again with files"),
+    "inquiry.link_revoked": pgettext_lazy("audit", "The requester's link was revoked"),
 }
 
 
