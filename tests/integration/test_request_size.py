@@ -36,6 +36,12 @@ def test_the_limit_follows_the_attachment_settings(settings):
     assert 20 * MB + settings.DATA_UPLOAD_MAX_MEMORY_SIZE < limit < 24 * MB
     settings.MAX_ATTACHMENTS_TOTAL_BYTES = 40 * MB
     assert request_body_limit() > 40 * MB
+    # The API takes no files: JSON up to Django's own limit for non-file data.
+    assert request_body_limit("/api/v1/inquiries") == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def api_limit() -> int:
+    return request_body_limit("/api/v1/inquiries")
 
 
 def call(path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]):
@@ -105,24 +111,27 @@ def test_the_page_is_in_the_desks_language_by_default(small_limits):
 def test_the_api_gets_json(small_limits):
     headers = [
         (b"content-type", b"application/json"),
-        (b"content-length", str(small_limits + 1).encode()),
+        (b"content-length", str(api_limit() + 1).encode()),
         (b"accept-language", b"en"),
     ]
     status, head, body, asked = call("/api/v1/inquiries", headers, [b"{}"])
     assert status == 413 and asked == 0
     assert head[b"content-type"] == b"application/json"
-    assert json.loads(body) == {
-        "detail": "The request is too large. Files may be at most 1 MB together."
-    }
+    assert json.loads(body) == {"detail": "The request is too large."}
 
 
-def test_a_streamed_body_is_refused_once_it_passes_the_limit(small_limits):
+@pytest.mark.parametrize("path", ["/form/", "/api/v1/inquiries"])
+def test_a_streamed_body_is_refused_once_it_passes_the_limit(small_limits, path):
+    limit = request_body_limit(path)
     chunk = b"x" * (256 * 1024)
-    chunks = [chunk] * (small_limits // len(chunk) + 40)  # 10 MB more than the limit
-    headers = [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]
-    status, head, body, asked = call("/api/v1/inquiries", headers, chunks)
-    assert status == 413 and "detail" in json.loads(body)
-    assert asked == small_limits // len(chunk) + 1  # not one chunk more than needed
+    chunks = [chunk] * (limit // len(chunk) + 40)  # 10 MB more than the limit
+    headers = [
+        (b"content-type", b"multipart/form-data; boundary=x"),
+        (b"transfer-encoding", b"chunked"),
+    ]
+    status, head, body, asked = call(path, headers, chunks)
+    assert status == 413
+    assert asked == limit // len(chunk) + 1  # not one chunk more than needed
 
 
 def test_a_body_within_the_limit_reaches_django(small_limits):
@@ -191,7 +200,7 @@ def test_a_real_server_answers_before_a_200_mb_body_is_sent(live_server_url):
     assert b"Request too large" in response
 
 
-def test_a_real_server_stops_a_chunked_body_at_the_limit(live_server_url, small_limits):
+def test_a_real_server_stops_a_chunked_body_at_the_limit(live_server_url):
     host, port = live_server_url
     chunk = b"x" * (64 * 1024)
     frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
@@ -203,7 +212,7 @@ def test_a_real_server_stops_a_chunked_body_at_the_limit(live_server_url, small_
         sent = 0
         # Send a little past the limit, then stop and wait: the server must have answered
         # by then without waiting for the end of the body.
-        while sent <= small_limits + len(chunk):
+        while sent <= api_limit() + len(chunk):
             sock.sendall(frame)
             sent += len(chunk)
             if select.select([sock], [], [], 0)[0]:

@@ -204,3 +204,18 @@ def test_a_worker_process_started_too_early_recovers_and_the_web_process_sees_it
                 process.kill()
                 process.wait(timeout=10)
         log.close()
+
+
+def test_heartbeat_rows_of_workers_long_gone_are_forgotten(db):
+    at = now()
+    WorkerHeartbeat.objects.create(
+        worker_id="worker-old-1", started_at=at, beat_at=at - dt.timedelta(days=8)
+    )
+    WorkerHeartbeat.objects.create(
+        worker_id="worker-recent-2", started_at=at, beat_at=at - dt.timedelta(days=1)
+    )
+    worker.Supervisor(worker_id="worker-new-3", interval=1, embedded=False).cycle()
+    assert set(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == {
+        "worker-recent-2",
+        "worker-new-3",
+    }

@@ -28,9 +28,17 @@ Scope = dict[str, Any]
 MULTIPART_OVERHEAD = 64 * 1024
 
 
-def request_body_limit() -> int:
+def is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def request_body_limit(path: str = "/") -> int:
     """The largest request body the desk accepts: every attachment at its limits, plus
-    the form around them."""
+    the form around them. The API takes JSON only, which Django limits to
+    DATA_UPLOAD_MAX_MEMORY_SIZE: refused here, it gets a JSON answer rather than
+    Django's HTML 400."""
+    if is_api(path):
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     files = max(settings.MAX_ATTACHMENTS_TOTAL_BYTES, settings.MAX_ATTACHMENT_BYTES)
     return files + settings.DATA_UPLOAD_MAX_MEMORY_SIZE + MULTIPART_OVERHEAD
 
@@ -81,14 +89,15 @@ def _language(scope: Scope) -> str:
 async def refuse_too_large(scope: Scope, send: Any) -> None:
     lang = _language(scope)
     with translation.override(lang):
-        mb = max(1, settings.MAX_ATTACHMENTS_TOTAL_BYTES // (1024 * 1024))
-        message = _("The request is too large. Files may be at most %(mb)s MB together.") % {
-            "mb": mb
-        }
-        if scope.get("path", "").startswith("/api/"):
+        if is_api(scope.get("path", "")):
+            message = _("The request is too large.")
             body = json.dumps({"detail": message}, ensure_ascii=False).encode("utf-8")
             content_type = b"application/json"
         else:
+            mb = max(1, settings.MAX_ATTACHMENTS_TOTAL_BYTES // (1024 * 1024))
+            message = _("The request is too large. Files may be at most %(mb)s MB together.") % {
+                "mb": mb
+            }
             body = render_to_string(
                 "web/too_large.html", {"message": message, "lang": lang}
             ).encode("utf-8")
@@ -121,7 +130,7 @@ class RequestBodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = request_body_limit()
+        limit = request_body_limit(scope.get("path", ""))
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
             await refuse_too_large(scope, send)

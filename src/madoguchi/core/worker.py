@@ -7,6 +7,7 @@ the next restart. The supervisor writes a heartbeat row that every web process r
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -151,6 +152,8 @@ class Supervisor:
             WorkerHeartbeat.objects.create(
                 worker_id=self.worker_id, started_at=self.started_at, **values
             )
+            # Rows of workers gone for a week (other process ids) are forgotten.
+            WorkerHeartbeat.objects.filter(beat_at__lt=at - dt.timedelta(days=7)).delete()
         self._pending_error = None
         self.last_beat = t
 
