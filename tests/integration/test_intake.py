@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -289,6 +290,9 @@ def test_resubmission_with_an_added_file_keeps_it(client, categories, settings):
     inquiry = Inquiry.objects.get()
     names = sorted(a.original_name for a in inquiry.attachments.all())
     assert names == ["log.txt", "screen.png"]
+    added = inquiry.attachments.get(original_name="log.txt")
+    assert (settings.UPLOAD_DIR / added.stored_name).read_bytes() == b"E1"
+    assert added.sha256 == hashlib.sha256(b"E1").hexdigest()
     first_message = inquiry.messages.get()
     assert set(first_message.attachments.values_list("original_name", flat=True)) == set(names)
     event = AuditEvent.objects.get(verb="inquiry.files_added", inquiry=inquiry)
