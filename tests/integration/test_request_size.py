@@ -13,7 +13,6 @@ import threading
 
 import pytest
 
-from madoguchi.asgi import application
 from madoguchi.core.bodylimit import request_body_limit
 from tests.conftest import free_port
 
@@ -78,6 +77,8 @@ def call(path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]):
 
     async def send(message):
         sent.append(message)
+
+    from madoguchi.asgi import application
 
     async def run():
         await asyncio.wait_for(application(scope, receive, send), timeout=30)
@@ -148,6 +149,8 @@ def test_a_body_within_the_limit_reaches_django(small_limits):
 def live_server_url(small_limits):
     """uvicorn serving the desk's ASGI application from a thread."""
     import uvicorn
+
+    from madoguchi.asgi import application
 
     port = free_port()
     config = uvicorn.Config(
