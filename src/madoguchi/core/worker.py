@@ -27,19 +27,23 @@ HEARTBEAT_SECONDS = 10.0
 BACKOFF_FIRST_SECONDS = 1.0
 
 
+def _options(*, interval: float, batch: bool, worker_id: str) -> dict[str, Any]:
+    return {
+        "queue_names": ["*"],
+        "interval": interval,
+        "batch": batch,
+        "backend_name": "default",
+        "startup_delay": False,
+        "max_tasks": None,
+        "worker_id": worker_id,
+        "excluded_queue_names": [],
+    }
+
+
 def make_worker(
     *, interval: float = 1.0, batch: bool = False, worker_id: str = "madoguchi"
 ) -> Worker:
-    return Worker(
-        queue_names=["*"],
-        interval=interval,
-        batch=batch,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=worker_id,
-        excluded_queue_names=[],
-    )
+    return Worker(**_options(interval=interval, batch=batch, worker_id=worker_id))
 
 
 def run_until_idle() -> None:
@@ -94,15 +98,7 @@ class Supervisor:
             was_failing = self.failures > 0
             self.beat(force=self.last_beat is None or was_failing)
             self._current = _BeatingWorker(
-                self,
-                queue_names=["*"],
-                interval=self.interval,
-                batch=True,
-                backend_name="default",
-                startup_delay=False,
-                max_tasks=None,
-                worker_id=self.worker_id,
-                excluded_queue_names=[],
+                self, **_options(interval=self.interval, batch=True, worker_id=self.worker_id)
             )
             if not self.stopping.is_set():
                 self._current.run()
