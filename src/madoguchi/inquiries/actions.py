@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from string import Template
 from typing import Any
@@ -146,7 +146,7 @@ class Submission:
     created: bool
     files_added: int = 0  # a duplicate's files that were new to the inquiry
 
-    def __iter__(self):  # noqa: ANN204 - the (inquiry, created) pair callers unpack
+    def __iter__(self) -> Iterator[Any]:  # the (inquiry, created) pair callers unpack
         return iter((self.inquiry, self.created))
 
 
