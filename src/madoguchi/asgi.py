@@ -8,15 +8,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from madoguchi.core.bodylimit import RequestBodyLimit  # noqa: E402
+from madoguchi.core.origins import DeskOriginValidator  # noqa: E402
 from madoguchi.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            # django-stubs types path() with no ASGI app (see routing.py): hence the ignore
+        # Request size is enforced before Django reads the body (see core/bodylimit.py).
+        "http": RequestBodyLimit(django_asgi_app),
+        # Exactly the desk's own origin: scheme, host and port (see core/origins.py).
+        # django-stubs types path() with no ASGI app (see routing.py): hence the ignore
+        "websocket": DeskOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
         ),
     }

@@ -108,7 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "  (allow the site in MADOGUCHI_CHAT_WIDGET_ORIGINS; see docs/chat.md)"
     )
     print(f"data directory: {settings.DATA_DIR}")
-    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    if settings.EMAIL_BACKEND.endswith(("filebased.EmailBackend", "spool.EmailBackend")):
         print(f"outgoing mail is written to {settings.EMAIL_FILE_PATH} (set EMAIL_HOST to send it)")
     sys.stdout.flush()
     uvicorn.run(
@@ -127,15 +127,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
-    from madoguchi.core.worker import make_worker, run_until_idle, start_sweeper
+    from madoguchi.core.worker import Supervisor, run_until_idle, start_sweeper, worker_id
 
     if args.once:
         run_until_idle()
         return 0
     start_sweeper()
-    worker = make_worker(interval=args.interval, worker_id=f"worker-{os.getpid()}")
-    worker.configure_signals()
-    worker.run()
+    # Supervised: an error restarts the loop after a back-off instead of ending the process.
+    supervisor = Supervisor(worker_id=worker_id("worker"), interval=args.interval, embedded=False)
+    supervisor.handle_signals()
+    supervisor.run()
     return 0
 
 
@@ -302,8 +303,10 @@ PURE_COMMANDS = {"hours": "madoguchi.hours.cli", "bot": "madoguchi.bot.cli"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from madoguchi.core.files import private_umask
     from madoguchi.dotenv import load_dotenv
 
+    private_umask()  # every file the desk writes (SQLite journals, spool, uploads) is 0600
     load_dotenv()  # before the defaults below read MADOGUCHI_HOST/PORT
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in PURE_COMMANDS:

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.files import open_private, private_dir
 from madoguchi.dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -40,7 +41,7 @@ def env_int(name: str, default: int) -> int:
 
 
 DATA_DIR = Path(env("MADOGUCHI_DATA_DIR", str(Path.cwd() / "madoguchi-data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+private_dir(DATA_DIR)  # 0700: the database, uploads and mail are personal data
 UPLOAD_DIR = DATA_DIR / "uploads"
 MAIL_SPOOL_DIR = DATA_DIR / "mail-spool"
 
@@ -51,8 +52,8 @@ def _secret_key() -> str:
         return configured
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        key_file.chmod(0o600)
+        with open_private(key_file, "wb") as out:
+            out.write(secrets.token_urlsafe(50).encode("ascii"))
     return key_file.read_text(encoding="utf-8").strip()
 
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "channels",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # its Swagger UI assets from our static files, not a CDN (/api/v1/docs)
     "madoguchi.core",
     "madoguchi.accounts",
     "madoguchi.privacy",
@@ -187,6 +189,12 @@ TASKS = {
 }
 # In the embedded mode `madoguchi serve` runs the worker in a thread of the web process.
 EMBEDDED_WORKER = env_bool("MADOGUCHI_EMBEDDED_WORKER", EMBEDDED)
+# A failing worker loop is restarted after 1 s, 2 s, 4 s, … up to this many seconds.
+WORKER_MAX_BACKOFF_SECONDS = env_int("MADOGUCHI_WORKER_MAX_BACKOFF_SECONDS", 60)
+# /healthz: unhealthy when no worker has written its heartbeat for this long, or when an
+# outgoing mail has been pending for longer than the second figure.
+HEALTH_WORKER_STALE_SECONDS = env_int("MADOGUCHI_HEALTH_WORKER_STALE_SECONDS", 120)
+HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("MADOGUCHI_HEALTH_OUTBOX_MAX_AGE_SECONDS", 900)
 
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -246,7 +254,7 @@ if EMAIL_HOST:
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_BACKEND = "madoguchi.mail.spool.EmailBackend"  # Django's file backend, files 0600
     EMAIL_FILE_PATH = str(MAIL_SPOOL_DIR)
 # Outbox retry schedule (seconds); after the last step a mail is marked failed.
 MAIL_RETRY_DELAYS = [

@@ -10,7 +10,7 @@ from madoguchi.accounts.throttle import (
 from madoguchi.chat.views import loader as chat_loader
 from madoguchi.intake.api import api
 from madoguchi.sla.views import schedule_calendar
-from madoguchi.web.views import favicon, healthz
+from madoguchi.web.views import favicon, healthz, livez
 
 admin.site.site_header = "madoguchi"
 admin.site.site_title = "madoguchi"
@@ -19,6 +19,7 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon),
+    path("livez", livez, name="livez"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -276,3 +277,42 @@ def test_openapi_served(client):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_resubmission_with_an_added_file_keeps_it(client, categories, settings):
+    """The same form sent again with one more file: one inquiry, the new file on it (the
+    repeated one stored once), audited, and the requester told what happened."""
+    first = SimpleUploadedFile("screen.png", b"\x89PNG one")
+    assert client.post("/form/?lang=en", {**form_data(), "attachments": [first]}).status_code == 302
+    again = [SimpleUploadedFile("screen.png", b"\x89PNG one"), SimpleUploadedFile("log.txt", b"E1")]
+    response = client.post("/form/?lang=en", {**form_data(), "attachments": again})
+    assert response.status_code == 302
+    inquiry = Inquiry.objects.get()
+    names = sorted(a.original_name for a in inquiry.attachments.all())
+    assert names == ["log.txt", "screen.png"]
+    added = inquiry.attachments.get(original_name="log.txt")
+    assert (settings.UPLOAD_DIR / added.stored_name).read_bytes() == b"E1"
+    assert added.sha256 == hashlib.sha256(b"E1").hexdigest()
+    first_message = inquiry.messages.get()
+    assert set(first_message.attachments.values_list("original_name", flat=True)) == set(names)
+    event = AuditEvent.objects.get(verb="inquiry.files_added", inquiry=inquiry)
+    assert event.data["count"] == 1
+    done = client.get("/form/done/?lang=en").content.decode()
+    assert inquiry.reference in done
+    assert "already been received" in done and "1 file was added" in done
+
+    # The same files a third time (a new one-time key, same content): nothing to add.
+    third = [SimpleUploadedFile("x.png", b"\x89PNG one"), SimpleUploadedFile("y.txt", b"E1")]
+    client.post("/form/?lang=en", {**form_data(submission_key="n" * 32), "attachments": third})
+    assert inquiry.attachments.count() == 2
+    done = client.get("/form/done/?lang=en").content.decode()
+    assert "already been received" in done and "added" not in done
+
+
+def test_api_says_a_resubmission_is_a_duplicate(client, categories):
+    payload = {k: v for k, v in form_data().items() if k != "email_confirm"}
+    first = client.post("/api/v1/inquiries", payload, content_type="application/json").json()
+    assert first["created"] is True and first["duplicate"] is False
+    again = client.post("/api/v1/inquiries", payload, content_type="application/json").json()
+    assert again["reference"] == first["reference"]
+    assert again["duplicate"] is True and again["files_added"] == 0

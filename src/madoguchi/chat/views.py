@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from madoguchi.core.i18n import desk_lang
-from madoguchi.core.middleware import CSP
+from madoguchi.core.middleware import content_security_policy
 from madoguchi.core.ratelimit import client_address, hit
 from madoguchi.inquiries import access
 from madoguchi.inquiries.models import MemberCategory
@@ -123,8 +123,8 @@ def _context(request: HttpRequest, *, embedded: bool) -> dict[str, Any]:
 @require_GET
 def embed(request: HttpRequest) -> HttpResponse:
     response = render(request, "chat/widget.html", _context(request, embedded=True))
-    response["Content-Security-Policy"] = CSP.replace(
-        "frame-ancestors 'none'", f"frame-ancestors {frame_ancestors()}"
+    response["Content-Security-Policy"] = content_security_policy(
+        request, frame_ancestors=frame_ancestors()
     )
     return response
 

@@ -183,6 +183,7 @@ ACTIONS = {
     "sensitive",
     "handback",
     "release",
+    "revoke_link",
 }
 
 
@@ -250,6 +251,12 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             elif action == "release":
                 actions.do_release_to_general(inquiry, acting_user=user, reason=body)
                 messages.success(request, _("Released to student staff."))
+            elif action == "revoke_link":
+                actions.do_revoke_requester_link(inquiry, acting_user=user)
+                messages.success(
+                    request,
+                    _("The requester's old links no longer work. The next mail has a new one."),
+                )
         except ValueError:
             messages.error(request, _("The input was not accepted."))
         except PermissionDenied as exc:

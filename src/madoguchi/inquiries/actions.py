@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from string import Template
 from typing import Any
@@ -132,7 +132,7 @@ def _new_message(
     return Message.objects.create(inquiry=inquiry, kind=kind, restricted=restricted, **fields)
 
 
-def _store_files(inquiry: Inquiry, message: Message, files: Sequence[Any]) -> None:
+def _store_files(inquiry: Inquiry, message: Message | None, files: Sequence[Any]) -> None:
     for upload in files:
         stored = storage.store_upload(upload)
         Attachment.objects.create(
@@ -148,22 +148,35 @@ def _store_files(inquiry: Inquiry, message: Message, files: Sequence[Any]) -> No
         )
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What a requester's submission became. Unpacks as ``(inquiry, created)``."""
+
+    inquiry: Inquiry
+    created: bool
+    files_added: int = 0  # a duplicate's files that were new to the inquiry
+
+    def __iter__(self) -> Iterator[Any]:  # the (inquiry, created) pair callers unpack
+        return iter((self.inquiry, self.created))
+
+
 def do_create_inquiry(
     data: NewInquiry,
     *,
     channel: str,
     files: Sequence[Any] = (),
     submission_key: str | None = None,
-) -> tuple[Inquiry, bool]:
-    """Create an inquiry from a requester's submission. Returns (inquiry, created).
+) -> Submission:
+    """Create an inquiry from a requester's submission.
 
     A repeated submission (same one-time form key, or the same requester, subject and
-    body within the duplicate window) returns the inquiry created the first time.
+    body within the duplicate window) returns the inquiry created the first time, and
+    keeps what it brings that is new: files not yet on the inquiry are added to it.
     """
     fingerprint = _fingerprint(data)
     existing = _find_duplicate(submission_key, fingerprint)
     if existing is not None:
-        return existing, False
+        return _resubmitted(existing, files)
     lane = data.lane or (Lane.SENSITIVE if data.sensitive else Lane.GENERAL)
     try:
         with transaction.atomic():
@@ -216,8 +229,38 @@ def do_create_inquiry(
         existing = _find_duplicate(submission_key, fingerprint)
         if existing is None:
             raise
-        return existing, False
-    return inquiry, True
+        return _resubmitted(existing, files)
+    return Submission(inquiry, True)
+
+
+def _resubmitted(inquiry: Inquiry, files: Sequence[Any]) -> Submission:
+    """A duplicate never loses a file: those whose SHA-256 is not on the inquiry yet are
+    added to the requester's first message (nothing accepted is lost)."""
+    if not files:
+        return Submission(inquiry, False)
+    with transaction.atomic():
+        inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+        known = set(inquiry.attachments.values_list("sha256", flat=True))
+        new = []
+        for upload in files:
+            digest = storage.sha256_of(upload)
+            if digest not in known:
+                known.add(digest)
+                new.append(upload)
+        if not new:
+            return Submission(inquiry, False)
+        first = inquiry.messages.filter(kind=MessageKind.REQUESTER).order_by("pk").first()
+        _store_files(inquiry, first, new)
+        _touch(inquiry)
+        audit.record(
+            "inquiry.files_added",
+            inquiry=inquiry,
+            actor_kind="requester",
+            message=first.pk if first else None,
+            count=len(new),
+        )
+        _publish(inquiry, "inquiry.files_added")
+    return Submission(inquiry, False, len(new))
 
 
 def _name(inquiry: Inquiry) -> None:
@@ -676,6 +719,23 @@ def do_requester_reply(
         audience=access.requester_audience(inquiry),
     )
     return message
+
+
+@transaction.atomic
+def do_revoke_requester_link(inquiry: Inquiry, *, acting_user: Any) -> None:
+    """The requester's link leaked (a forwarded mail, a shared PC): every link sent so far
+    stops working, and pages and sockets opened with one are closed. The next mail to the
+    requester carries the new link."""
+    check_staff(acting_user, inquiry)
+    inquiry.link_version += 1
+    _touch(inquiry, "link_version")
+    audit.record(
+        "inquiry.link_revoked", actor=acting_user, inquiry=inquiry, version=inquiry.link_version
+    )
+    publish_on_commit(
+        {"kind": "link.revoked", "inquiry": inquiry.reference, "version": inquiry.link_version},
+        audience=access.requester_audience(inquiry),
+    )
 
 
 def record_view(inquiry: Inquiry, *, acting_user: Any) -> None:

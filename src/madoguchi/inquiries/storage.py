@@ -15,6 +15,8 @@ from typing import Protocol
 
 from django.conf import settings
 
+from madoguchi.core.files import open_private, private_dir
+
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
 
@@ -49,9 +51,7 @@ def display_name(name: str) -> str:
 
 
 def upload_dir() -> Path:
-    path = Path(settings.UPLOAD_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(settings.UPLOAD_DIR)
 
 
 def path_of(stored_name: str) -> Path:
@@ -60,12 +60,21 @@ def path_of(stored_name: str) -> Path:
     return upload_dir() / stored_name
 
 
+def sha256_of(upload: Upload) -> str:
+    """The digest of an upload's content, read without keeping it (uploads re-read from
+    the start on every ``chunks()``)."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def store_upload(upload: Upload) -> StoredFile:
     stored = secrets.token_urlsafe(24)
     digest = hashlib.sha256()
     size = 0
     target = upload_dir() / stored
-    with open(target, "xb") as out:
+    with open_private(target, "xb") as out:
         for chunk in upload.chunks():
             size += len(chunk)
             digest.update(chunk)

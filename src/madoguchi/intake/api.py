@@ -63,6 +63,10 @@ class InquiryCreated(Schema):
     status: str
     lane: str
     created: bool
+    # A re-submission: the inquiry received the first time, and how many of the files
+    # sent now were new to it (and added).
+    duplicate: bool = False
+    files_added: int = 0
 
 
 class ErrorOut(Schema):
@@ -118,17 +122,23 @@ def create_inquiry(request: HttpRequest, payload: InquiryIn) -> Any:
             errors = {field: [str(m) for m in msgs] for field, msgs in form.errors.items()}
             return Status(400, ErrorOut(detail=_("Some fields are not valid."), errors=errors))
         try:
-            inquiry, created = actions.do_create_inquiry(
+            submission = actions.do_create_inquiry(
                 form.to_new_inquiry(lang),
                 channel="sensitive_form" if payload.sensitive else "api",
                 submission_key=form.cleaned_data.get("submission_key") or None,
             )
         except ValidationError as exc:
             return Status(400, ErrorOut(detail=" ".join(exc.messages)))
+    inquiry = submission.inquiry
     return Status(
         201,
         InquiryCreated(
-            reference=inquiry.reference, status=inquiry.status, lane=inquiry.lane, created=created
+            reference=inquiry.reference,
+            status=inquiry.status,
+            lane=inquiry.lane,
+            created=submission.created,
+            duplicate=not submission.created,
+            files_added=submission.files_added,
         ),
     )
 

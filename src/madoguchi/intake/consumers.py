@@ -13,22 +13,26 @@ from madoguchi.inquiries import access
 
 
 @database_sync_to_async
-def _inquiry_id(token: str) -> int | None:
+def _inquiry_id(token: str) -> tuple[int, int] | None:
+    """(inquiry id, link version) for a valid link."""
     try:
-        return access.access_inquiry_by_token(token).pk
+        inquiry = access.access_inquiry_by_token(token)
     except Http404:
         return None
+    return inquiry.pk, inquiry.link_version
 
 
 class RequesterConsumer(AsyncJsonWebsocketConsumer):
     group = ""
+    link_version = 0
 
     async def connect(self) -> None:
         token = self.scope["url_route"]["kwargs"]["token"]
-        inquiry_id = await _inquiry_id(token)
-        if inquiry_id is None:
+        found = await _inquiry_id(token)
+        if found is None:
             await self.close(code=4404)
             return
+        inquiry_id, self.link_version = found
         self.group = requester_group(inquiry_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -41,4 +45,11 @@ class RequesterConsumer(AsyncJsonWebsocketConsumer):
         return None
 
     async def desk_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
+        event = message["event"]
+        if event.get("kind") == "link.revoked":
+            # Opened with a link that no longer works: nothing more reaches this socket.
+            if int(event.get("version", 0)) > self.link_version:
+                await self.send_json({"kind": "link.revoked"})
+                await self.close(code=4401)
+            return
+        await self.send_json(event)

@@ -76,14 +76,16 @@ def _form_page(request: HttpRequest, form_class: type[InquiryForm], template: st
             return render(request, "intake/rate_limited.html", status=429)
         form = form_class(request.POST, request.FILES)
         if form.is_valid():
-            inquiry, _created = actions.do_create_inquiry(
+            submission = actions.do_create_inquiry(
                 form.to_new_inquiry(_lang()),
                 channel="sensitive_form" if form.sensitive else "form",
                 files=form.cleaned_data.get("attachments") or [],
                 submission_key=form.cleaned_data.get("submission_key") or None,
             )
-            request.session["submitted_reference"] = inquiry.reference
-            request.session["submitted_sensitive"] = inquiry.lane == Lane.SENSITIVE
+            request.session["submitted_reference"] = submission.inquiry.reference
+            request.session["submitted_sensitive"] = submission.inquiry.lane == Lane.SENSITIVE
+            request.session["submitted_duplicate"] = not submission.created
+            request.session["submitted_files_added"] = submission.files_added
             return redirect("form-done")
     else:
         initial = {"submission_key": secrets.token_urlsafe(24)}
@@ -124,7 +126,12 @@ def form_done(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/done.html",
-        {"reference": reference, "sensitive": request.session.get("submitted_sensitive", False)},
+        {
+            "reference": reference,
+            "sensitive": request.session.get("submitted_sensitive", False),
+            "duplicate": request.session.get("submitted_duplicate", False),
+            "files_added": request.session.get("submitted_files_added", 0),
+        },
     )
 
 

@@ -38,6 +38,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from madoguchi.core.clock import now
+from madoguchi.core.files import open_private, private_dir
 from madoguchi.inquiries import actions
 from madoguchi.inquiries.models import Category, Channel, Inquiry, Lane, Message
 from madoguchi.inquiries.storage import BytesFile
@@ -83,9 +84,7 @@ def limits() -> Limits:
 
 
 def raw_dir() -> Path:
-    path = Path(settings.DATA_DIR) / "mail-raw"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(Path(settings.DATA_DIR) / "mail-raw")
 
 
 def raw_path(sha256: str) -> Path:
@@ -95,9 +94,9 @@ def raw_path(sha256: str) -> Path:
 def _write_durably(path: Path, raw: bytes) -> None:
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
-    with open(tmp, "wb") as out:
+    with open_private(tmp, "wb") as out:
         out.write(raw)
         out.flush()
         os.fsync(out.fileno())

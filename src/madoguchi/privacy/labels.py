@@ -26,6 +26,8 @@ VERB_LABELS = {
     "sla.breached": pgettext_lazy("audit", "Target missed (supervisors notified)"),
     "mail.withheld": pgettext_lazy("audit", "Mail to the requester withheld (limit)"),
     "auth.locked_out": pgettext_lazy("audit", "Sign-in locked after failed attempts"),
+    "inquiry.files_added": pgettext_lazy("audit", "The requester sent the form again with files"),
+    "inquiry.link_revoked": pgettext_lazy("audit", "The requester's link was revoked"),
 }
 
 

@@ -1,20 +1,23 @@
 from __future__ import annotations
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
+from django.views.decorators.cache import never_cache
 
-from madoguchi import __version__
+from madoguchi.core import health
 
 
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception:
-        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok", "database": connection.vendor, "version": __version__})
+    """Readiness: 503 with what is wrong when the desk cannot do its work."""
+    healthy, body = health.report()
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+def livez(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers HTTP (no database, no worker)."""
+    return JsonResponse({"status": "ok"})
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:

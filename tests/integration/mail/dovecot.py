@@ -76,7 +76,12 @@ class Dovecot:
                 ["chown", "-R", f"{user}:{user}", str(self.root / "mail"), str(self.root / "home")],
                 check=True,
             )
-            os.chmod(self.root, 0o755)
+            # Dovecot's unprivileged processes read these, whatever the runner's umask
+            # (the desk's own commands set 077 for the process that calls them).
+            for path in (self.root, self.root / "run", self.root / "state"):
+                os.chmod(path, 0o755)
+            for path in (self.root / "users", self.root / "dovecot.conf"):
+                os.chmod(path, 0o644)
         self.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
             stdout=subprocess.PIPE,

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from django.db.backends.sqlite3 import base
+
+from madoguchi.core.files import create_private_file
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,13 @@ LOCK_WAIT_SECONDS = 10.0
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        # SQLite creates the file 0644 and gives its WAL and -shm files the same mode.
+        name = str(conn_params.get("database", ""))
+        if name and name != ":memory:" and not name.startswith("file:"):
+            create_private_file(name)
+        return super().get_new_connection(conn_params)
 
     def _start_transaction_under_autocommit(self) -> None:
         if _WRITE_LOCK.acquire(timeout=LOCK_WAIT_SECONDS):

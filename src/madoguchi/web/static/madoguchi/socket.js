@@ -19,7 +19,7 @@ export function connect(path, onEvent, { onOpen } = {}) {
     });
     socket.addEventListener("close", (e) => {
       document.documentElement.dataset.live = "off";
-      if (e.code === 4403 || e.code === 4404) return;
+      if (e.code === 4401 || e.code === 4403 || e.code === 4404) return;
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 15000);
     });
