@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_tasks",
-    "django_tasks_db",
+    "madoguchi.core.apps.TasksConfig",  # django_tasks_db, with a translated name
     "ninja",  # its Swagger UI assets from our static files, not a CDN (/api/v1/docs)
     "madoguchi.core",
     "madoguchi.accounts",

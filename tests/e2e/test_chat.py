@@ -183,7 +183,7 @@ def test_bot_rules_hand_over_queue_operator_reconnect_transfer_mail_and_rating(
     operator.goto(chat_desk.url + "/console/chat/")
     operator.locator("input[name=available][value='1']").check()
     with operator.expect_navigation():
-        operator.locator("form.availability button[type=submit]").click()
+        operator.locator("form.chat-availability button[type=submit]").click()
 
     # hand-over: the requester joins the queue and sees their place
     say(frame, "担当者と話したいです")

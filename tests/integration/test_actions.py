@@ -227,3 +227,24 @@ def test_viewing_a_sensitive_inquiry_is_audited(create, faculty, client):
         AuditEvent.objects.filter(verb="inquiry.viewed", inquiry=inquiry, actor=faculty).count()
         == 1
     )
+
+
+def test_the_reply_editor_shows_exactly_what_the_mail_puts_around_the_text(create, student, client):
+    import html
+    import re
+
+    from madoguchi.inquiries import access
+    from madoguchi.mail.models import OutboundMail
+
+    inquiry = create()
+    client.force_login(student)
+    page = client.get(f"/console/i/{inquiry.reference}/").content.decode()
+    before, after = (
+        html.unescape(x)
+        for x in re.findall(r'<pre class="mail-frame"[^>]*>(.*?)</pre>', page, re.S)
+    )
+    assert inquiry.requester_name in before  # the salutation is visible while writing
+    actions.do_reply(inquiry, "本文です。", acting_user=student)
+    sent = OutboundMail.objects.filter(inquiry=inquiry, kind="reply").get()
+    link = re.escape(access.requester_url(inquiry).rsplit("/", 2)[0])  # the thread link's base
+    assert re.sub(link + r"/\S+", "https://…", sent.body) == before + "本文です。" + after

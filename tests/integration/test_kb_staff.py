@@ -11,6 +11,7 @@ import pytest
 from django.utils.html import escape
 
 from madoguchi.core.clock import frozen, now
+from madoguchi.core.clock import today as clock_today
 from madoguchi.kb import learning
 from madoguchi.kb.actions import do_save_article
 from madoguchi.kb.demo import demo_article_values
@@ -505,6 +506,31 @@ def test_article_list_filters(client, kb, student):
     assert found[0].topic == "wifi-eduroam"
 
 
+def test_article_list_is_in_the_readers_language_first(client, kb, student):
+    staff_client(client, student)
+    response = client.get("/console/kb/?lang=ja")
+    page = list(response.context["page"])
+    langs = [a.lang for a in page]
+    assert langs[0] == "ja" and langs == sorted(langs, key=lambda lang: lang != "ja")
+    sections = list(response.context["sections"])
+    assert sections and all(not section.isascii() for section in sections)  # no English names
+    english = client.get("/console/kb/?lang=en").context["page"]
+    assert next(iter(english)).lang == "en"
+
+
+def test_daily_figures_count_the_desks_day_not_utcs(db, kb):
+    import datetime as dt
+
+    from madoguchi.core.clock import frozen
+    from madoguchi.kb import counters
+    from madoguchi.kb.models import ArticleDay
+
+    article = next(iter(kb.values()))
+    with frozen(dt.datetime(2026, 11, 24, 23, 30, tzinfo=dt.UTC)):  # 08:30 on the 25th in Tokyo
+        counters.count(article, "views")
+    assert ArticleDay.objects.get(article=article).day == dt.date(2026, 11, 25)
+
+
 # -- figures -------------------------------------------------------------------------------
 
 
@@ -531,7 +557,7 @@ def test_deflection_figures(client, kb, student):
     totals = page.context["totals"]
     assert (totals.answered, totals.handed_over, totals.views) == (3, 1, 1)
     assert page.context["decisions"] == {"answer": 1, "handover": 1, "rule": 0, "total": 2}
-    today = now().date()
+    today = clock_today()
     wide = client.get(
         "/console/kb/figures/",
         {

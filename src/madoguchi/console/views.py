@@ -22,6 +22,7 @@ from madoguchi.inquiries import access, actions, queries
 from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priority, Status
 from madoguchi.intake.forms import MultipleFileField, TextCheckedForm
 from madoguchi.intake.views import attachment_response
+from madoguchi.mail import outbox
 
 
 def chat_context(user: Any, inquiry: Any) -> dict[str, Any]:
@@ -137,6 +138,16 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
         "handbacks": inquiry.handbacks.all(),
         "handback_pending": inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).exists(),
         "is_faculty": sees_restricted(request.user),
+        # The lines the desk puts around a reply (no real link: staff need not see it).
+        "reply_frame": outbox.reply_frame(
+            inquiry.lang,
+            {
+                "reference": inquiry.reference,
+                "name": inquiry.requester_name,
+                "subject": inquiry.subject,
+                "link": "https://…",
+            },
+        ),
         **chat_context(request.user, inquiry),
     }
 

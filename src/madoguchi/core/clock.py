@@ -16,6 +16,20 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def desk_zone() -> dt.tzinfo:
+    """The desk's own time zone (``TIME_ZONE``): calendars, daily figures, "today"."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def today() -> dt.date:
+    """Today's date where the desk is (not in UTC)."""
+    return now().astimezone(desk_zone()).date()
+
+
 @contextlib.contextmanager
 def frozen(at: dt.datetime) -> Iterator[None]:
     global _frozen

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from madoguchi.core.clock import desk_zone
 from madoguchi.core.i18n import LANG_CHOICES
 
 from . import search
@@ -83,10 +84,11 @@ def figures(
 
 
 def bot_decisions(start: dt.date, end: dt.date) -> dict[str, Any]:
-    """How the bot's questions in the range were handled, by decision (days in UTC, as
-    the article counters count them)."""
-    since = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
-    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    """How the bot's questions in the range were handled, by decision (days where the
+    desk is, as the article counters count them)."""
+    zone = desk_zone()
+    since = dt.datetime.combine(start, dt.time(), tzinfo=zone)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     rows = (
         BotQuestion.objects.filter(created_at__gte=since, created_at__lt=until)
         .values("decision")

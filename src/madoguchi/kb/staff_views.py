@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Case, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +21,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from madoguchi.console.views import staff_required
-from madoguchi.core.clock import now
+from madoguchi.core import clock
 from madoguchi.core.i18n import LANG_CHOICES, desk_lang
 
 from . import learning, queries
@@ -51,8 +53,11 @@ def articles(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(public=visibility == "public")
     if section:
         qs = qs.filter(section=section)
+    # The reader's language first (then sections and topics), not whatever sorts first.
+    reader = desk_lang()
+    own_first = Case(When(lang=reader, then=Value(0)), default=Value(1))
     rows = queries.find_articles(
-        qs.order_by("section", "topic", "lang"), q, desk_lang(), limit=1000
+        qs.order_by(own_first, "section", "topic", "lang"), q, reader, limit=1000
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     langs = queries.languages_by_topic({a.topic for a in page})
@@ -68,7 +73,9 @@ def articles(request: HttpRequest) -> HttpResponse:
             "lang_filter": lang,
             "visibility": visibility,
             "section": section,
+            # Section names of one language: the filtered one, else the reader's.
             "sections": Article.objects.exclude(section="")
+            .filter(lang=lang if lang in dict(LANG_CHOICES) else reader)
             .order_by("section")
             .values_list("section", flat=True)
             .distinct()[:300],
@@ -301,7 +308,7 @@ def dismiss(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def figures(request: HttpRequest) -> HttpResponse:
-    today = now().date()
+    today = clock.today()
     form = DateRangeForm(request.GET or None)
     start, end = today - dt.timedelta(days=29), today
     if form.is_bound and form.is_valid():
@@ -322,6 +329,7 @@ def figures(request: HttpRequest) -> HttpResponse:
             "totals": totals,
             "order": order if order in queries.FIGURES else "views",
             "decisions": queries.bot_decisions(start, end),
+            "time_zone": settings.TIME_ZONE,
             "columns": _figure_columns(),
         },
     )

@@ -73,6 +73,18 @@ def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
     return header_safe(subject, 300), body
 
 
+BODY_MARK = "\ue000"
+
+
+def reply_frame(lang: str, values: dict[str, str]) -> tuple[str, str, str]:
+    """What a staff reply mail puts around the operator's text: (subject, before, after),
+    rendered from the same template as the mail itself, so the editor can show exactly
+    what will be sent."""
+    subject, body = render("reply", lang, {**values, "body": BODY_MARK})
+    before, _mark, after = body.partition(BODY_MARK)
+    return subject, before, after
+
+
 def queue_mail(
     *,
     kind: str,
