@@ -14,7 +14,7 @@ class CoreConfig(AppConfig):
 class TasksConfig(TasksAppConfig):
     """django-tasks-db with a name in the admin that follows the reader's language."""
 
-    verbose_name = _("Background tasks")
+    verbose_name = _("Background tasks")  # type: ignore[assignment]  # lazy, as Django allows
 
 
 # The task models' own names (django-tasks-db marks them for translation but ships no
