@@ -73,30 +73,26 @@ def test_chat_new_conversation_limit_ignores_a_forged_left_most_entry(settings):
     assert outcomes == ["ack", "ack", "ack", "rate", "rate", "rate"]
 
 
+def post_form(client, key: str, remote: str, forwarded: str) -> int:
+    return client.post(
+        "/form/",
+        form_data(submission_key=key * 32, subject=f"s{key}"),
+        REMOTE_ADDR=remote,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    ).status_code
+
+
 def test_form_limit_counts_the_client_behind_two_proxies(client, categories, settings):
     settings.TRUSTED_PROXIES = TWO_PROXIES
     settings.TRUST_X_FORWARDED_FOR = True
     settings.INTAKE_RATE_LIMIT = "2/600"
     codes = [
-        client.post(
-            "/form/",
-            form_data(submission_key=f"{i}" * 32, subject=f"s{i}"),
-            REMOTE_ADDR="127.0.0.1",
-            HTTP_X_FORWARDED_FOR=f"192.0.2.{i}, 203.0.113.{i // 2}, 10.0.0.2",
-        ).status_code
+        post_form(client, f"{i}", "127.0.0.1", f"192.0.2.{i}, 203.0.113.{i // 2}, 10.0.0.2")
         for i in range(4)
     ]
     # Clients .0 and .1 are two different requesters: each has its own bucket.
     assert codes == [302, 302, 302, 302]
-    assert (
-        client.post(
-            "/form/",
-            form_data(submission_key="9" * 32, subject="s9"),
-            REMOTE_ADDR="127.0.0.1",
-            HTTP_X_FORWARDED_FOR="192.0.2.77, 203.0.113.1, 10.0.0.2",
-        ).status_code
-        == 429
-    )
+    assert post_form(client, "9", "127.0.0.1", "192.0.2.77, 203.0.113.1, 10.0.0.2") == 429
     assert Inquiry.objects.count() == 4
 
 
@@ -104,13 +100,5 @@ def test_untrusted_peer_is_the_client_whatever_it_sends(client, categories, sett
     settings.TRUSTED_PROXIES = LOCAL_PROXY
     settings.TRUST_X_FORWARDED_FOR = True
     settings.INTAKE_RATE_LIMIT = "2/600"
-    codes = [
-        client.post(
-            "/form/",
-            form_data(submission_key=f"{i}" * 32, subject=f"s{i}"),
-            REMOTE_ADDR="198.51.100.4",
-            HTTP_X_FORWARDED_FOR=f"192.0.2.{i}",
-        ).status_code
-        for i in range(3)
-    ]
+    codes = [post_form(client, f"{i}", "198.51.100.4", f"192.0.2.{i}") for i in range(3)]
     assert codes == [302, 302, 429]
