@@ -21,7 +21,7 @@ from madoguchi.core.clock import frozen
 from madoguchi.inquiries import actions
 from madoguchi.inquiries.models import Inquiry, Lane, Message, MessageKind, Status
 from madoguchi.mail.models import OutboundMail
-from tests.conftest import HOSTILE_STRINGS, hostile_strings, shared_params
+from tests.conftest import HOSTILE_STRINGS, hostile_strings, require_shared, shared_params
 
 from .conftest import make_user
 
@@ -706,6 +706,7 @@ WS_ROWS = [r for r in hostile_strings(collecting=True) if "ws" in r["targets"]]
 def test_hostile_chat_messages_are_refused_or_stored_as_text_and_rendered_inert(
     client, desk, settings
 ):
+    require_shared(HOSTILE_STRINGS)
     settings.CHAT_RATE_BURST = 10_000
     settings.CHAT_NEW_RATE_LIMIT = "0/60"
     student = desk["student"]

@@ -24,6 +24,7 @@ def corpus_lines() -> list[str]:
 def test_import_is_idempotent_and_versions_changes(capsys):
     from madoguchi.cli import main
 
+    require_shared(CORPUS)
     assert main(["kb", "import", str(CORPUS)]) == 0
     first = json.loads(capsys.readouterr().out)
     assert (
