@@ -14,7 +14,6 @@ import math
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
-from madoguchi.core.clock import now
+from madoguchi.core.clock import desk_zone, now
 from madoguchi.core.events import (
     GROUP_FACULTY_STAFF,
     GROUP_STUDENT_STAFF,
@@ -425,7 +424,7 @@ def person_availability(lang: str) -> Availability:
 
     if not chat_open_now():
         when = next_open_at()
-        text = format_local(when.astimezone(ZoneInfo(settings.TIME_ZONE)), lang) if when else ""
+        text = format_local(when.astimezone(desk_zone()), lang) if when else ""
         return Availability("closed_hours", text)
     waiting = Conversation.objects.filter(state=ChatState.QUEUED).count()
     if (
@@ -435,6 +434,14 @@ def person_availability(lang: str) -> Availability:
     ):
         return Availability("busy")
     return Availability("open")
+
+
+def busy_text() -> str:
+    """Nobody can take a chat now (in hours): the bot's answer, the widget's notice."""
+    return _(
+        "No operator can take a chat now. Please send your question by the email form, or "
+        "leave your mail address and we will answer by mail."
+    )
 
 
 def _person_reply(conversation: Conversation) -> Message:
@@ -458,10 +465,7 @@ def _person_reply(conversation: Conversation) -> Message:
             ) % {"when": availability.next_open}
             offer = ["form", "mail"]
         else:
-            body = _(
-                "No operator can take a chat now. Please send your question by the email "
-                "form, or leave your mail address and we will answer by mail."
-            )
+            body = busy_text()
             offer = ["form", "mail"]
     reply, _c = inquiry_actions.do_chat_message(
         conversation.inquiry,
@@ -549,13 +553,7 @@ def request_person(conversation: Conversation, *, member_category: str = "") -> 
                     "closed_hours", _("Operators are not available now."), availability.next_open
                 )
             if availability.status == "busy":
-                return Offer(
-                    "busy",
-                    _(
-                        "All operators are busy. Please send your question by the email form, "
-                        "or leave your mail address and we will answer by mail."
-                    ),
-                )
+                return Offer("busy", busy_text())
         inquiry_actions.do_chat_handover(conversation.inquiry, member_category=member_category)
         conversation.state = ChatState.QUEUED
         conversation.queued_at = now()

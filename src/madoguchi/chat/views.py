@@ -87,10 +87,7 @@ def _strings() -> dict[str, str]:
         "download": _("Download"),
         "operators_now": _("Operators are available now."),
         "operators_later": _("Operators are not available now."),
-        "busy": _(
-            "No operator can take a chat now. Please send your question by the email form, "
-            "or leave your mail address and we will answer by mail."
-        ),
+        "busy": service.busy_text(),
         "write_first": _(
             "Write your question first: it goes to the person who answers, so you need not "
             "repeat it."

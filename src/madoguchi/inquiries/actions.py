@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.roles import sees_restricted
-from madoguchi.core.clock import now
+from madoguchi.core.clock import desk_zone, now
 from madoguchi.core.events import GROUP_STUDENT_STAFF, publish_on_commit, user_group
 from madoguchi.core.ids import new_reference, new_token
 from madoguchi.mail import outbox
@@ -328,11 +328,9 @@ def _expectation(inquiry: Inquiry) -> str:
     due = sla.expected_answer_by(inquiry)
     if due is None:
         return EXPECTATION[lang]
-    from zoneinfo import ZoneInfo
-
     from madoguchi.hours import format_local
 
-    when = format_local(due.astimezone(ZoneInfo(settings.TIME_ZONE)), lang)
+    when = format_local(due.astimezone(desk_zone()), lang)
     return Template(EXPECTATION_BY[lang]).safe_substitute(when=when)
 
 

@@ -272,6 +272,7 @@ function failed(data) {
     return;
   }
   if (data.cid) {
+    personAfterStart = false; // the first message was refused: nothing to hand over yet
     pending = pending.filter((p) => p.cid !== data.cid);
     savePending();
     const li = log.querySelector(`[data-cid="${CSS.escape(data.cid)}"]`);
