@@ -149,6 +149,7 @@ ACTIONS = [
     ("sensitive", {"body": "x"}),
     ("handback", {"body": "x"}),
     ("unassign", {}),
+    ("revoke_link", {}),
 ]
 
 
@@ -159,12 +160,13 @@ def test_actions_on_hidden_inquiries_are_denied(client, world, role, lane):
     users, inquiries = world
     login(client, users, role)
     inquiry = inquiries[lane]
-    before = (inquiry.messages.count(), inquiry.status, inquiry.priority)
+    state = ("status", "priority", "link_version", "assignee_id")
+    before = (inquiry.messages.count(), *(getattr(inquiry, f) for f in state))
     for action, data in ACTIONS:
         response = client.post(f"/console/i/{inquiry.reference}/do/{action}/", data)
         expect_denied(role, response)
     inquiry.refresh_from_db()
-    assert (inquiry.messages.count(), inquiry.status, inquiry.priority) == before
+    assert (inquiry.messages.count(), *(getattr(inquiry, f) for f in state)) == before
 
 
 @pytest.mark.parametrize("role", ROLES)
