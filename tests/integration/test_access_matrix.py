@@ -724,7 +724,8 @@ def leftovers(world):
         "withheld-words-zqx 成績が間違っている気がします",
         client_id="cid-left-0002",
     )
-    assert service.request_person is not None
+    withheld = turn.conversation.inquiry.messages.get(client_id="cid-left-0002")
+    assert withheld.restricted  # the fixture depends on the bot having withheld it
     actions.do_chat_handover(turn.conversation.inquiry)
     chat = turn.conversation
     data = new_inquiry(
@@ -910,6 +911,20 @@ def test_a_question_from_a_chat_later_marked_sensitive_leaves_the_students_page(
     assert "latermarked-zqx" in client.get("/console/kb/unanswered/").content.decode()
 
 
+def test_the_bot_figures_count_only_questions_the_role_may_see(client, world):
+    from madoguchi.chat import service
+
+    users, _ = world
+    turn = service.start("figures-zqx プリンタが動かない", client_id="cid-fig-0001", lang="ja")
+    actions.do_chat_handover(turn.conversation.inquiry)
+    login(client, users, "student")
+    before = client.get("/console/kb/figures/").context["decisions"]["total"]
+    actions.do_mark_sensitive(turn.conversation.inquiry, "x", acting_user=users["faculty"])
+    assert client.get("/console/kb/figures/").context["decisions"]["total"] == before - 1
+    client.force_login(users["faculty"])
+    assert client.get("/console/kb/figures/").context["decisions"]["total"] == before
+
+
 def test_a_waiting_chat_someone_claimed_is_not_taken_over_by_a_student(world, settings):
     from madoguchi.chat import service
     from madoguchi.chat.models import ChatState
@@ -926,3 +941,28 @@ def test_a_waiting_chat_someone_claimed_is_not_taken_over_by_a_student(world, se
     conversation = _fresh(conversation)
     assert conversation.state == ChatState.QUEUED
     assert conversation.inquiry.assignee_id == users["faculty"].pk
+
+
+def test_no_accept_button_on_a_waiting_chat_someone_claimed(client, world):
+    users, _ = world
+    conversation = _waiting_chat("claimed-button-zqx の件", "cid-claimed-0002")
+    login(client, users, "student")
+    page = client.get(f"/console/i/{conversation.inquiry.reference}/")
+    assert page.context["chat_can_accept"] is True
+    actions.do_claim(conversation.inquiry, acting_user=users["faculty"])
+    page = client.get(f"/console/i/{conversation.inquiry.reference}/")
+    assert page.context["chat_can_accept"] is False
+
+
+def test_a_student_operator_passes_to_faculty_a_chat_faculty_holds(world):
+    from madoguchi.chat import service
+    from madoguchi.inquiries.models import Lane
+
+    users, _ = world
+    conversation = _waiting_chat("held-zqx の件", "cid-held-0001")
+    service.accept(users["student"], conversation.inquiry.reference)
+    inquiry = _fresh(conversation).inquiry
+    actions.do_assign(inquiry, users["faculty"], acting_user=users["faculty"])
+    service.transfer(users["student"], inquiry.reference, to_faculty=True)
+    inquiry.refresh_from_db()
+    assert inquiry.lane == Lane.FACULTY and inquiry.assignee_id == users["faculty"].pk

@@ -219,3 +219,10 @@ def test_heartbeat_rows_of_workers_long_gone_are_forgotten(db):
         "worker-recent-2",
         "worker-new-3",
     }
+
+
+def test_healthz_details_are_for_staff_and_this_host_only(client, db):
+    outside = client.get("/healthz", REMOTE_ADDR="203.0.113.5").json()
+    assert set(outside) == {"status", "problems"}
+    local = client.get("/healthz", REMOTE_ADDR="127.0.0.1").json()
+    assert {"checks", "version"} <= set(local)

@@ -180,7 +180,7 @@ def chat_context(user: Any, inquiry: Any) -> dict[str, Any]:
         staff = [
             u
             for u in User.objects.filter(is_active=True).exclude(pk=user.pk).order_by("username")
-            if access.can_see(u, inquiry) and access.can_assign(user, inquiry, u)
+            if access.can_assign(user, inquiry, u)  # which checks that they can see it
         ]
     return {
         "chat": conversation,

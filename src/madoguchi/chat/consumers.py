@@ -337,7 +337,7 @@ def _availability(lang: str) -> dict[str, Any]:
     open, closed_hours or busy; ``operators_next`` when they are next available."""
     availability = service.person_availability(lang)
     return {
-        "operators_open": service.chat_open_now(),
+        "operators_open": availability.status != "closed_hours",
         "person": availability.status,
         "operators_next": availability.next_open,
     }

@@ -228,9 +228,11 @@ def _publish_state(conversation: Conversation) -> None:
 
 def _publish_queue(conversation: Conversation | None = None) -> None:
     """Tell waiting requesters and the staff who may take chats that the queue moved."""
-    staff = [GROUP_FACULTY_STAFF]
-    if conversation is None or not conversation.faculty_only:
-        staff.append(GROUP_STUDENT_STAFF)
+    staff = (
+        access.inquiry_audience(conversation.inquiry)
+        if conversation is not None
+        else [GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF]
+    )
     publish_on_commit({"kind": "chat.queue"}, audience=staff)
     publish_on_commit({"kind": "chat.queue"}, audience=[QUEUE_GROUP])
 
@@ -741,9 +743,8 @@ def accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
         if conversation.state != ChatState.QUEUED:
             raise ChatError(_("This chat is no longer waiting."), "not_waiting")
         if not access.can_accept_chat(user, conversation):
-            raise ChatError(_("Only faculty staff can take this chat."), "faculty_only")
-        if not access.can_assign(user, conversation.inquiry, user):
-            # Someone claimed the inquiry while it waited: student staff cannot take it over.
+            # It is visible and waiting (checked above), so someone claimed the inquiry
+            # while it waited: student staff cannot take it over.
             raise ChatError(_("This chat is assigned to someone else."), "taken")
         row = status_of(user)
         if (
@@ -810,20 +811,20 @@ def transfer(
             conversation.operator = None
             conversation.queued_at = now()
             conversation.save(update_fields=["state", "operator", "queued_at"])
-            if conversation.inquiry.assignee_id is not None:
+            if conversation.inquiry.assignee_id == user.pk:
+                # The operator lets go of it; anyone else's claim is theirs (a student
+                # assignee is dropped when the lane changes).
                 inquiry_actions.do_assign(conversation.inquiry, None, acting_user=user)
+            was_general = conversation.inquiry.lane == Lane.GENERAL
             # The inquiry moves to the faculty lane: restricted at once, everywhere (a
             # student passing it on cannot see it any more, so this comes last).
             inquiry_actions.do_pass_to_faculty(conversation.inquiry, acting_user=user)
             _event(conversation, "to_faculty")
             _publish_state(conversation)
-            _publish_queue(conversation)
+            if not was_general:  # the lane change already told the queue (after_lane_changed)
+                _publish_queue(conversation)
             return conversation
-        if (
-            to_user is None
-            or not is_desk_staff(to_user)
-            or not access.can_see(to_user, conversation.inquiry)
-        ):
+        if to_user is None or not access.can_see(to_user, conversation.inquiry):
             raise ChatError(_("Choose a member of staff who can see this inquiry."), "invalid")
         was_queued = conversation.state == ChatState.QUEUED
         _hand_to(conversation, to_user, acting_user=user)

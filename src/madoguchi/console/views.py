@@ -13,8 +13,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
@@ -23,6 +23,7 @@ from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priori
 from madoguchi.intake.forms import MultipleFileField, TextCheckedForm
 from madoguchi.intake.views import attachment_response
 from madoguchi.mail import outbox
+from madoguchi.sla.models import SlaPolicy
 
 
 def chat_context(user: Any, inquiry: Any) -> dict[str, Any]:
@@ -138,6 +139,8 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
         "handbacks": inquiry.handbacks.all(),
         "handback_pending": inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).exists(),
         "is_faculty": sees_restricted(request.user),
+        # A held mail names the inquiry it claimed to answer: only for those who may see it.
+        "held_reply_to": _visible_reference(user, (inquiry.details or {}).get("held_reply_to")),
         # The lines the desk puts around a reply (no real link: staff need not see it).
         "reply_frame": outbox.reply_frame(
             inquiry.lang,
@@ -150,6 +153,12 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
         ),
         **chat_context(request.user, inquiry),
     }
+
+
+def _visible_reference(user: Any, reference: Any) -> str:
+    if not isinstance(reference, str) or not reference:
+        return ""
+    return reference if access.visible_inquiries(user).filter(reference=reference).exists() else ""
 
 
 @staff_required
@@ -316,10 +325,11 @@ def sla_report(request: HttpRequest) -> HttpResponse:
         .order_by("-week", "sla_policy__name", "priority", "channel")[:500]
     )
     table = []
-    english = (get_language() or "ja").startswith("en")
     for row in rows:
         row = dict(row)
-        row["policy"] = (english and row.pop("sla_policy__name_en")) or row["sla_policy__name"]
+        row["policy"] = SlaPolicy(
+            name=row["sla_policy__name"], name_en=row.pop("sla_policy__name_en") or ""
+        ).label()
         row["first_pct"] = (
             round(100 * row["first_met"] / row["first_measured"]) if row["first_measured"] else None
         )

@@ -168,10 +168,15 @@ def can_operate_chat(user: Any, conversation: Any) -> bool:
 
 
 def can_accept_chat(user: Any, conversation: Any) -> bool:
-    """Take a waiting chat: anyone who may see it (a faculty-only chat is restricted)."""
+    """Take a waiting chat: anyone who may see it (a faculty-only chat is restricted) and may
+    take its inquiry (student staff never take over one someone else has claimed)."""
     from madoguchi.chat.models import ChatState
 
-    return conversation.state == ChatState.QUEUED and can_see(user, conversation.inquiry)
+    return (
+        conversation.state == ChatState.QUEUED
+        and can_see(user, conversation.inquiry)
+        and can_assign(user, conversation.inquiry, user)
+    )
 
 
 def visible_unrouted_mail(user: Any):  # noqa: ANN201 - a QuerySet of InboundMessage

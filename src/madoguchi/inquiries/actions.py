@@ -314,8 +314,8 @@ def _record_withheld(inquiry: Inquiry, kind: str) -> None:
         _new_message(
             inquiry,
             kind=MessageKind.SYSTEM,
-            body="Confirmation not sent: limit for this address reached. "
-            "/ 確認メールは送信していません（このアドレスへの送信数が上限に達しました）。",
+            # No text of its own: the flag's label says it, in the reader's language.
+            body="",
             channel=inquiry.channel,
             meta={"flags": [notice]},
         )

@@ -15,7 +15,7 @@ from madoguchi.core.clock import desk_zone
 from madoguchi.core.i18n import LANG_CHOICES
 
 from . import search
-from .models import Article, ArticleDay, BotQuestion
+from .models import Article, ArticleDay
 
 FIGURES = ("views", "suggested", "answered", "helpful", "not_helpful", "handed_over")
 
@@ -83,14 +83,18 @@ def figures(
     return table, FigureRow(article=None, **{n: totals[n] or 0 for n in FIGURES})
 
 
-def bot_decisions(start: dt.date, end: dt.date) -> dict[str, Any]:
+def bot_decisions(user: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
     """How the bot's questions in the range were handled, by decision (days where the
-    desk is, as the article counters count them)."""
+    desk is, as the article counters count them): only the questions ``user`` may see, so
+    restricted chats are not counted for student staff."""
+    from madoguchi.inquiries.access import visible_bot_questions
+
     zone = desk_zone()
     since = dt.datetime.combine(start, dt.time(), tzinfo=zone)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     rows = (
-        BotQuestion.objects.filter(created_at__gte=since, created_at__lt=until)
+        visible_bot_questions(user)
+        .filter(created_at__gte=since, created_at__lt=until)
         .values("decision")
         .annotate(n=Count("id"))
         .order_by()

@@ -328,7 +328,7 @@ def figures(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "totals": totals,
             "order": order if order in queries.FIGURES else "views",
-            "decisions": queries.bot_decisions(start, end),
+            "decisions": queries.bot_decisions(request.user, start, end),
             "time_zone": settings.TIME_ZONE,
             "columns": _figure_columns(),
         },

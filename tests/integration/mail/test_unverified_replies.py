@@ -87,3 +87,19 @@ def test_triage_mode_holds_the_reply_as_a_new_flagged_inquiry(mail_world, settin
     assert not OutboundMail.objects.filter(inquiry=held).exists()  # no mail to a forged From
     # A verified reply still threads as usual.
     assert ingest.ingest(reply(8, f"{OURS}; dmarc=pass")).reference == FIXTURE_REFERENCE
+
+
+def test_a_released_held_reply_names_its_target_only_to_who_may_see_it(
+    mail_world, settings, client
+):
+    from madoguchi.inquiries import actions
+
+    settings.MAIL_UNVERIFIED_REPLIES = "triage"
+    held = Inquiry.objects.get(reference=ingest.ingest(reply(9, SPOOFED)).reference)
+    faculty = make_user("faculty1", "faculty")
+    actions.do_mark_sensitive(mail_world, "x", acting_user=faculty)
+    actions.do_release_to_general(held, acting_user=faculty)
+    client.force_login(make_user("student1", "student"))
+    assert FIXTURE_REFERENCE not in client.get(f"/console/i/{held.reference}/").content.decode()
+    client.force_login(faculty)
+    assert FIXTURE_REFERENCE in client.get(f"/console/i/{held.reference}/").content.decode()
