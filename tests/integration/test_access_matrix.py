@@ -224,7 +224,9 @@ def test_requester_link_opens_only_its_own_inquiry(client, world):
 # --- WebSocket ------------------------------------------------------------------------------
 
 
-async def _events_for(user, trigger) -> list[dict]:
+async def _events_for(user, trigger, *, watch: str = "") -> list[dict]:
+    """The console events ``user``'s socket receives while ``trigger`` runs (``watch``: the
+    socket asks to watch that inquiry first, as its page does)."""
     communicator = WebsocketCommunicator(ConsoleConsumer.as_asgi(), "/ws/console/")
     communicator.scope["user"] = user
     connected, code = await communicator.connect()
@@ -234,6 +236,9 @@ async def _events_for(user, trigger) -> list[dict]:
     assert hello == {"kind": "hello"}
     from channels.db import database_sync_to_async
 
+    if watch:
+        await communicator.send_json_to({"kind": "watch", "inquiry": watch})
+        await communicator.receive_nothing(timeout=0.2)  # the watch is handled
     await database_sync_to_async(trigger)()
     events = []
     while not await communicator.receive_nothing(timeout=0.3):
@@ -327,7 +332,7 @@ def test_unrouted_mail_is_for_faculty_only(client, world, role):
 @pytest.fixture
 def chats(world):
     """A waiting chat in each lane (the restricted ones were marked after the hand-over)."""
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
     from madoguchi.chat.models import ChatState, Conversation
     from madoguchi.core.clock import frozen
 
@@ -335,11 +340,11 @@ def chats(world):
     out = {}
     with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):
         for lane in ("general", "sensitive", "triage"):
-            turn = service.start(
+            turn = chat_actions.do_start(
                 f"chat-{lane}-zqx のことで困っています", client_id=f"cid-matrix-{lane}", lang="ja"
             )
             conversation = turn.conversation
-            actions.do_chat_handover(conversation.inquiry)
+            actions.do_open_for_staff(conversation.inquiry, verb="chat.handed_over")
             Conversation.objects.filter(pk=conversation.pk).update(
                 state=ChatState.QUEUED, queued_at=turn.message.created_at
             )
@@ -403,12 +408,12 @@ def test_chat_actions_on_hidden_chats_are_denied(client, world, chats, role, lan
 
 
 def _waiting_chat(text: str, cid: str):
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
     from madoguchi.chat.models import ChatState, Conversation
 
-    turn = service.start(text, client_id=cid, lang="ja")
+    turn = chat_actions.do_start(text, client_id=cid, lang="ja")
     conversation = turn.conversation
-    actions.do_chat_handover(conversation.inquiry)
+    actions.do_open_for_staff(conversation.inquiry, verb="chat.handed_over")
     Conversation.objects.filter(pk=conversation.pk).update(
         state=ChatState.QUEUED, queued_at=turn.message.created_at
     )
@@ -426,24 +431,24 @@ def _fresh(conversation):
 def live(world):
     """Live chats: one a faculty member took, one another student took, and one the
     student passed to faculty staff, after which the requester wrote again and sent a file."""
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
 
     users, _ = world
     users["student2"] = make_user("stu2", "student")
     out = {}
     out["faculty_took"] = _waiting_chat("faculty-took-zqx の件", "cid-live-fac-0001")
-    service.accept(users["faculty"], out["faculty_took"].inquiry.reference)
+    chat_actions.do_accept(users["faculty"], out["faculty_took"].inquiry.reference)
     out["other_student_took"] = _waiting_chat("other-took-zqx の件", "cid-live-oth-0001")
-    service.accept(users["student2"], out["other_student_took"].inquiry.reference)
+    chat_actions.do_accept(users["student2"], out["other_student_took"].inquiry.reference)
     passed = _waiting_chat("passed-first-zqx の件", "cid-live-pas-0001")
-    service.accept(users["student"], passed.inquiry.reference)
-    service.operator_say(
+    chat_actions.do_accept(users["student"], passed.inquiry.reference)
+    chat_actions.do_operator_say(
         users["student"], passed.inquiry.reference, "student-said-zqx", client_id="op-live-0001"
     )
-    service.transfer(users["student"], passed.inquiry.reference, to_faculty=True)
+    chat_actions.do_transfer(users["student"], passed.inquiry.reference, to_faculty=True)
     passed = _fresh(passed)
-    service.say(passed, "after-transfer-zqx 成績のことです", client_id="cid-live-pas-0002")
-    service.requester_file(
+    chat_actions.do_say(passed, "after-transfer-zqx 成績のことです", client_id="cid-live-pas-0002")
+    chat_actions.do_send_file(
         _fresh(passed),
         SimpleUploadedFile("after.txt", b"after-transfer-file"),
         client_id="cid-live-pas-0003",
@@ -572,13 +577,17 @@ def test_transfer_lists_offer_only_who_may_take_the_chat(client, live):
 
 
 def test_faculty_release_a_chat_passed_to_them_and_what_they_wrote_stays_theirs(client, live):
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
 
     users, chats = live
     reference = chats["passed"].inquiry.reference
-    service.accept(users["faculty"], reference)
-    service.operator_say(users["faculty"], reference, "faculty-said-zqx", client_id="op-fac-0001")
-    service.say(_fresh(chats["passed"]), "requester-again-zqx", client_id="cid-live-pas-0004")
+    chat_actions.do_accept(users["faculty"], reference)
+    chat_actions.do_operator_say(
+        users["faculty"], reference, "faculty-said-zqx", client_id="op-fac-0001"
+    )
+    chat_actions.do_say(
+        _fresh(chats["passed"]), "requester-again-zqx", client_id="cid-live-pas-0004"
+    )
     login(client, users, "faculty")
     assert client.post(f"/console/i/{reference}/do/release/").status_code == 302
     assert _fresh(chats["passed"]).inquiry.lane == Lane.GENERAL
@@ -600,30 +609,76 @@ def test_faculty_release_a_chat_passed_to_them_and_what_they_wrote_stays_theirs(
 
 @realtime
 def test_websocket_student_staff_hear_nothing_of_a_chat_passed_to_faculty(world):
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
 
     users, _ = world
     conversation = _waiting_chat("ws-passed-zqx の件", "cid-ws-pass-0001")
     reference = conversation.inquiry.reference
-    service.accept(users["student"], reference)
+    chat_actions.do_accept(users["student"], reference)
     events = async_to_sync(_events_for)(
         users["student"],
-        lambda: service.transfer(users["student"], reference, to_faculty=True),
+        lambda: chat_actions.do_transfer(users["student"], reference, to_faculty=True),
     )
     assert {"kind": "inquiry.revoked", "inquiry": reference} in events
     assert {"kind": "chat.queue"} not in events
 
     def afterwards() -> None:
-        service.accept(users["faculty"], reference)
-        service.say(_fresh(conversation), "after-zqx", client_id="cid-ws-pass-0002")
-        service.requester_typing(conversation.pk, True)
-        service.operator_say(users["faculty"], reference, "reply-zqx", client_id="op-ws-0001")
+        chat_actions.do_accept(users["faculty"], reference)
+        chat_actions.do_say(_fresh(conversation), "after-zqx", client_id="cid-ws-pass-0002")
+        chat_actions.notify_requester_typing(conversation.pk, True)
+        chat_actions.do_operator_say(
+            users["faculty"], reference, "reply-zqx", client_id="op-ws-0001"
+        )
 
     assert async_to_sync(_events_for)(users["student"], afterwards) == []
     faculty_events = async_to_sync(_events_for)(
-        users["faculty"], lambda: service.requester_typing(conversation.pk, True)
+        users["faculty"], lambda: chat_actions.notify_requester_typing(conversation.pk, True)
     )
     assert {"kind": "chat.typing", "inquiry": reference, "on": True} in faculty_events
+
+
+@realtime
+def test_websocket_watching_a_chat_follows_access(world):
+    """A page's socket that watches an inquiry hears of each new entry (not every staff
+    socket does); student staff cannot watch a restricted one, and stop hearing of one
+    the moment it is restricted."""
+    from madoguchi.chat import actions as chat_actions
+
+    users, _ = world
+    conversation = _waiting_chat("watch-zqx の件", "cid-ws-watch-001")
+    reference = conversation.inquiry.reference
+    chat_actions.do_accept(users["faculty"], reference)
+
+    def requester_writes(n: int):
+        return lambda: chat_actions.do_say(
+            _fresh(conversation), f"watched-zqx {n}", client_id=f"cid-ws-watch-{n:03d}"
+        )
+
+    created = {"kind": "message.created", "inquiry": reference}
+    # Nobody but its operator hears of a chat message unless they watch the inquiry.
+    assert created not in async_to_sync(_events_for)(users["student"], requester_writes(2))
+    assert created in async_to_sync(_events_for)(
+        users["student"], requester_writes(3), watch=reference
+    )
+    assert created in async_to_sync(_events_for)(users["faculty"], requester_writes(4))
+    # Restricted while a student watches: the notice, then nothing more.
+    events = async_to_sync(_events_for)(
+        users["student"],
+        lambda: (
+            actions.do_mark_sensitive(
+                _fresh(conversation).inquiry, "grades", acting_user=users["faculty"]
+            ),
+            requester_writes(5)(),
+        ),
+        watch=reference,
+    )
+    assert {"kind": "inquiry.revoked", "inquiry": reference} in events
+    assert created not in events
+    # A student cannot start watching it now; faculty still can.
+    assert async_to_sync(_events_for)(users["student"], requester_writes(6), watch=reference) == []
+    assert created in async_to_sync(_events_for)(
+        users["faculty"], requester_writes(7), watch=reference
+    )
 
 
 # --- the bot's question log -----------------------------------------------------------------
@@ -632,7 +687,7 @@ def test_websocket_student_staff_hear_nothing_of_a_chat_passed_to_faculty(world)
 @pytest.fixture
 def questions(world):
     """Questions the bot could not answer, from chats that ended up in each situation."""
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
     from madoguchi.kb import learning
     from madoguchi.kb.models import BotQuestion
     from madoguchi.kb.search import engine
@@ -642,9 +697,9 @@ def questions(world):
     marked = _waiting_chat("qmarked-zqx プリンタが動かない", "cid-q-mrk-0001")
     actions.do_mark_sensitive(marked.inquiry, "x", acting_user=users["faculty"])
     passed = _waiting_chat("qpassed-zqx プリンタが動かない", "cid-q-pas-0001")
-    service.accept(users["student"], passed.inquiry.reference)
-    service.transfer(users["student"], passed.inquiry.reference, to_faculty=True)
-    withheld = service.start(
+    chat_actions.do_accept(users["student"], passed.inquiry.reference)
+    chat_actions.do_transfer(users["student"], passed.inquiry.reference, to_faculty=True)
+    withheld = chat_actions.do_start(
         "qwithheld-zqx 成績が間違っている気がします", client_id="cid-q-wth-0001", lang="ja"
     )
     assert withheld.message.__class__.objects.get(pk=withheld.message.pk).restricted
@@ -714,19 +769,19 @@ def test_a_student_cannot_teach_or_dismiss_questions_they_cannot_see(client, que
 def leftovers(world):
     """A general chat with a message the bot withheld, and a sensitive inquiry handed back
     to student staff after faculty worked on it (note, reply with a file, reason)."""
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
 
     users, inquiries = world
-    turn = service.start("leftover-chat-zqx プリンタ", client_id="cid-left-0001", lang="ja")
+    turn = chat_actions.do_start("leftover-chat-zqx プリンタ", client_id="cid-left-0001", lang="ja")
     # While the bot answers: it withholds what may be sensitive; then a person takes over.
-    service.say(
+    chat_actions.do_say(
         turn.conversation,
         "withheld-words-zqx 成績が間違っている気がします",
         client_id="cid-left-0002",
     )
     withheld = turn.conversation.inquiry.messages.get(client_id="cid-left-0002")
     assert withheld.restricted  # the fixture depends on the bot having withheld it
-    actions.do_chat_handover(turn.conversation.inquiry)
+    actions.do_open_for_staff(turn.conversation.inquiry, verb="chat.handed_over")
     chat = turn.conversation
     data = new_inquiry(
         subject="handedback-zqx",
@@ -896,15 +951,17 @@ def test_faculty_cannot_assign_a_restricted_inquiry_to_student_staff(world):
 
 
 def test_a_question_from_a_chat_later_marked_sensitive_leaves_the_students_page(client, world):
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
     from madoguchi.kb.models import BotQuestion
 
     users, _ = world
-    turn = service.start("latermarked-zqx プリンタが動かない", client_id="cid-lm-0001", lang="ja")
+    turn = chat_actions.do_start(
+        "latermarked-zqx プリンタが動かない", client_id="cid-lm-0001", lang="ja"
+    )
     BotQuestion.objects.update(decision="handover")
     login(client, users, "student")
     assert "latermarked-zqx" in client.get("/console/kb/unanswered/").content.decode()
-    actions.do_chat_handover(turn.conversation.inquiry)
+    actions.do_open_for_staff(turn.conversation.inquiry, verb="chat.handed_over")
     actions.do_mark_sensitive(turn.conversation.inquiry, "x", acting_user=users["faculty"])
     assert "latermarked-zqx" not in client.get("/console/kb/unanswered/").content.decode()
     client.force_login(users["faculty"])
@@ -912,11 +969,13 @@ def test_a_question_from_a_chat_later_marked_sensitive_leaves_the_students_page(
 
 
 def test_the_bot_figures_count_only_questions_the_role_may_see(client, world):
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
 
     users, _ = world
-    turn = service.start("figures-zqx プリンタが動かない", client_id="cid-fig-0001", lang="ja")
-    actions.do_chat_handover(turn.conversation.inquiry)
+    turn = chat_actions.do_start(
+        "figures-zqx プリンタが動かない", client_id="cid-fig-0001", lang="ja"
+    )
+    actions.do_open_for_staff(turn.conversation.inquiry, verb="chat.handed_over")
     login(client, users, "student")
     before = client.get("/console/kb/figures/").context["decisions"]["total"]
     actions.do_mark_sensitive(turn.conversation.inquiry, "x", acting_user=users["faculty"])
@@ -926,18 +985,19 @@ def test_the_bot_figures_count_only_questions_the_role_may_see(client, world):
 
 
 def test_a_waiting_chat_someone_claimed_is_not_taken_over_by_a_student(world, settings):
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
+    from madoguchi.chat import validation as chat_validation
     from madoguchi.chat.models import ChatState
 
     users, _ = world
     conversation = _waiting_chat("claimed-zqx の件", "cid-claimed-0001")
     actions.do_claim(conversation.inquiry, acting_user=users["faculty"])
-    with pytest.raises(service.ChatError) as refused:
-        service.accept(users["student"], conversation.inquiry.reference)
+    with pytest.raises(chat_validation.ChatError) as refused:
+        chat_actions.do_accept(users["student"], conversation.inquiry.reference)
     assert refused.value.code == "taken"
     # Automatic routing skips it instead of failing for every other waiting chat.
-    service.set_availability(users["student"], available=True)
-    assert service.dispatch() == 0
+    chat_actions.do_set_availability(users["student"], available=True)
+    assert chat_actions.do_dispatch() == 0
     conversation = _fresh(conversation)
     assert conversation.state == ChatState.QUEUED
     assert conversation.inquiry.assignee_id == users["faculty"].pk
@@ -955,14 +1015,14 @@ def test_no_accept_button_on_a_waiting_chat_someone_claimed(client, world):
 
 
 def test_a_student_operator_passes_to_faculty_a_chat_faculty_holds(world):
-    from madoguchi.chat import service
+    from madoguchi.chat import actions as chat_actions
     from madoguchi.inquiries.models import Lane
 
     users, _ = world
     conversation = _waiting_chat("held-zqx の件", "cid-held-0001")
-    service.accept(users["student"], conversation.inquiry.reference)
+    chat_actions.do_accept(users["student"], conversation.inquiry.reference)
     inquiry = _fresh(conversation).inquiry
     actions.do_assign(inquiry, users["faculty"], acting_user=users["faculty"])
-    service.transfer(users["student"], inquiry.reference, to_faculty=True)
+    chat_actions.do_transfer(users["student"], inquiry.reference, to_faculty=True)
     inquiry.refresh_from_db()
     assert inquiry.lane == Lane.FACULTY and inquiry.assignee_id == users["faculty"].pk

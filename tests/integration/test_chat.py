@@ -13,7 +13,9 @@ from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.http import Http404
 
-from madoguchi.chat import service
+from madoguchi.chat import actions as chat_actions
+from madoguchi.chat import queries as chat_queries
+from madoguchi.chat import validation as chat_validation
 from madoguchi.chat.consumers import WidgetConsumer
 from madoguchi.chat.models import ChatState, Conversation, OperatorStatus
 from madoguchi.console.consumers import ConsoleConsumer
@@ -205,8 +207,8 @@ def test_messages_arrive_in_order_after_a_reconnect(desk):
             Conversation.objects.select_related("inquiry").get
         )()
         for i in range(3):
-            await database_sync_to_async(actions.do_chat_message)(
-                conversation.inquiry, kind=MessageKind.EVENT, body=f"event {i}"
+            await database_sync_to_async(chat_actions.do_add_entry)(
+                conversation, kind=MessageKind.EVENT, body=f"event {i}"
             )
         back = Widget()
         welcome = await back.open(token=token, after=0)
@@ -343,7 +345,7 @@ def test_helpful_feedback_is_counted_once(desk):
 
 
 def _start(text: str = "Zoomにログインできない") -> Conversation:
-    turn = service.start(
+    turn = chat_actions.do_start(
         text, client_id="cid-start-" + str(Conversation.objects.count()).zfill(6), lang="ja"
     )
     return turn.conversation
@@ -364,19 +366,19 @@ def test_hand_over_queues_with_position_and_wait_then_an_operator_accepts(desk):
         state = await w.expect("state")
         # a second requester queues behind
         second = await database_sync_to_async(_start)("VPN が使えません")
-        await database_sync_to_async(service.request_person)(second)
+        await database_sync_to_async(chat_actions.do_request_person)(second)
         # the operator takes the first chat: the widget learns it live
         ref = (
             await database_sync_to_async(
                 Conversation.objects.select_related("inquiry").order_by("pk").first
             )()
         ).inquiry.reference
-        await database_sync_to_async(service.accept)(student, ref)
+        await database_sync_to_async(chat_actions.do_accept)(student, ref)
         active = await w.expect("state")
         while active["state"] != "active":
             active = await w.expect("state")
         # the operator writes; the requester sees it
-        await database_sync_to_async(service.operator_say)(
+        await database_sync_to_async(chat_actions.do_operator_say)(
             student, ref, "こんにちは、担当の者です", client_id="op-000000001"
         )
         message = await w.expect("message")
@@ -394,7 +396,7 @@ def test_hand_over_queues_with_position_and_wait_then_an_operator_accepts(desk):
         "author"
     ] == str(student)
     second.refresh_from_db()
-    assert service.place_in_queue(second).position == 1  # moved up when the first was taken
+    assert chat_queries.place_in_queue(second).position == 1  # moved up when the first was taken
     first = Conversation.objects.order_by("pk").first()
     assert first.inquiry.assignee == student and first.inquiry.status == Status.OPEN
     assert first.inquiry.first_response_at is not None
@@ -405,7 +407,7 @@ def test_hand_over_out_of_hours_tells_when_operators_are_back(desk):
     available(desk["student"])
     with frozen(OUT_OF_HOURS):
         conversation = _start()
-        offer = service.request_person(conversation)
+        offer = chat_actions.do_request_person(conversation)
     assert offer.outcome == "closed_hours" and "11月25日" in offer.next_open
     conversation.refresh_from_db()
     assert conversation.state == ChatState.BOT
@@ -414,11 +416,11 @@ def test_hand_over_out_of_hours_tells_when_operators_are_back(desk):
 @realtime
 def test_hand_over_without_operators_or_with_a_long_queue_offers_the_form(desk, settings):
     with frozen(IN_HOURS):
-        assert service.request_person(_start()).outcome == "busy"  # nobody on duty
+        assert chat_actions.do_request_person(_start()).outcome == "busy"  # nobody on duty
         available(desk["student"])
         settings.CHAT_MAX_QUEUE = 1
-        assert service.request_person(_start()).outcome == "queued"
-        assert service.request_person(_start()).outcome == "busy"
+        assert chat_actions.do_request_person(_start()).outcome == "queued"
+        assert chat_actions.do_request_person(_start()).outcome == "busy"
 
 
 @realtime
@@ -433,10 +435,11 @@ def test_entitlement_limits_who_may_wait_for_an_operator(desk):
     )
     available(desk["student"])
     with frozen(IN_HOURS):
-        offer = service.request_person(_start(), member_category="other")
+        offer = chat_actions.do_request_person(_start(), member_category="other")
         assert offer.outcome == "not_entitled" and "フォーム" in offer.message
         assert (
-            service.request_person(_start(), member_category="student_current").outcome == "queued"
+            chat_actions.do_request_person(_start(), member_category="student_current").outcome
+            == "queued"
         )
 
 
@@ -447,25 +450,25 @@ def test_operator_limits_transfer_to_faculty_and_back(desk):
     available(faculty)
     with frozen(IN_HOURS):
         a, b = _start(), _start()
-        service.request_person(a)
-        service.request_person(b)
-        service.accept(student, a.inquiry.reference)
-        with pytest.raises(service.ChatError) as limit:
-            service.accept(student, b.inquiry.reference)
+        chat_actions.do_request_person(a)
+        chat_actions.do_request_person(b)
+        chat_actions.do_accept(student, a.inquiry.reference)
+        with pytest.raises(chat_validation.ChatError) as limit:
+            chat_actions.do_accept(student, b.inquiry.reference)
         assert limit.value.code == "limit"
-        service.transfer(student, a.inquiry.reference, to_faculty=True)
+        chat_actions.do_transfer(student, a.inquiry.reference, to_faculty=True)
         a.refresh_from_db()
         assert a.state == ChatState.QUEUED and a.faculty_only and a.operator is None
         assert a.inquiry.lane == Lane.FACULTY
         with pytest.raises(Http404):  # passed to faculty: it does not exist for students
-            service.accept(student, a.inquiry.reference)
+            chat_actions.do_accept(student, a.inquiry.reference)
         assert a.inquiry.reference not in [
-            c.inquiry.reference for c in service.queue(for_user=student)
+            c.inquiry.reference for c in chat_queries.queue(for_user=student)
         ]
-        service.accept(faculty, a.inquiry.reference)
+        chat_actions.do_accept(faculty, a.inquiry.reference)
         a.refresh_from_db()
         assert a.state == ChatState.ACTIVE and a.operator == faculty
-        service.transfer(faculty, b.inquiry.reference, to_user=student)
+        chat_actions.do_transfer(faculty, b.inquiry.reference, to_user=student)
         b.refresh_from_db()
         assert b.operator == student and b.state == ChatState.ACTIVE
     events = list(
@@ -495,8 +498,8 @@ def test_marking_a_live_chat_sensitive_takes_it_from_the_student_at_once(desk):
 
     with frozen(IN_HOURS):
         c = _start()
-        service.request_person(c)
-        service.accept(student, c.inquiry.reference)
+        chat_actions.do_request_person(c)
+        chat_actions.do_accept(student, c.inquiry.reference)
         inquiry = Inquiry.objects.get(pk=c.inquiry_id)
         events = async_to_sync(listen_then)(
             student, lambda: actions.do_mark_sensitive(inquiry, "grades", acting_user=faculty)
@@ -507,9 +510,11 @@ def test_marking_a_live_chat_sensitive_takes_it_from_the_student_at_once(desk):
     )  # a faculty-only queue change is not theirs
     c.refresh_from_db()
     assert c.state == ChatState.QUEUED and c.faculty_only and c.operator is None
-    assert service.active_chats(student) == []
+    assert chat_queries.active_chats(student) == []
     with pytest.raises(Exception):  # noqa: B017 - Http404 from access
-        service.operator_say(student, inquiry.reference, "still here?", client_id="op-000000002")
+        chat_actions.do_operator_say(
+            student, inquiry.reference, "still here?", client_id="op-000000002"
+        )
 
 
 @realtime
@@ -533,9 +538,9 @@ def test_typing_goes_both_ways_only_to_the_chat(desk):
         return seen_by_staff, seen_by_requester
 
     with frozen(IN_HOURS):
-        turn = service.start("人と話したい", client_id="cid-typing-001", lang="ja")
-        service.request_person(turn.conversation)
-        service.accept(student, turn.conversation.inquiry.reference)
+        turn = chat_actions.do_start("人と話したい", client_id="cid-typing-001", lang="ja")
+        chat_actions.do_request_person(turn.conversation)
+        chat_actions.do_accept(student, turn.conversation.inquiry.reference)
         staff_event, requester_event = async_to_sync(scenario)(
             turn.conversation.inquiry.reference, turn.secret
         )
@@ -556,8 +561,8 @@ def test_round_robin_gives_chats_to_the_least_busy_operator(desk, settings):
     with frozen(IN_HOURS):
         chats = [_start() for _ in range(4)]
         for c in chats:
-            service.request_person(c)
-        service.dispatch()
+            chat_actions.do_request_person(c)
+        chat_actions.do_dispatch()
     owners = [Conversation.objects.get(pk=c.pk).operator for c in chats]
     assert None not in owners
     assert owners.count(student) == 2 and owners.count(faculty) == 2
@@ -572,13 +577,13 @@ def test_switch_to_mail_then_the_requester_leaves_an_address(desk):
     available(student)
     with frozen(IN_HOURS):
         c = _start()
-        service.request_person(c)
-        service.accept(student, c.inquiry.reference)
-        service.switch_to_mail(student, c.inquiry.reference)
+        chat_actions.do_request_person(c)
+        chat_actions.do_accept(student, c.inquiry.reference)
+        chat_actions.do_switch_to_mail(student, c.inquiry.reference)
         c.refresh_from_db()
         assert c.state == ChatState.EMAIL
-        with pytest.raises(service.ChatError):
-            service.say(c, "まだいますか", client_id="cid-after-mail-1")
+        with pytest.raises(chat_validation.ChatError):
+            chat_actions.do_say(c, "まだいますか", client_id="cid-after-mail-1")
     inquiry = Inquiry.objects.get(pk=c.inquiry_id)
     assert inquiry.status == Status.OPEN  # stays open: staff answer by mail
     with pytest.raises(ValueError):  # no address yet: no mail can be sent
@@ -590,10 +595,10 @@ def test_a_waiting_requester_leaves_an_address_and_gets_a_confirmation(desk):
     available(desk["student"])
     with frozen(IN_HOURS):
         c = _start()
-        service.request_person(c)
-        with pytest.raises(service.ChatError):
-            service.continue_by_mail(c, "not-an-address")
-        service.continue_by_mail(c, "Taro@Example.AC.JP", "山田 太郎")
+        chat_actions.do_request_person(c)
+        with pytest.raises(chat_validation.ChatError):
+            chat_actions.do_continue_by_mail(c, "not-an-address")
+        chat_actions.do_continue_by_mail(c, "Taro@Example.AC.JP", "山田 太郎")
     c.refresh_from_db()
     assert c.state == ChatState.EMAIL
     assert (
@@ -602,7 +607,7 @@ def test_a_waiting_requester_leaves_an_address_and_gets_a_confirmation(desk):
     )
     mail = OutboundMail.objects.get(kind="confirmation")
     assert mail.to == "taro@example.ac.jp" and c.inquiry.reference in mail.subject
-    assert service.queue() == []
+    assert chat_queries.queue() == []
     actions.do_reply(Inquiry.objects.get(pk=c.inquiry_id), "答えです", acting_user=desk["student"])
     assert OutboundMail.objects.filter(kind="reply", to="taro@example.ac.jp").exists()
 
@@ -611,14 +616,14 @@ def test_a_waiting_requester_leaves_an_address_and_gets_a_confirmation(desk):
 def test_close_and_rate(desk):
     with frozen(IN_HOURS):
         c = _start()
-        with pytest.raises(service.ChatError):
-            service.rate(c, 5)  # not before it ends
-        service.close_by_requester(c)
+        with pytest.raises(chat_validation.ChatError):
+            chat_actions.do_rate(c, 5)  # not before it ends
+        chat_actions.do_close_by_requester(c)
         for bad in (0, 6, "5", True, None):
-            with pytest.raises(service.ChatError):
-                service.rate(c, bad)
-        service.rate(c, 4, "分かりやすかったです")
-        service.rate(c, 1)  # a second rating is ignored
+            with pytest.raises(chat_validation.ChatError):
+                chat_actions.do_rate(c, bad)
+        chat_actions.do_rate(c, 4, "分かりやすかったです")
+        chat_actions.do_rate(c, 1)  # a second rating is ignored
     c.refresh_from_db()
     assert (
         c.state == ChatState.CLOSED and c.rating == 4 and c.rating_comment == "分かりやすかったです"
@@ -632,14 +637,14 @@ def test_sweep_closes_idle_chats_and_drops_requesters_who_left_the_queue(desk, s
     with frozen(IN_HOURS):
         idle = _start()
         waiting = _start()
-        service.request_person(waiting)
-        service.requester_connected(waiting.pk, False)
+        chat_actions.do_request_person(waiting)
+        chat_actions.do_mark_connected(waiting.pk, False)
     with frozen(IN_HOURS + dt.timedelta(seconds=settings.CHAT_QUEUE_GRACE_SECONDS + 5)):
-        assert service.sweep() == 1
+        assert chat_actions.do_sweep() == 1
     waiting.refresh_from_db()
     assert waiting.state == ChatState.CLOSED and waiting.closed_by == "abandoned"
     with frozen(IN_HOURS + dt.timedelta(minutes=settings.CHAT_IDLE_MINUTES + 1)):
-        assert service.sweep() == 1
+        assert chat_actions.do_sweep() == 1
     idle.refresh_from_db()
     assert idle.state == ChatState.CLOSED and idle.closed_by == "idle"
 
@@ -754,7 +759,7 @@ def test_hostile_chat_messages_are_refused_or_stored_as_text_and_rendered_inert(
         else:  # refused with a reason (empty, too long, not valid text): nothing stored
             assert reply["message"] and cid not in stored, row["id"]
     assert sum(1 for r in outcomes.values() if r["t"] == "ack") > len(CHAT_ROWS) // 2
-    service.request_person(conversation)
+    chat_actions.do_request_person(conversation)
     client.force_login(desk["faculty"])
     page = client.get(f"/console/i/{conversation.inquiry.reference}/").content.decode()
     for body in stored.values():
@@ -821,8 +826,8 @@ def test_files_are_exchanged_by_the_conversation_key_only(client, desk):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     with frozen(IN_HOURS):
-        mine = service.start("画面の写真を送ります", client_id="cid-file-000001", lang="ja")
-        other = service.start("別の人です", client_id="cid-file-000002", lang="ja")
+        mine = chat_actions.do_start("画面の写真を送ります", client_id="cid-file-000001", lang="ja")
+        other = chat_actions.do_start("別の人です", client_id="cid-file-000002", lang="ja")
     upload = SimpleUploadedFile("screen.png", b"\x89PNG....", content_type="image/png")
     response = client.post(
         "/chat/upload/", {"file": upload, "cid": "cid-file-000003"}, HTTP_X_CHAT_TOKEN=mine.secret
@@ -859,7 +864,7 @@ def test_console_chat_routes(client, desk):
     assert OperatorStatus.objects.get(user=student).available is True
     with frozen(IN_HOURS):
         c = _start("VPN が繋がりません queue-zqx")
-        service.request_person(c)
+        chat_actions.do_request_person(c)
         panel = client.get("/console/chat/").content.decode()
         assert "queue-zqx" in panel
         ref = c.inquiry.reference
@@ -880,7 +885,7 @@ def test_console_chat_routes(client, desk):
         assert 'id="chat-composer"' in detail
         # a faculty-only chat is not in the student's queue and its page does not exist for them
         c2 = _start("成績 secret-queue-zqx")
-        service.request_person(c2)
+        chat_actions.do_request_person(c2)
         actions.do_mark_sensitive(Inquiry.objects.get(pk=c2.inquiry_id), "x", acting_user=faculty)
         assert c2.inquiry.reference not in client.get("/console/chat/").content.decode()
         assert client.get(f"/console/i/{c2.inquiry.reference}/").status_code == 404
@@ -921,8 +926,8 @@ def test_events_reach_only_their_own_conversation(desk):
         conversation_a = await database_sync_to_async(
             Conversation.objects.select_related("inquiry").order_by("pk").first
         )()
-        await database_sync_to_async(actions.do_chat_message)(
-            conversation_a.inquiry, kind=MessageKind.EVENT, body="only for a 秘密-a-zqx"
+        await database_sync_to_async(chat_actions.do_add_entry)(
+            conversation_a, kind=MessageKind.EVENT, body="only for a 秘密-a-zqx"
         )
         got_a = await a.expect("message")
         seen_by_b = await b.frames(timeout=0.5)
@@ -947,8 +952,8 @@ def test_requester_and_operator_writing_at_once_do_not_deadlock(desk):
     available(student)
     with frozen(IN_HOURS):
         c = _start()
-        service.request_person(c)
-        service.accept(student, c.inquiry.reference)
+        chat_actions.do_request_person(c)
+        chat_actions.do_accept(student, c.inquiry.reference)
     errors: list[BaseException] = []
 
     def run_in_thread(fn) -> threading.Thread:
@@ -967,13 +972,13 @@ def test_requester_and_operator_writing_at_once_do_not_deadlock(desk):
 
         def requester(i=i, barrier=barrier):
             barrier.wait()
-            service.say(
+            chat_actions.do_say(
                 Conversation.objects.get(pk=c.pk), f"requester {i}", client_id=f"cid-race-r-{i:04d}"
             )
 
         def operator(i=i, barrier=barrier):
             barrier.wait()
-            service.operator_say(
+            chat_actions.do_operator_say(
                 student, c.inquiry.reference, f"operator {i}", client_id=f"cid-race-o-{i:04d}"
             )
 
@@ -995,10 +1000,10 @@ def test_thread_updates_fetch_only_new_entries(client, desk):
     available(student)
     with frozen(IN_HOURS):
         c = _start("最初の質問 first-zqx")
-        service.request_person(c)
-        service.accept(student, c.inquiry.reference)
+        chat_actions.do_request_person(c)
+        chat_actions.do_accept(student, c.inquiry.reference)
         last = Message.objects.filter(inquiry=c.inquiry_id).order_by("-pk").first().pk
-        service.say(c, "新しい質問 new-zqx", client_id="cid-after-000001")
+        chat_actions.do_say(c, "新しい質問 new-zqx", client_id="cid-after-000001")
     client.force_login(student)
     url = f"/console/i/{c.inquiry.reference}/thread/"
     newer = client.get(url, {"after": last}).content.decode()

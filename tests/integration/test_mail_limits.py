@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from madoguchi.chat import service
+from madoguchi.chat import actions as chat_actions
 from madoguchi.inquiries import actions
 from madoguchi.inquiries.models import Inquiry, MessageKind
 from madoguchi.mail import ingest
@@ -71,14 +71,14 @@ def test_the_limit_is_one_across_form_mail_and_chat(db, categories, settings):
         ).encode()
     )
     assert confirmations() == 2
-    chat = service.start("Zoomにログインできない", client_id="cid-limit-000001", lang="ja")
-    service.continue_by_mail(chat.conversation, VICTIM, "Victim")
+    chat = chat_actions.do_start("Zoomにログインできない", client_id="cid-limit-000001", lang="ja")
+    chat_actions.do_continue_by_mail(chat.conversation, VICTIM, "Victim")
     assert confirmations() == 3
     for i in range(20):
-        other = service.start(
+        other = chat_actions.do_start(
             "Zoomにログインできない", client_id=f"cid-limit-{i + 2:06d}", lang="ja"
         )
-        service.continue_by_mail(other.conversation, VICTIM.upper(), "Victim")
+        chat_actions.do_continue_by_mail(other.conversation, VICTIM.upper(), "Victim")
     new(subject="five")
     assert confirmations() == 3
     assert AuditEvent.objects.filter(verb="mail.withheld").count() == 21
@@ -97,12 +97,14 @@ def test_an_active_chat_continued_by_mail_again_is_capped_not_a_crash(db, catego
     operator = make_user("student1", "student")
     OperatorStatus.objects.create(user=operator, available=True, max_chats=3)
     with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):  # Tuesday 10:00 in Tokyo
-        turn = service.start("Zoomにログインできない", client_id="cid-active-000001", lang="ja")
-        service.request_person(turn.conversation)
-        service.accept(operator, turn.conversation.inquiry.reference)
+        turn = chat_actions.do_start(
+            "Zoomにログインできない", client_id="cid-active-000001", lang="ja"
+        )
+        chat_actions.do_request_person(turn.conversation)
+        chat_actions.do_accept(operator, turn.conversation.inquiry.reference)
         for _ in range(5):  # the chat stays live: the requester may leave an address again
-            service.continue_by_mail(turn.conversation, VICTIM, "Victim")
-        service.continue_by_mail(turn.conversation, "other@example.ac.jp", "Victim")
+            chat_actions.do_continue_by_mail(turn.conversation, VICTIM, "Victim")
+        chat_actions.do_continue_by_mail(turn.conversation, "other@example.ac.jp", "Victim")
     assert confirmations() == 3
     assert confirmations("other@example.ac.jp") == 1
 

@@ -11,8 +11,8 @@ class ChatConfig(AppConfig):
         from madoguchi.inquiries.signals import lane_changed
 
         def on_lane_changed(sender, inquiry, previous, **kwargs):  # noqa: ANN001, ANN202, ARG001
-            from .service import after_lane_changed
+            from .actions import on_lane_changed as chat_on_lane_changed
 
-            after_lane_changed(inquiry)
+            chat_on_lane_changed(inquiry)
 
         lane_changed.connect(on_lane_changed, dispatch_uid="chat.after_lane_changed", weak=False)

@@ -24,12 +24,12 @@ from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
-from madoguchi.core.events import requester_group
+from madoguchi.core.events import GROUP_WAITING, requester_group
 from madoguchi.core.ratelimit import hit, scope_client_address
 
-from . import service
+from . import actions, queries
 from .models import ChatState, Conversation
-from .service import ChatError
+from .validation import ChatError, clean_client_id, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.conversation_id is not None:
-            await db(service.requester_connected)(self.conversation_id, False)
+            await db(actions.do_mark_connected)(self.conversation_id, False)
 
     # --- frames from the widget -------------------------------------------------------------
 
@@ -167,7 +167,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             page[:300] if isinstance(page, str) and page.startswith(("http://", "https://")) else ""
         )
         token = data.get("token")
-        conversation = await self._run(service.find, token) if token else None
+        conversation = await self._run(queries.find, token) if token else None
         if conversation is None:
             await self.send_json(
                 {
@@ -175,14 +175,14 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                     "state": "new",
                     "reset": bool(token),
                     "lang": self.lang,
-                    **await self._run(_availability, self.lang),
+                    **await self._run(queries.availability_payload, self.lang),
                 }
             )
             return
         self.lang = conversation.lang
         await self._attach(conversation)
         after = data.get("after") if isinstance(data.get("after"), int) else 0
-        welcome = await self._run(_welcome, conversation.pk, after)
+        welcome = await self._run(queries.welcome_payload, conversation.pk, after=after)
         await self.send_json({"t": "welcome", **welcome})
 
     async def _attach(self, conversation: Conversation) -> None:
@@ -194,51 +194,51 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.append(group)
         await self._queue_membership(conversation.state)
-        await db(service.requester_connected)(conversation.pk, True)
+        await db(actions.do_mark_connected)(conversation.pk, True)
 
     async def _queue_membership(self, state: str) -> None:
         want = state == ChatState.QUEUED
         if want and not self.in_queue_group:
-            await self.channel_layer.group_add(service.QUEUE_GROUP, self.channel_name)
-            self.groups_joined.append(service.QUEUE_GROUP)
+            await self.channel_layer.group_add(GROUP_WAITING, self.channel_name)
+            self.groups_joined.append(GROUP_WAITING)
         elif not want and self.in_queue_group:
-            await self.channel_layer.group_discard(service.QUEUE_GROUP, self.channel_name)
-            self.groups_joined.remove(service.QUEUE_GROUP)
+            await self.channel_layer.group_discard(GROUP_WAITING, self.channel_name)
+            self.groups_joined.remove(GROUP_WAITING)
         self.in_queue_group = want
 
     async def on_msg(self, data: dict[str, Any]) -> None:
-        cid = service.clean_client_id(data.get("cid"))
+        cid = clean_client_id(data.get("cid"))
         if not self.messages.take():
             await self.send_json(
                 {"t": "error", "code": "rate", "cid": cid, "message": self._t(TOO_FAST)}
             )
             return
-        body = await self._run(service.clean_text, data.get("body"))
+        body = await self._run(clean_text, data.get("body"))
         if self.conversation_id is None:
             if not await db(hit)(
                 "chat-new", scope_client_address(self.scope), settings.CHAT_NEW_RATE_LIMIT
             ):
                 raise ChatError(self._t(TOO_MANY_NEW), "rate")
             turn = await self._run(
-                service.start, body, client_id=cid, lang=self.lang, page_url=self.page
+                actions.do_start, body, client_id=cid, lang=self.lang, page_url=self.page
             )
             await self.send_json({"t": "token", "token": turn.secret})
             await self._attach(turn.conversation)
             await self.send_json({"t": "ack", "cid": cid, "seq": turn.message.pk})
             # Events published before this connection joined the group: send them now (the
             # widget drops what it already has by sequence number).
-            welcome = await self._run(_welcome, turn.conversation.pk, 0)
+            welcome = await self._run(queries.welcome_payload, turn.conversation.pk)
             await self.send_json({"t": "welcome", **welcome})
             return
-        conversation = await self._run(_conversation, self.conversation_id)
-        turn = await self._run(service.say, conversation, body, client_id=cid)
+        conversation = await self._run(queries.get, self.conversation_id)
+        turn = await self._run(actions.do_say, conversation, body, client_id=cid)
         await self.send_json({"t": "ack", "cid": cid, "seq": turn.message.pk})
 
     async def on_sync(self, data: dict[str, Any]) -> None:
         if self.conversation_id is None:
             return
         after = data.get("after") if isinstance(data.get("after"), int) else 0
-        welcome = await self._run(_welcome, self.conversation_id, after)
+        welcome = await self._run(queries.welcome_payload, self.conversation_id, after=after)
         await self.send_json({"t": "welcome", **welcome})
 
     async def on_typing(self, data: dict[str, Any]) -> None:
@@ -248,14 +248,14 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if data.get("on") and t - self.last_typing < 2:
             return
         self.last_typing = t if data.get("on") else 0.0
-        await self._run(service.requester_typing, self.conversation_id, bool(data.get("on")))
+        await self._run(actions.notify_requester_typing, self.conversation_id, bool(data.get("on")))
 
     async def on_person(self, data: dict[str, Any]) -> None:
         conversation = await self._require()
         category = data.get("member_category") or ""
         if not isinstance(category, str):
             raise ChatError(self._t(INVALID), "invalid")
-        offer = await self._run(service.request_person, conversation, member_category=category)
+        offer = await self._run(actions.do_request_person, conversation, member_category=category)
         await self.send_json(
             {
                 "t": "offer",
@@ -268,27 +268,27 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     async def on_mail(self, data: dict[str, Any]) -> None:
         conversation = await self._require()
         await self._run(
-            service.continue_by_mail, conversation, data.get("email"), data.get("name") or ""
+            actions.do_continue_by_mail, conversation, data.get("email"), data.get("name") or ""
         )
         await self.send_json({"t": "mail_ok"})
 
     async def on_close(self, data: dict[str, Any]) -> None:
         conversation = await self._require()
-        await self._run(service.close_by_requester, conversation)
+        await self._run(actions.do_close_by_requester, conversation)
 
     async def on_rate(self, data: dict[str, Any]) -> None:
         conversation = await self._require()
-        await self._run(service.rate, conversation, data.get("score"), data.get("comment") or "")
+        await self._run(actions.do_rate, conversation, data.get("score"), data.get("comment") or "")
         await self.send_json({"t": "rated"})
 
     async def on_helpful(self, data: dict[str, Any]) -> None:
         conversation = await self._require()
-        await self._run(service.feedback, conversation, data.get("seq"), data.get("helpful"))
+        await self._run(actions.do_feedback, conversation, data.get("seq"), data.get("helpful"))
 
     async def _require(self) -> Conversation:
         if self.conversation_id is None:
             raise ChatError(self._t(NO_CHAT), "no_chat")
-        return await self._run(_conversation, self.conversation_id)
+        return await self._run(queries.get, self.conversation_id)
 
     # --- events from the desk ---------------------------------------------------------------
 
@@ -322,34 +322,5 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         await self.send_json({"t": "state", **state})
 
 
-def _conversation(pk: int) -> Conversation:
-    return Conversation.objects.select_related("inquiry", "operator").get(pk=pk)
-
-
 def _state(pk: int) -> dict[str, Any]:
-    payload = service.state_payload(_conversation(pk))
-    payload.pop("kind", None)
-    return payload
-
-
-def _availability(lang: str) -> dict[str, Any]:
-    """What the widget says up front, and what "talk to a person" will find: ``person`` is
-    open, closed_hours or busy; ``operators_next`` when they are next available."""
-    availability = service.person_availability(lang)
-    return {
-        "operators_open": availability.status != "closed_hours",
-        "person": availability.status,
-        "operators_next": availability.next_open,
-    }
-
-
-def _welcome(pk: int, after: int) -> dict[str, Any]:
-    conversation = _conversation(pk)
-    state = service.state_payload(conversation)
-    state.pop("kind", None)
-    return {
-        **state,
-        "lang": conversation.lang,
-        "messages": service.transcript(conversation, after=after),
-        **_availability(conversation.lang),
-    }
+    return queries.state_payload(queries.get(pk))

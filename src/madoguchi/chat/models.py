@@ -74,6 +74,11 @@ class Conversation(models.Model):
         to faculty is in the ``faculty`` lane), never stored twice."""
         return self.inquiry.lane in RESTRICTED_LANES
 
+    @property
+    def is_waiting(self) -> bool:
+        """In the queue for an operator (what ``access.can_accept_chat`` asks)."""
+        return self.state == ChatState.QUEUED
+
 
 class OperatorStatus(models.Model):
     """Whether a staff member takes chats now, and how many at once."""

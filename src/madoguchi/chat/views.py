@@ -26,9 +26,10 @@ from madoguchi.core.middleware import content_security_policy
 from madoguchi.core.ratelimit import client_address, hit
 from madoguchi.inquiries import access
 from madoguchi.inquiries.models import MemberCategory
-from madoguchi.intake.views import attachment_response
+from madoguchi.web.files import attachment_response
 
-from . import service
+from . import actions, queries
+from .validation import ChatError
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 KEY_HEADER = "HTTP_X_CHAT_TOKEN"
@@ -87,7 +88,7 @@ def _strings() -> dict[str, str]:
         "download": _("Download"),
         "operators_now": _("Operators are available now."),
         "operators_later": _("Operators are not available now."),
-        "busy": service.busy_text(),
+        "busy": queries.busy_text(),
         "write_first": _(
             "Write your question first: it goes to the person who answers, so you need not "
             "repeat it."
@@ -133,7 +134,7 @@ def page(request: HttpRequest) -> HttpResponse:
 
 
 def _conversation(request: HttpRequest):  # noqa: ANN202
-    return service.find(request.META.get(KEY_HEADER, ""))
+    return queries.find(request.META.get(KEY_HEADER, ""))
 
 
 def _error(message: str, status: int = 400, code: str = "invalid") -> JsonResponse:
@@ -152,10 +153,10 @@ def upload(request: HttpRequest) -> JsonResponse:
     if len(files) != 1:
         return _error(_("Attach one file."))
     try:
-        message = service.requester_file(
+        message = actions.do_send_file(
             conversation, files[0], client_id=request.POST.get("cid", "")
         )
-    except service.ChatError as exc:
+    except ChatError as exc:
         return _error(str(exc), 409 if exc.code == "closed" else 400, exc.code)
     return JsonResponse({"seq": message.pk, "cid": message.client_id})
 

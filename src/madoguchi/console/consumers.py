@@ -1,5 +1,8 @@
-"""The console's live channel: staff subscribe to the group of their tier and get
-"something changed" events, then re-fetch through access-checked routes."""
+"""The console's live channel: staff subscribe to the groups ``access.staff_groups`` gives
+them and get "something changed" events, then re-fetch through access-checked routes. A
+page showing one inquiry asks to watch it (``{"kind": "watch", "inquiry": REF}``): the
+socket joins the group ``access.watch_group`` gives, and so hears of each new
+thread entry without every staff socket hearing of every chat message."""
 
 from __future__ import annotations
 
@@ -7,28 +10,29 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
 
-from madoguchi.accounts.roles import FACULTY, STUDENT, role_of
-from madoguchi.chat import service as chat_service
-from madoguchi.core.events import GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF, user_group
+from madoguchi.chat import actions as chat_actions
+from madoguchi.inquiries import access
 
 
-def groups_for(user: Any) -> list[str]:
-    role = role_of(user)
-    if role == STUDENT:
-        return [GROUP_STUDENT_STAFF, user_group(user.pk)]
-    if role in (FACULTY, "admin"):
-        return [GROUP_FACULTY_STAFF, user_group(user.pk)]
-    return []
+def _watch_group(user: Any, reference: str) -> str | None:
+    try:
+        inquiry = access.access_inquiry(user, reference)
+    except Http404:
+        return None
+    return access.watch_group(user, inquiry)
 
 
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
+    watching: dict[str, str]  # reference -> the inquiry's group
 
     async def connect(self) -> None:
         self.groups_joined = []
+        self.watching = {}
         user = self.scope.get("user")
-        groups = groups_for(user)
+        groups = access.staff_groups(user)
         if not groups:
             await self.close(code=4403)
             return
@@ -39,7 +43,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"kind": "hello"})
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "groups_joined", []):
+        groups = [*getattr(self, "groups_joined", []), *getattr(self, "watching", {}).values()]
+        for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
@@ -47,12 +52,37 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         # requester of a chat the operator can see.
         if not isinstance(content, dict):
             return
-        if content.get("kind") == "ping":
+        kind = content.get("kind")
+        reference = content.get("inquiry")
+        if kind == "ping":
             await self.send_json({"kind": "pong"})
-        elif content.get("kind") == "typing" and isinstance(content.get("inquiry"), str):
-            await database_sync_to_async(chat_service.operator_typing)(
-                self.scope["user"], content["inquiry"][:20], bool(content.get("on"))
+        elif kind == "typing" and isinstance(reference, str):
+            await database_sync_to_async(chat_actions.notify_operator_typing)(
+                self.scope["user"], reference[:20], bool(content.get("on"))
             )
+        elif kind == "watch" and isinstance(reference, str):
+            await self._watch(reference[:20])
+
+    async def _watch(self, reference: str) -> None:
+        """One inquiry at a time: a page shows one."""
+        if reference in self.watching:
+            return
+        group = await database_sync_to_async(_watch_group)(self.scope["user"], reference)
+        for old in list(self.watching):
+            await self._unwatch(old)
+        if group is not None:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.watching[reference] = group
+
+    async def _unwatch(self, reference: str) -> None:
+        group = self.watching.pop(reference, None)
+        if group is not None:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def desk_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
+        event = message["event"]
+        if event.get("kind") == "inquiry.revoked":
+            # Student staff lost the inquiry (it was restricted): the socket stops watching
+            # it (nothing after the restriction is sent to its group anyway).
+            await self._unwatch(str(event.get("inquiry")))
+        await self.send_json(event)

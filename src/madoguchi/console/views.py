@@ -2,46 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts.roles import is_desk_staff, sees_restricted
+from madoguchi.accounts.roles import sees_restricted
+from madoguchi.chat import queries as chat_queries
 from madoguchi.inquiries import access, actions, queries
 from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priority, Status
-from madoguchi.intake.forms import MultipleFileField, TextCheckedForm
-from madoguchi.intake.views import attachment_response
 from madoguchi.mail import outbox
 from madoguchi.sla.models import SlaPolicy
-
-
-def chat_context(user: Any, inquiry: Any) -> dict[str, Any]:
-    from madoguchi.chat.console_views import chat_context as context
-
-    return context(user, inquiry)
-
-
-def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_desk_staff(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+from madoguchi.web.decorators import staff_required
+from madoguchi.web.files import attachment_response
+from madoguchi.web.forms import MultipleFileField, TextCheckedForm
 
 
 def _views_for(user: Any) -> list[tuple[str, Any]]:
@@ -151,7 +132,7 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
                 "link": "https://…",
             },
         ),
-        **chat_context(request.user, inquiry),
+        **chat_queries.inquiry_page_context(request.user, inquiry),
     }
 
 

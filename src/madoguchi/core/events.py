@@ -21,10 +21,19 @@ log = logging.getLogger(__name__)
 # Channel-layer groups. Every signed-in staff member joins the group of their tier.
 GROUP_STUDENT_STAFF = "staff.student"
 GROUP_FACULTY_STAFF = "staff.faculty"
+# Requesters waiting in a chat queue (their widgets join while waiting).
+GROUP_WAITING = "chat.queue"
 
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def inquiry_group(inquiry_id: int, tier: str) -> str:
+    """Staff sockets of one tier (``student`` or ``faculty``) showing this inquiry, joined
+    after an access check. Split by tier like the staff groups, so that an event sent
+    after the inquiry was restricted never reaches a student socket that still watches."""
+    return f"inquiry.{inquiry_id}.{tier}"
 
 
 def requester_group(inquiry_id: int) -> str:

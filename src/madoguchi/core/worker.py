@@ -222,7 +222,7 @@ def housekeeping() -> None:
     chats and drop waiting requesters who left; forget old bot questions."""
     from django.db import close_old_connections
 
-    from madoguchi.chat import service as chat
+    from madoguchi.chat import actions as chat
     from madoguchi.kb import learning
     from madoguchi.mail import imap, ingest, outbox
     from madoguchi.sla import monitor
@@ -233,7 +233,7 @@ def housekeeping() -> None:
         ingest.recover_pending,
         monitor.check_due_times,
         imap.fetch_all,
-        chat.sweep,
+        chat.do_sweep,
         learning.purge_old,
     )
     for step in steps:

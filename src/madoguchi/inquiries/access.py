@@ -33,8 +33,15 @@ from django.core import signing
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from madoguchi.accounts.roles import is_desk_staff, sees_restricted
-from madoguchi.core.events import GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF, requester_group
+from madoguchi.accounts.roles import FACULTY, STUDENT, is_desk_staff, role_of, sees_restricted
+from madoguchi.core.events import (
+    GROUP_FACULTY_STAFF,
+    GROUP_STUDENT_STAFF,
+    GROUP_WAITING,
+    inquiry_group,
+    requester_group,
+    user_group,
+)
 
 from .models import PUBLIC_KINDS, Attachment, Inquiry, Lane, Message
 
@@ -170,10 +177,8 @@ def can_operate_chat(user: Any, conversation: Any) -> bool:
 def can_accept_chat(user: Any, conversation: Any) -> bool:
     """Take a waiting chat: anyone who may see it (a faculty-only chat is restricted) and may
     take its inquiry (student staff never take over one someone else has claimed)."""
-    from madoguchi.chat.models import ChatState
-
     return (
-        conversation.state == ChatState.QUEUED
+        conversation.is_waiting
         and can_see(user, conversation.inquiry)
         and can_assign(user, conversation.inquiry, user)
     )
@@ -236,13 +241,63 @@ def access_requester_attachment(inquiry: Inquiry, attachment_id: int) -> Attachm
 
 
 # --- realtime audiences -------------------------------------------------------------------
+# Staff sockets join their tier's group and their own (``staff_groups``); a console page
+# showing one inquiry joins that inquiry's group too (``watch_group``). Events
+# say only that something changed (the page re-fetches through the checks above).
+
+
+def staff_groups(user: Any) -> list[str]:
+    """The groups a staff member's console socket joins (none: not staff)."""
+    role = role_of(user)
+    if role == STUDENT:
+        return [GROUP_STUDENT_STAFF, user_group(user.pk)]
+    if role in (FACULTY, "admin"):
+        return [GROUP_FACULTY_STAFF, user_group(user.pk)]
+    return []
+
+
+def watch_group(user: Any, inquiry: Inquiry) -> str | None:
+    """The group a console page showing ``inquiry`` joins (its live thread, typing), or
+    None when ``user`` may not see it. Events for a restricted inquiry go to the faculty
+    group only (``thread_audience``); a student socket leaves when told it was restricted
+    (``revoked_audience``)."""
+    if not can_see(user, inquiry):
+        return None
+    return inquiry_group(inquiry.pk, "faculty" if sees_restricted(user) else "student")
 
 
 def inquiry_audience(inquiry: Inquiry) -> list[str]:
-    """The staff groups that may learn that this inquiry changed."""
+    """The staff groups that may learn that this inquiry changed (lists, counts, pages)."""
     if inquiry.lane == Lane.GENERAL:
         return [GROUP_STUDENT_STAFF, GROUP_FACULTY_STAFF]
     return [GROUP_FACULTY_STAFF]
+
+
+def thread_audience(inquiry: Inquiry) -> list[str]:
+    """Who learns of each new entry of a live thread (a chat message, typing): the staff
+    with the inquiry open and its assignee, never every staff socket."""
+    groups = [inquiry_group(inquiry.pk, "faculty")]
+    if inquiry.lane == Lane.GENERAL:
+        groups.append(inquiry_group(inquiry.pk, "student"))
+    if inquiry.assignee_id is not None:
+        groups.append(user_group(inquiry.assignee_id))
+    return groups
+
+
+def revoked_audience(inquiry: Inquiry) -> list[str]:
+    """Who is told that student staff lost the inquiry (it was restricted): the student
+    group and the student sockets watching it (they leave its group)."""
+    return [GROUP_STUDENT_STAFF, inquiry_group(inquiry.pk, "student")]
+
+
+def queue_audience(*, restricted: bool) -> list[str]:
+    """Staff who may take a waiting conversation from a queue (its lane restricted or not)."""
+    return [GROUP_FACULTY_STAFF] if restricted else [GROUP_STUDENT_STAFF, GROUP_FACULTY_STAFF]
+
+
+def waiting_audience() -> list[str]:
+    """Requesters waiting in a queue: they learn only that it moved (and ask their place)."""
+    return [GROUP_WAITING]
 
 
 def requester_audience(inquiry: Inquiry) -> list[str]:

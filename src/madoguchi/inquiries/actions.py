@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.roles import sees_restricted
 from madoguchi.core.clock import desk_zone, now
-from madoguchi.core.events import GROUP_STUDENT_STAFF, publish_on_commit, user_group
+from madoguchi.core.events import publish_on_commit, user_group
 from madoguchi.core.ids import new_reference, new_token
 from madoguchi.mail import outbox
 from madoguchi.mail.texts import EXPECTATION, EXPECTATION_BY
@@ -29,7 +29,6 @@ from madoguchi.sla import service as sla
 
 from . import access, storage
 from .models import (
-    PUBLIC_KINDS,
     Attachment,
     Category,
     Channel,
@@ -578,7 +577,7 @@ def _restrict(inquiry: Inquiry, lane: str, verb: str, acting_user: Any, **data: 
         # they could already see.
         publish_on_commit(
             {"kind": "inquiry.revoked", "inquiry": inquiry.reference},
-            audience=[GROUP_STUDENT_STAFF],
+            audience=access.revoked_audience(inquiry),
         )
 
 
@@ -791,72 +790,38 @@ def do_record_bounce(
     _publish(inquiry, "inquiry.updated")
 
 
-# --- chat ---------------------------------------------------------------------------------
-# A chat conversation is an inquiry (channel "chat") whose thread is the transcript. While
-# only the bot talks, the inquiry is kept solved and flagged "bot" so it stays out of the
-# working views; a hand-over opens it like any new inquiry.
-
-
-def chat_payload(message: Message) -> dict[str, Any]:
-    """A thread entry as the requester's widget receives it (public kinds only)."""
-    assert message.kind in PUBLIC_KINDS
-    return {
-        "seq": message.pk,
-        "cid": message.client_id,
-        "kind": message.kind,
-        "author": message.author_name if message.kind == MessageKind.REPLY else "",
-        "body": message.body,
-        "at": message.created_at.isoformat(),
-        "meta": message.meta,
-        "files": [
-            {"id": a.pk, "name": a.original_name, "size": a.size, "type": a.content_type}
-            for a in message.attachments.all()
-        ],
-    }
-
-
-def _chat_subject(body: str) -> str:
-    line = " ".join(body.split())
-    return line if len(line) <= 80 else line[:79] + "…"
+# --- live channels --------------------------------------------------------------------------
+# A live channel (the chat, the online call) makes its inquiry itself and writes its thread
+# one entry at a time. While nobody but the bot talks, the inquiry is kept solved and
+# flagged "bot", so it stays out of the working views; a hand-over opens it like any new
+# inquiry. These are the public steps the channel apps call; nothing here knows a channel.
 
 
 @transaction.atomic
-def do_open_chat(*, body: str, lang: str, client_id: str, name: str) -> tuple[Inquiry, Message]:
-    """The first message of a chat makes its inquiry."""
-    inquiry = Inquiry(
-        channel=Channel.CHAT,
-        lane=Lane.GENERAL,
-        status=Status.SOLVED,
-        solved_at=now(),
-        subject=_chat_subject(body) or "—",
-        lang="en" if lang == "en" else "ja",
-        requester_name=name,
-        requester_email="",
-        priority=Priority.P3,
-        flags=["bot"],
-    )
+def do_open_inquiry(inquiry: Inquiry, *, body: str, client_id: str = "") -> Message:
+    """Save a channel's new (unsaved) ``inquiry`` with the requester's first message."""
     _name(inquiry)
     inquiry.save()
     message = _new_message(
         inquiry,
         kind=MessageKind.REQUESTER,
-        author_name=name,
+        author_name=inquiry.requester_name,
         body=body,
-        channel=Channel.CHAT,
+        channel=inquiry.channel,
         client_id=client_id,
     )
     audit.record(
         "inquiry.created",
         inquiry=inquiry,
         actor_kind="requester",
-        channel=Channel.CHAT,
+        channel=inquiry.channel,
         lane=inquiry.lane,
     )
     _publish(inquiry, "inquiry.created")
-    return inquiry, message
+    return message
 
 
-def do_chat_message(
+def do_append_message(
     inquiry: Inquiry,
     *,
     kind: str,
@@ -866,15 +831,17 @@ def do_chat_message(
     meta: dict[str, Any] | None = None,
     files: Sequence[Any] = (),
 ) -> tuple[Message, bool]:
-    """Add one chat entry. A ``client_id`` seen before returns the stored entry (a re-send
-    after a reconnect), so a message is never doubled. Returns (message, created)."""
+    """One entry of a live channel's thread, with its SLA effect (a requester's message
+    restarts the clock, a staff reply answers it). A ``client_id`` seen before returns the
+    stored entry (a re-send after a reconnect), so an entry is never doubled. Returns
+    (message, created)."""
     if client_id:
         existing = inquiry.messages.filter(client_id=client_id).first()
         if existing is not None:
             return existing, False
     try:
         with transaction.atomic():
-            message = _chat_message(
+            message = _append(
                 inquiry,
                 kind=kind,
                 body=body,
@@ -891,7 +858,7 @@ def do_chat_message(
     return message, True
 
 
-def _chat_message(
+def _append(
     inquiry: Inquiry,
     *,
     kind: str,
@@ -914,7 +881,7 @@ def _chat_message(
         author=author,
         author_name=name,
         body=body,
-        channel=Channel.CHAT,
+        channel=inquiry.channel,
         client_id=client_id,
         meta=meta,
     )
@@ -937,38 +904,57 @@ def _chat_message(
             actor=author,
             inquiry=inquiry,
             message=message.pk,
-            channel=Channel.CHAT,
+            channel=inquiry.channel,
         )
     if "bot" not in inquiry.flags:
         # While only the bot talks nobody works on it: staff screens need no live update.
-        _publish(inquiry, "message.created")
-    if kind in PUBLIC_KINDS:
-        payload = chat_payload(message)
         publish_on_commit(
-            {"kind": "chat.message", "inquiry": inquiry.reference, "message": payload},
-            audience=access.requester_audience(inquiry),
+            {"kind": "message.created", "inquiry": inquiry.reference},
+            audience=access.thread_audience(inquiry),
         )
     return message
 
 
 @transaction.atomic
-def do_withhold_chat_message(message: Message) -> None:
-    """The bot recognised a requester's chat message as possibly sensitive (grades, ...):
-    it is for faculty staff only from now on, and a subject taken from it is replaced."""
-    from django.utils import translation
-
-    inquiry = message.inquiry
-    message.restricted = True
-    message.save(update_fields=["restricted"])
-    if inquiry.messages.filter(kind=MessageKind.REQUESTER).count() == 1:
-        with translation.override(inquiry.lang):
-            inquiry.subject = _("Chat (the first message is withheld)")
-        _touch(inquiry, "subject")
+def do_annotate_message(message: Message, **values: Any) -> None:
+    """Add facts to an entry's ``meta`` (a requester's answer to "did this solve it?")."""
+    message.meta = {**message.meta, **values}
+    message.save(update_fields=["meta"])
+    _touch(message.inquiry)
+    audit.record(
+        "message.annotated",
+        inquiry=message.inquiry,
+        actor_kind="requester",
+        message=message.pk,
+        keys=sorted(values),
+    )
 
 
 @transaction.atomic
-def do_chat_handover(inquiry: Inquiry, *, member_category: str = "") -> None:
-    """The requester asked for a person: the inquiry opens like a new one (SLA and all)."""
+def do_withhold_message(message: Message, *, reason: str, subject: str = "") -> None:
+    """An entry that may be sensitive (the bot recognised grades, health, ...) is for
+    faculty staff only from now on; ``subject`` replaces a subject taken from it."""
+    inquiry = message.inquiry
+    message.restricted = True
+    message.save(update_fields=["restricted"])
+    fields = []
+    if subject:
+        inquiry.subject = subject
+        fields.append("subject")
+    _touch(inquiry, *fields)
+    audit.record(
+        "message.withheld",
+        inquiry=inquiry,
+        actor_kind="system",
+        message=message.pk,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def do_open_for_staff(inquiry: Inquiry, *, verb: str, member_category: str = "") -> None:
+    """The requester asked for a person: the inquiry opens like a new one (SLA and all);
+    ``verb`` names the step in the audit log (``chat.handed_over``)."""
     inquiry.status = Status.NEW
     inquiry.solved_at = None
     inquiry.flags = sorted(set(inquiry.flags) - {"bot"})
@@ -976,14 +962,14 @@ def do_chat_handover(inquiry: Inquiry, *, member_category: str = "") -> None:
         inquiry.member_category = member_category
     sla.apply(inquiry)
     _touch(inquiry, "status", "solved_at", "flags", "member_category", *sla.SLA_FIELDS)
-    audit.record("chat.handed_over", inquiry=inquiry, actor_kind="requester")
+    audit.record(verb, inquiry=inquiry, actor_kind="requester")
     _publish(inquiry, "inquiry.created")
 
 
 @transaction.atomic
-def do_chat_continue_by_mail(inquiry: Inquiry, *, email: str, name: str = "") -> None:
-    """The conversation goes on by mail: the address is recorded and the usual
-    confirmation (with the thread link) is sent."""
+def do_continue_by_mail(inquiry: Inquiry, *, email: str, name: str = "", verb: str) -> None:
+    """A live conversation goes on by mail: the address is recorded and the usual
+    confirmation (with the thread link) is sent; a solved inquiry opens again."""
     reopened = inquiry.status in (Status.SOLVED, Status.CLOSED)
     inquiry.requester_email = email
     if name:
@@ -1002,7 +988,7 @@ def do_chat_continue_by_mail(inquiry: Inquiry, *, email: str, name: str = "") ->
         "flags",
         *sla.SLA_FIELDS,
     )
-    audit.record("chat.continued_by_mail", inquiry=inquiry, actor_kind="requester")
+    audit.record(verb, inquiry=inquiry, actor_kind="requester")
     _queue_confirmation(
         inquiry,
         NewInquiry(
@@ -1017,8 +1003,9 @@ def do_chat_continue_by_mail(inquiry: Inquiry, *, email: str, name: str = "") ->
 
 
 @transaction.atomic
-def do_chat_solved(inquiry: Inquiry, *, acting_user: Any | None = None) -> None:
-    """The chat ended: the inquiry is solved (a chat continued by mail is not ended)."""
+def do_mark_solved(inquiry: Inquiry, *, acting_user: Any | None = None) -> None:
+    """A live conversation ended: the inquiry is solved (one continued by mail, or closed
+    already, is left as it is)."""
     if acting_user is not None:
         do_change_status(inquiry, Status.SOLVED, acting_user=acting_user)
         return

@@ -12,9 +12,10 @@ from django.views.decorators.http import require_http_methods
 
 from madoguchi.core.i18n import desk_lang
 from madoguchi.core.ratelimit import client_address, hit
-from madoguchi.inquiries import access, actions, storage
+from madoguchi.inquiries import access, actions
 from madoguchi.inquiries.models import Category, HandbackProposal, HandbackStatus, Lane
 from madoguchi.inquiries.queries import category_field_map
+from madoguchi.web.files import attachment_response
 
 from .forms import InquiryForm, RequesterReplyForm, SensitiveInquiryForm
 
@@ -168,22 +169,6 @@ def requester_attachment(request: HttpRequest, token: str, attachment_id: int) -
     inquiry = access.access_inquiry_by_token(token)
     attachment = access.access_requester_attachment(inquiry, attachment_id)
     return attachment_response(attachment)
-
-
-def attachment_response(attachment) -> FileResponse:  # noqa: ANN001
-    try:
-        handle = open(storage.path_of(attachment.stored_name), "rb")  # noqa: SIM115
-    except (OSError, ValueError):
-        raise Http404 from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from madoguchi.core.i18n import LANG_CHOICES
-from madoguchi.intake.forms import TextCheckedForm
-from madoguchi.intake.validation import single_line
+from madoguchi.core.validation import single_line
+from madoguchi.web.forms import TextCheckedForm
 
 from .models import Article, ArticleKind
 

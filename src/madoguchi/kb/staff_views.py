@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from madoguchi.console.views import staff_required
 from madoguchi.core import clock
 from madoguchi.core.i18n import LANG_CHOICES, desk_lang
+from madoguchi.web.decorators import staff_required
 
 from . import learning, queries
 from .actions import do_restore_version, do_save_article

@@ -17,6 +17,8 @@ if (root) {
     }, 100));
   };
   live = connect(root.dataset.ws, (event) => {
+    // On an inquiry's page, watch it: its new thread entries come to this socket only.
+    if (event.kind === "hello" && reference) live?.send({ kind: "watch", inquiry: reference });
     if (!event.kind || event.kind === "hello" || event.kind === "pong") return;
     if (event.kind === "sla.breached" || event.kind === "sla.warning") notify(event);
     if (event.kind === "chat.assigned" && event.inquiry !== reference) notify(event, root.dataset.labelChat);

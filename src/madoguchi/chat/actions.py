@@ -1,77 +1,67 @@
-"""Everything that changes a chat: the requester's turns, the bot, the queue, operators.
+"""Every write of the chat: the requester's turns, the bot's answers, the queue, operators.
 
-Functions here are synchronous (the consumer calls them through
-``database_sync_to_async``); writes to the inquiry itself go through
-``inquiries.actions``. Every change publishes on commit: to the requester's group the
-public payload, to staff only references (they re-fetch through access checks).
+The template for a live channel (calls follow it): each ``do_<verb>`` checks, locks,
+writes through the public inquiry actions (``do_open_inquiry``, ``do_append_message``,
+``do_open_for_staff``, ...), audits, and publishes after commit to an audience from the
+access module. Functions are synchronous; consumers run them through
+``database_sync_to_async``. Reads are in ``queries``, input checks in ``validation``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import math
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
+from django.http import Http404
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
-from madoguchi.core.clock import desk_zone, now
-from madoguchi.core.events import (
-    GROUP_FACULTY_STAFF,
-    GROUP_STUDENT_STAFF,
-    publish_on_commit,
-    user_group,
-)
+from madoguchi.core.clock import now
+from madoguchi.core.events import publish_on_commit, user_group
 from madoguchi.inquiries import access
 from madoguchi.inquiries import actions as inquiry_actions
-from madoguchi.inquiries.models import Inquiry, Lane, Message, MessageKind
+from madoguchi.inquiries.models import (
+    PUBLIC_KINDS,
+    Attachment,
+    Channel,
+    Inquiry,
+    Lane,
+    Message,
+    MessageKind,
+    Priority,
+    Status,
+)
+from madoguchi.kb import counters, learning, search
+from madoguchi.kb.models import Article
+from madoguchi.kb.rendering import links, plain
 from madoguchi.privacy import audit
+from madoguchi.sla import entitlements
 
+from . import queries
 from .models import LIVE_STATES, ChatState, Conversation, OperatorStatus
-
-if TYPE_CHECKING:
-    from typing import TypedDict
-
-    from django_stubs_ext import WithAnnotations
-
-    class _OperatorLoad(TypedDict):
-        active: int  # the operator's live chats
-
+from .validation import (
+    ChatError,
+    clean_address,
+    clean_client_id,
+    clean_file_name,
+    clean_member_category,
+    clean_rating,
+)
 
 NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)  # sorts operators never assigned first
-QUEUE_GROUP = "chat.queue"  # waiting requesters: "the queue moved, ask for your place"
+ENDED = "closed"  # the code of "this chat has ended"
 
 
-class ChatError(Exception):
-    """A requester or operator action that cannot be done now; ``str()`` is for people."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def find(secret: str | None) -> Conversation | None:
-    if not secret or not isinstance(secret, str) or len(secret) > 100:
-        return None
-    return (
-        Conversation.objects.select_related("inquiry", "operator")
-        .filter(secret_hash=secret_hash(secret))
-        .first()
-    )
+def _ended() -> ChatError:
+    return ChatError(_("This chat has ended. Start a new one to ask something else."), ENDED)
 
 
 def _locked(pk: int) -> Conversation:
@@ -85,138 +75,31 @@ def _locked(pk: int) -> Conversation:
     return conversation
 
 
-def visitor_name(lang: str) -> str:
-    with translation.override(lang):
-        return pgettext("chat requester", "Chat visitor")
-
-
-def _lang(lang: str) -> str:
-    return "en" if lang == "en" else "ja"
-
-
-# --- availability, queue, estimates ---------------------------------------------------------
-
-
-def chat_open_now() -> bool:
-    from madoguchi.hours import is_open
-    from madoguchi.sla.schedules import channel_schedule
-
-    return is_open(channel_schedule("chat"), now())
-
-
-def next_open_at() -> Any:
-    from madoguchi.hours import next_open
-    from madoguchi.sla.schedules import channel_schedule
-
-    return next_open(channel_schedule("chat"), now())
-
-
-def available_operators(
-    *, faculty_only: bool = False
-) -> list[WithAnnotations[OperatorStatus, _OperatorLoad]]:
-    """Operators marked available who still have room for another chat."""
-    rows = (
-        OperatorStatus.objects.filter(available=True, user__is_active=True)
-        .select_related("user")
-        .annotate(active=Count("user__chats", filter=Q(user__chats__state=ChatState.ACTIVE)))
+def do_add_entry(
+    conversation: Conversation,
+    *,
+    kind: str,
+    body: str,
+    client_id: str = "",
+    author: Any | None = None,
+    meta: dict[str, Any] | None = None,
+    files: Any = (),
+) -> tuple[Message, bool]:
+    """One transcript entry: the inquiry's thread gets it, the requester's widget too."""
+    inquiry = conversation.inquiry
+    message, created = inquiry_actions.do_append_message(
+        inquiry, kind=kind, body=body, client_id=client_id, author=author, meta=meta, files=files
     )
-    out = [r for r in rows if is_desk_staff(r.user) and r.active < r.max_chats]
-    if faculty_only:
-        out = [r for r in out if sees_restricted(r.user)]
-    return out
-
-
-def operators_on_duty(*, faculty_only: bool = False) -> int:
-    rows = OperatorStatus.objects.filter(available=True, user__is_active=True).select_related(
-        "user"
-    )
-    return sum(
-        1 for r in rows if is_desk_staff(r.user) and (not faculty_only or sees_restricted(r.user))
-    )
-
-
-def queue(*, for_user: Any | None = None) -> list[Conversation]:
-    """Waiting conversations, oldest first; for a user, only those they may take."""
-    qs = (
-        Conversation.objects.filter(state=ChatState.QUEUED)
-        .select_related("inquiry")
-        .order_by("queued_at", "id")
-    )
-    if for_user is not None:
-        if not is_desk_staff(for_user):
-            return []
-        if not sees_restricted(for_user):
-            qs = qs.filter(inquiry__lane=Lane.GENERAL)
-    return list(qs)
-
-
-def average_wait_minutes() -> float:
-    """Median minutes from queue to operator over the last day's chats (2 when unknown);
-    cached for half a minute, since every waiting requester asks for it."""
-    from django.core.cache import cache
-
-    return cast(float, cache.get_or_set("chat:median-wait", _median_wait, 30))
-
-
-def _median_wait() -> float:
-    since = now() - dt.timedelta(hours=24)
-    waits = sorted(
-        (c.accepted_at - c.queued_at).total_seconds() / 60
-        for c in Conversation.objects.filter(accepted_at__gte=since, queued_at__isnull=False).only(
-            "accepted_at", "queued_at"
-        )[:500]
-        if c.accepted_at is not None and c.queued_at is not None
-    )
-    if not waits:
-        return 2.0
-    return max(0.5, waits[len(waits) // 2])
-
-
-@dataclass
-class Place:
-    position: int
-    wait_minutes: int
-
-
-def place_in_queue(conversation: Conversation) -> Place | None:
-    if conversation.state != ChatState.QUEUED or conversation.queued_at is None:
-        return None
-    ahead = Conversation.objects.filter(state=ChatState.QUEUED).filter(
-        Q(queued_at__lt=conversation.queued_at)
-        | Q(queued_at=conversation.queued_at, id__lt=conversation.pk)
-    )
-    if conversation.faculty_only:
-        ahead = ahead.exclude(inquiry__lane=Lane.GENERAL)
-    position = ahead.count() + 1
-    return Place(position, _estimate(position, faculty_only=conversation.faculty_only))
-
-
-def _estimate(position: int, *, faculty_only: bool = False) -> int:
-    staff = max(1, operators_on_duty(faculty_only=faculty_only))
-    return max(1, math.ceil(position * average_wait_minutes() / staff))
-
-
-# --- what the widget shows -----------------------------------------------------------------
-
-
-def state_payload(conversation: Conversation) -> dict[str, Any]:
-    data: dict[str, Any] = {"kind": "chat.state", "state": conversation.state}
-    place = place_in_queue(conversation)
-    if place is not None:
-        data["position"] = place.position
-        data["wait_minutes"] = place.wait_minutes
-    if conversation.state == ChatState.ACTIVE and conversation.operator is not None:
-        data["operator"] = str(conversation.operator)
-    data["rated"] = conversation.rating is not None
-    data["email"] = bool(conversation.inquiry.requester_email)
-    return data
-
-
-def transcript(conversation: Conversation, *, after: int = 0) -> list[dict[str, Any]]:
-    messages = (
-        access.requester_messages(conversation.inquiry).filter(pk__gt=after).order_by("pk")[:500]
-    )
-    return [inquiry_actions.chat_payload(m) for m in messages]
+    if created and kind in PUBLIC_KINDS:
+        publish_on_commit(
+            {
+                "kind": "chat.message",
+                "inquiry": inquiry.reference,
+                "message": queries.message_payload(message),
+            },
+            audience=access.requester_audience(inquiry),
+        )
+    return message, created
 
 
 def _publish_state(conversation: Conversation) -> None:
@@ -227,14 +110,13 @@ def _publish_state(conversation: Conversation) -> None:
 
 
 def _publish_queue(conversation: Conversation | None = None) -> None:
-    """Tell waiting requesters and the staff who may take chats that the queue moved."""
-    staff = (
-        access.inquiry_audience(conversation.inquiry)
-        if conversation is not None
-        else [GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF]
+    """Tell the staff who may take chats, and the waiting requesters, that the queue moved
+    (a waiting widget merges a burst into one fresh place in the queue)."""
+    restricted = conversation.faculty_only if conversation is not None else False
+    publish_on_commit(
+        {"kind": "chat.queue"},
+        audience=access.queue_audience(restricted=restricted) + access.waiting_audience(),
     )
-    publish_on_commit({"kind": "chat.queue"}, audience=staff)
-    publish_on_commit({"kind": "chat.queue"}, audience=[QUEUE_GROUP])
 
 
 def _event(conversation: Conversation, event: str, **values: str) -> Message:
@@ -252,8 +134,8 @@ def _event(conversation: Conversation, event: str, **values: str) -> Message:
             "left_queue": lambda: _("You left the queue."),
         }
         text = texts[event]()
-    message, _created = inquiry_actions.do_chat_message(
-        conversation.inquiry, kind=MessageKind.EVENT, body=text, meta={"event": event, **values}
+    message, _created = do_add_entry(
+        conversation, kind=MessageKind.EVENT, body=text, meta={"event": event, **values}
     )
     return message
 
@@ -272,69 +154,54 @@ class Turn:
     replies: list[Message] = field(default_factory=list)
 
 
-def clean_text(body: Any) -> str:
-    from madoguchi.intake.validation import valid_text
-
-    if not isinstance(body, str):
-        raise ChatError(_("A message must be text."), "invalid")
-    body = body.replace("\r\n", "\n").strip()
-    if "\x00" in body:
-        raise ChatError(_("This text contains characters that are not valid."), "invalid")
-    try:
-        valid_text(body)
-    except ValidationError as exc:
-        raise ChatError(str(exc.messages[0]), "invalid") from None
-    if not body:
-        raise ChatError(_("The message is empty."), "empty")
-    if len(body) > settings.CHAT_MAX_MESSAGE_CHARS:
-        raise ChatError(
-            _("The message is too long (at most %(n)d characters).")
-            % {"n": settings.CHAT_MAX_MESSAGE_CHARS},
-            "too_long",
-        )
-    return body
+def _chat_subject(body: str) -> str:
+    line = " ".join(body.split())
+    return line if len(line) <= 80 else line[:79] + "…"
 
 
-def clean_client_id(value: Any) -> str:
-    if (
-        not isinstance(value, str)
-        or not (8 <= len(value) <= 64)
-        or not value.isascii()
-        or not all(c.isalnum() or c in "-_" for c in value)
-    ):
-        raise ChatError(_("The message has no valid id."), "invalid")
-    return value
-
-
-def start(body: str, *, client_id: str, lang: str, page_url: str = "") -> Turn:
-    """The first message: the conversation and its inquiry are made, the bot answers."""
-    lang = _lang(lang)
+def do_start(body: str, *, client_id: str, lang: str, page_url: str = "") -> Turn:
+    """The first message: the conversation and its inquiry are made (kept solved and
+    flagged "bot" while only the bot talks), the bot answers."""
+    lang = "en" if lang == "en" else "ja"
     secret = secrets.token_urlsafe(32)
+    name = queries.visitor_name(lang)
     with transaction.atomic():
-        inquiry, message = inquiry_actions.do_open_chat(
-            body=body, lang=lang, client_id=client_id, name=visitor_name(lang)
+        inquiry = Inquiry(
+            channel=Channel.CHAT,
+            lane=Lane.GENERAL,
+            status=Status.SOLVED,
+            solved_at=now(),
+            subject=_chat_subject(body) or "—",
+            lang=lang,
+            requester_name=name,
+            requester_email="",
+            priority=Priority.P3,
+            flags=["bot"],
         )
+        message = inquiry_actions.do_open_inquiry(inquiry, body=body, client_id=client_id)
         conversation = Conversation.objects.create(
-            inquiry=inquiry, secret_hash=secret_hash(secret), lang=lang, page_url=page_url[:300]
+            inquiry=inquiry,
+            secret_hash=queries.secret_hash(secret),
+            lang=lang,
+            page_url=page_url[:300],
         )
         turn = Turn(conversation, message, True, secret=secret)
         turn.replies = _bot_turn(conversation, message)
     return turn
 
 
-def say(conversation: Conversation, body: str, *, client_id: str) -> Turn:
-    """A requester's message in an existing conversation."""
+def do_say(conversation: Conversation, body: str, *, client_id: str) -> Turn:
+    """A requester's message in an existing conversation; the bot answers while no person
+    has taken over. A re-send (same ``client_id``) returns the stored message."""
     with transaction.atomic():
         conversation = _locked(conversation.pk)
         if conversation.state in (ChatState.CLOSED, ChatState.EMAIL):
             existing = conversation.inquiry.messages.filter(client_id=client_id).first()
             if existing is not None:  # a re-send of a message stored before the close
                 return Turn(conversation, existing, False)
-            raise ChatError(
-                _("This chat has ended. Start a new one to ask something else."), "closed"
-            )
-        message, created = inquiry_actions.do_chat_message(
-            conversation.inquiry, kind=MessageKind.REQUESTER, body=body, client_id=client_id
+            raise _ended()
+        message, created = do_add_entry(
+            conversation, kind=MessageKind.REQUESTER, body=body, client_id=client_id
         )
         turn = Turn(conversation, message, created)
         if created:
@@ -350,25 +217,25 @@ def _article_link(topic: str, lang: str) -> str:
 
 def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
     """The bot answers a requester's message (while no person has taken over)."""
-    from madoguchi.kb import search
-    from madoguchi.kb.models import Article
-    from madoguchi.kb.rendering import links, plain
-
     lang = conversation.lang
     decision = search.engine().ask(message.body, lang=lang, audience="requester")
     inquiry = conversation.inquiry
     if decision.decision == "rule" and decision.rule == "sensitive":
         # What the requester just wrote may be sensitive: student staff never see it (nor
-        # the question the bot logs from it, which follows the message).
+        # the question the bot logs from it, which follows the message), nor a subject
+        # taken from it.
         message.inquiry = inquiry
-        inquiry_actions.do_withhold_chat_message(message)
-    _learn(message, lang, decision)
+        first = inquiry.messages.filter(kind=MessageKind.REQUESTER).count() == 1
+        with translation.override(inquiry.lang):
+            subject = _("Chat (the first message is withheld)") if first else ""
+        inquiry_actions.do_withhold_message(message, reason="sensitive", subject=subject)
+    learning.record_question(message.body, lang, decision, channel="chat", message=message)
     if decision.decision == "rule" and decision.rule == "human":
         return [_person_reply(conversation)]
     if decision.decision == "rule":
         meta: dict[str, Any] = {"rule": decision.rule, "link": decision.link}
-        reply, _c = inquiry_actions.do_chat_message(
-            inquiry, kind=MessageKind.BOT, body=decision.message, meta=meta
+        reply, _c = do_add_entry(
+            conversation, kind=MessageKind.BOT, body=decision.message, meta=meta
         )
         return [reply]
     if decision.decision == "answer" and decision.articles:
@@ -378,7 +245,7 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
             or Article.objects.filter(public=True, topic=best.topic).first()
         )
         if article is not None:
-            _outcome(article, "answered")
+            learning.record_outcome(article, "answered")
             meta = {
                 "article": article.topic,
                 "title": article.question,
@@ -386,11 +253,11 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
                 "links": links(article.answer),
                 "ask_helpful": True,
             }
-            reply, _c = inquiry_actions.do_chat_message(
-                inquiry, kind=MessageKind.BOT, body=plain(article.answer), meta=meta
+            reply, _c = do_add_entry(
+                conversation, kind=MessageKind.BOT, body=plain(article.answer), meta=meta
             )
             return [reply]
-    person = person_availability(lang).status == "open"
+    person = queries.person_availability(lang).status == "open"
     with translation.override(lang):
         if person:
             body = _(
@@ -402,8 +269,8 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
                 "Sorry, I could not find an answer to this in the FAQ. You can rephrase the "
                 "question, or send it to us by the email form or by mail."
             )
-    reply, _c = inquiry_actions.do_chat_message(
-        inquiry,
+    reply, _c = do_add_entry(
+        conversation,
         kind=MessageKind.BOT,
         body=body,
         meta={"unanswered": True, "offer": ["person", "form"] if person else ["form", "mail"]},
@@ -411,47 +278,12 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
     return [reply]
 
 
-@dataclass
-class Availability:
-    """Whether a person can take a chat now: ``open``, ``closed_hours`` (with the next
-    opening, formatted for the chat's language) or ``busy`` (nobody on duty, or the queue is
-    longer than the desk lets requesters wait)."""
-
-    status: str
-    next_open: str = ""
-
-
-def person_availability(lang: str) -> Availability:
-    from madoguchi.hours import format_local
-
-    if not chat_open_now():
-        when = next_open_at()
-        text = format_local(when.astimezone(desk_zone()), lang) if when else ""
-        return Availability("closed_hours", text)
-    waiting = Conversation.objects.filter(state=ChatState.QUEUED).count()
-    if (
-        operators_on_duty() == 0
-        or waiting >= settings.CHAT_MAX_QUEUE
-        or _estimate(waiting + 1) > settings.CHAT_MAX_WAIT_MINUTES
-    ):
-        return Availability("busy")
-    return Availability("open")
-
-
-def busy_text() -> str:
-    """Nobody can take a chat now (in hours): the bot's answer, the widget's notice."""
-    return _(
-        "No operator can take a chat now. Please send your question by the email form, or "
-        "leave your mail address and we will answer by mail."
-    )
-
-
 def _person_reply(conversation: Conversation) -> Message:
     """The answer to "I want to talk to a person", in one message that tells the truth
     first: a person can take over now (wait, or use the form), or not (when they are next
     available, and the two ways on: the email form or an answer by mail)."""
     lang = conversation.lang
-    availability = person_availability(lang)
+    availability = queries.person_availability(lang)
     with translation.override(lang):
         if availability.status == "open":
             body = _(
@@ -467,10 +299,10 @@ def _person_reply(conversation: Conversation) -> Message:
             ) % {"when": availability.next_open}
             offer = ["form", "mail"]
         else:
-            body = busy_text()
+            body = queries.busy_text()
             offer = ["form", "mail"]
-    reply, _c = inquiry_actions.do_chat_message(
-        conversation.inquiry,
+    reply, _c = do_add_entry(
+        conversation,
         kind=MessageKind.BOT,
         body=body,
         meta={"rule": "human", "offer": offer, "availability": availability.status},
@@ -478,26 +310,12 @@ def _person_reply(conversation: Conversation) -> Message:
     return reply
 
 
-def _learn(message: Message, lang: str, decision: Any) -> None:
-    from madoguchi.kb import learning
-
-    learning.record_question(message.body, lang, decision, channel="chat", message=message)
-
-
-def _outcome(article: Any, what: str) -> None:
-    from madoguchi.kb import learning
-
-    learning.record_outcome(article, what)
-
-
-def feedback(conversation: Conversation, seq: Any, helpful: Any) -> None:
+def do_feedback(conversation: Conversation, seq: Any, helpful: Any) -> None:
     """'Did this solve it?' on a bot answer: counted once per answer."""
-    from madoguchi.kb import counters
-    from madoguchi.kb.models import Article
-
     if not isinstance(seq, int) or not isinstance(helpful, bool):
         raise ChatError(_("Invalid feedback."), "invalid")
     with transaction.atomic():
+        conversation = _locked(conversation.pk)
         message = (
             conversation.inquiry.messages.select_for_update()
             .filter(pk=seq, kind=MessageKind.BOT)
@@ -505,12 +323,12 @@ def feedback(conversation: Conversation, seq: Any, helpful: Any) -> None:
         )
         if message is None or not message.meta.get("article") or "helpful" in message.meta:
             return
+        message.inquiry = conversation.inquiry
         article = (
             Article.objects.filter(topic=message.meta["article"], lang=conversation.lang).first()
             or Article.objects.filter(topic=message.meta["article"]).first()
         )
-        message.meta = {**message.meta, "helpful": helpful}
-        message.save(update_fields=["meta"])
+        inquiry_actions.do_annotate_message(message, helpful=helpful)
         if article is not None:
             counters.count(article, "helpful" if helpful else "not_helpful")
 
@@ -524,21 +342,15 @@ class Offer:
     next_open: str = ""
 
 
-def request_person(conversation: Conversation, *, member_category: str = "") -> Offer:
-    from madoguchi.inquiries.models import MemberCategory
-    from madoguchi.sla import entitlements
-
+def do_request_person(conversation: Conversation, *, member_category: Any = "") -> Offer:
     lang = conversation.lang
-    if member_category and member_category not in MemberCategory.values:
-        raise ChatError(_("Choose one of the listed options."), "invalid")
+    member_category = clean_member_category(member_category)
     with transaction.atomic():
         conversation = _locked(conversation.pk)
         if conversation.state in (ChatState.QUEUED, ChatState.ACTIVE):
             return Offer("already")
         if conversation.state != ChatState.BOT:
-            raise ChatError(
-                _("This chat has ended. Start a new one to ask something else."), "closed"
-            )
+            raise _ended()
         with translation.override(lang):
             verdict = entitlements.check(member_category or None, "chat", lang)
             if not verdict.allowed:
@@ -549,14 +361,16 @@ def request_person(conversation: Conversation, *, member_category: str = "") -> 
                         "Chat with an operator is not available to you. Please use the email form."
                     ),
                 )
-            availability = person_availability(lang)
+            availability = queries.person_availability(lang)
             if availability.status == "closed_hours":
                 return Offer(
                     "closed_hours", _("Operators are not available now."), availability.next_open
                 )
             if availability.status == "busy":
-                return Offer("busy", busy_text())
-        inquiry_actions.do_chat_handover(conversation.inquiry, member_category=member_category)
+                return Offer("busy", queries.busy_text())
+        inquiry_actions.do_open_for_staff(
+            conversation.inquiry, verb="chat.handed_over", member_category=member_category
+        )
         conversation.state = ChatState.QUEUED
         conversation.queued_at = now()
         conversation.last_activity_at = now()
@@ -566,14 +380,12 @@ def request_person(conversation: Conversation, *, member_category: str = "") -> 
         _publish_state(conversation)
         _publish_queue(conversation)
         if settings.CHAT_ROUTING == "round_robin":
-            transaction.on_commit(dispatch)
+            transaction.on_commit(do_dispatch)
     return Offer("queued")
 
 
 def _learn_handover(conversation: Conversation) -> None:
     """A hand-over after a bot answer counts against that answer's article."""
-    from madoguchi.kb.models import Article
-
     last = (
         conversation.inquiry.messages.filter(kind=MessageKind.BOT)
         .exclude(meta__article=None)
@@ -584,30 +396,22 @@ def _learn_handover(conversation: Conversation) -> None:
     if topic:
         article = Article.objects.filter(topic=topic).order_by("lang").first()
         if article is not None:
-            _outcome(article, "handed_over")
+            learning.record_outcome(article, "handed_over")
 
 
-def continue_by_mail(conversation: Conversation, email: Any, name: Any = "") -> None:
+def do_continue_by_mail(conversation: Conversation, email: Any, name: Any = "") -> None:
     """The requester leaves a mail address: the inquiry goes on by mail."""
-    from madoguchi.intake.validation import normalise_email, single_line
-
-    if not isinstance(email, str) or not isinstance(name, str):
-        raise ChatError(_("Enter a valid email address."), "invalid")
-    try:
-        address = normalise_email(email.strip())
-        name = single_line(name.strip())[:100]
-    except ValidationError as exc:
-        raise ChatError(str(exc.messages[0]), "invalid") from None
+    address, name = clean_address(email, name)
     with transaction.atomic():
         conversation = _locked(conversation.pk)
         if conversation.state == ChatState.CLOSED or (
             conversation.state == ChatState.EMAIL and conversation.inquiry.requester_email
         ):
-            raise ChatError(
-                _("This chat has ended. Start a new one to ask something else."), "closed"
-            )
+            raise _ended()
         was_queued = conversation.state == ChatState.QUEUED
-        inquiry_actions.do_chat_continue_by_mail(conversation.inquiry, email=address, name=name)
+        inquiry_actions.do_continue_by_mail(
+            conversation.inquiry, email=address, name=name, verb="chat.continued_by_mail"
+        )
         if conversation.state in (ChatState.BOT, ChatState.QUEUED):
             # Waiting or with the bot: staff answer by mail; an active chat goes on live.
             conversation.state = ChatState.EMAIL
@@ -620,7 +424,7 @@ def continue_by_mail(conversation: Conversation, email: Any, name: Any = "") -> 
             _publish_queue(conversation)
 
 
-def close_by_requester(conversation: Conversation) -> None:
+def do_close_by_requester(conversation: Conversation) -> None:
     with transaction.atomic():
         conversation = _locked(conversation.pk)
         if conversation.state not in LIVE_STATES:
@@ -644,20 +448,12 @@ def _close(conversation: Conversation, by: str, *, acting_user: Any | None = Non
             "abandoned": "left_queue",
         }.get(by, "closed_idle"),
     )
-    inquiry_actions.do_chat_solved(conversation.inquiry, acting_user=acting_user)
+    inquiry_actions.do_mark_solved(conversation.inquiry, acting_user=acting_user)
     _publish_state(conversation)
 
 
-def rate(conversation: Conversation, score: Any, comment: Any = "") -> None:
-    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-        raise ChatError(_("Choose a rating from 1 to 5."), "invalid")
-    if not isinstance(comment, str) or len(comment) > 1000:
-        raise ChatError(
-            _("The comment is too long (at most %(n)d characters).") % {"n": 1000}, "invalid"
-        )
-    comment = comment.strip()
-    if comment:
-        comment = clean_text(comment)
+def do_rate(conversation: Conversation, score: Any, comment: Any = "") -> None:
+    score, comment = clean_rating(score, comment)
     with transaction.atomic():
         conversation = _locked(conversation.pk)
         if conversation.state in LIVE_STATES:
@@ -676,42 +472,78 @@ def rate(conversation: Conversation, score: Any, comment: Any = "") -> None:
         )
 
 
+def do_send_file(conversation: Conversation, upload: Any, *, client_id: str) -> Message:
+    """A file the requester sends in a live chat, within the upload limits."""
+    client_id = clean_client_id(client_id)
+    with transaction.atomic():
+        conversation = _locked(conversation.pk)
+        if conversation.state not in LIVE_STATES:
+            raise _ended()
+        if upload.size > settings.MAX_ATTACHMENT_BYTES:
+            raise ChatError(
+                _("Each file must be at most %(mb)d MB.")
+                % {"mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
+                "file_too_big",
+            )
+        total = sum(
+            Attachment.objects.filter(inquiry=conversation.inquiry).values_list("size", flat=True)
+        )
+        if total + upload.size > settings.MAX_ATTACHMENTS_TOTAL_BYTES * 2:
+            raise ChatError(_("This chat has reached its limit for files."), "files_too_big")
+        upload.name = clean_file_name(upload.name)
+        message, _created = do_add_entry(
+            conversation,
+            kind=MessageKind.REQUESTER,
+            body=_("(file) %(name)s") % {"name": upload.name[:200]},
+            client_id=client_id,
+            files=[upload],
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now())
+    return message
+
+
+def do_mark_connected(conversation_id: int, connected: bool) -> None:
+    """The requester's widget connected or left (a waiting requester who stays away longer
+    than the grace period loses the place: ``do_sweep``)."""
+    Conversation.objects.filter(pk=conversation_id).update(
+        requester_left_at=None if connected else now()
+    )
+
+
+def notify_requester_typing(conversation_id: int, on: bool) -> None:
+    """The requester is typing: staff with the live chat open, and its operator, learn it."""
+    conversation = Conversation.objects.select_related("inquiry").get(pk=conversation_id)
+    if conversation.state == ChatState.ACTIVE:
+        publish_on_commit(
+            {"kind": "chat.typing", "inquiry": conversation.inquiry.reference, "on": on},
+            audience=access.thread_audience(conversation.inquiry),
+        )
+
+
 # --- operators ------------------------------------------------------------------------------
 
 
-def status_of(user: Any) -> OperatorStatus:
-    row, _created = OperatorStatus.objects.get_or_create(
-        user=user, defaults={"max_chats": settings.CHAT_DEFAULT_MAX_CHATS}
-    )
-    return row
-
-
-def set_availability(user: Any, *, available: bool, max_chats: int | None = None) -> OperatorStatus:
+def do_set_availability(
+    user: Any, *, available: bool, max_chats: int | None = None
+) -> OperatorStatus:
     if not is_desk_staff(user):
         raise PermissionDenied
+    if max_chats is not None and not 1 <= max_chats <= 20:
+        raise ChatError(_("Concurrent chats must be between 1 and 20."), "invalid")
     with transaction.atomic():
-        row = status_of(user)
+        row, _created = OperatorStatus.objects.select_for_update().get_or_create(
+            user=user, defaults={"max_chats": settings.CHAT_DEFAULT_MAX_CHATS}
+        )
         row.available = available
         if max_chats is not None:
-            if not 1 <= max_chats <= 20:
-                raise ChatError(_("Concurrent chats must be between 1 and 20."), "invalid")
             row.max_chats = max_chats
         row.updated_at = now()
         row.save()
         audit.record("chat.availability", actor=user, available=available, max_chats=row.max_chats)
         _publish_queue()
         if available and settings.CHAT_ROUTING == "round_robin":
-            transaction.on_commit(dispatch)
+            transaction.on_commit(do_dispatch)
     return row
-
-
-def active_chats(user: Any) -> list[Conversation]:
-    return list(
-        Conversation.objects.filter(operator=user, state=ChatState.ACTIVE)
-        .filter(inquiry__in=access.visible_inquiries(user))
-        .select_related("inquiry")
-        .order_by("accepted_at")
-    )
 
 
 def _conversation_for(user: Any, reference: str) -> Conversation:
@@ -736,7 +568,7 @@ def _operated_by(user: Any, reference: str) -> Conversation:
     return conversation
 
 
-def accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
+def do_accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
     """An operator takes a waiting chat (``force``: even above their limit, for transfers)."""
     with transaction.atomic():
         conversation = _conversation_for(user, reference)
@@ -746,7 +578,7 @@ def accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
             # It is visible and waiting (checked above), so someone claimed the inquiry
             # while it waited: student staff cannot take it over.
             raise ChatError(_("This chat is assigned to someone else."), "taken")
-        row = status_of(user)
+        row = queries.operator_status(user)
         if (
             not force
             and Conversation.objects.filter(operator=user, state=ChatState.ACTIVE).count()
@@ -762,8 +594,8 @@ def accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
 
 def _hand_to(conversation: Conversation, user: Any, *, acting_user: Any) -> None:
     inquiry_actions.do_assign(conversation.inquiry, user, acting_user=acting_user)
-    if conversation.inquiry.status == "new":
-        inquiry_actions.do_change_status(conversation.inquiry, "open", acting_user=acting_user)
+    if conversation.inquiry.status == Status.NEW:
+        inquiry_actions.do_change_status(conversation.inquiry, Status.OPEN, acting_user=acting_user)
     conversation.state = ChatState.ACTIVE
     conversation.operator = user
     conversation.accepted_at = conversation.accepted_at or now()
@@ -772,15 +604,15 @@ def _hand_to(conversation: Conversation, user: Any, *, acting_user: Any) -> None
     OperatorStatus.objects.filter(user=user).update(last_assigned_at=now())
 
 
-def operator_say(
+def do_operator_say(
     user: Any, reference: str, body: str, *, client_id: str, files: Any = ()
 ) -> Message:
     with transaction.atomic():
         conversation = _operated_by(user, reference)
         if conversation.state != ChatState.ACTIVE:
             raise ChatError(_("This chat is not live; reply by mail instead."), "not_live")
-        message, _created = inquiry_actions.do_chat_message(
-            conversation.inquiry,
+        message, _created = do_add_entry(
+            conversation,
             kind=MessageKind.REPLY,
             body=body,
             client_id=client_id,
@@ -791,7 +623,22 @@ def operator_say(
     return message
 
 
-def transfer(
+def notify_operator_typing(user: Any, reference: str, on: bool) -> None:
+    """The operator of a live chat is typing: only that chat's requester learns it."""
+    try:
+        inquiry = access.access_inquiry(user, reference)
+    except Http404:
+        return
+    conversation = Conversation.objects.filter(
+        inquiry=inquiry, state=ChatState.ACTIVE, operator=user
+    ).first()
+    if conversation is not None:
+        publish_on_commit(
+            {"kind": "chat.typing", "on": on}, audience=access.requester_audience(inquiry)
+        )
+
+
+def do_transfer(
     user: Any, reference: str, *, to_user: Any | None = None, to_faculty: bool = False
 ) -> Conversation:
     """Pass a live or waiting chat to another operator, or to the faculty queue."""
@@ -799,33 +646,18 @@ def transfer(
         conversation = _operated_by(user, reference)
         if conversation.state not in (ChatState.ACTIVE, ChatState.QUEUED):
             raise ChatError(_("Only a live or waiting chat can be passed on."), "not_live")
+        if to_faculty:
+            _transfer_to_faculty(user, conversation)
+            return conversation
+        if to_user is None or not access.can_see(to_user, conversation.inquiry):
+            raise ChatError(_("Choose a member of staff who can see this inquiry."), "invalid")
         audit.record(
             "chat.transferred",
             actor=user,
             inquiry=conversation.inquiry,
-            to=getattr(to_user, "pk", None),
-            to_faculty=to_faculty,
+            to=to_user.pk,
+            to_faculty=False,
         )
-        if to_faculty:
-            conversation.state = ChatState.QUEUED
-            conversation.operator = None
-            conversation.queued_at = now()
-            conversation.save(update_fields=["state", "operator", "queued_at"])
-            if conversation.inquiry.assignee_id == user.pk:
-                # The operator lets go of it; anyone else's claim is theirs (a student
-                # assignee is dropped when the lane changes).
-                inquiry_actions.do_assign(conversation.inquiry, None, acting_user=user)
-            was_general = conversation.inquiry.lane == Lane.GENERAL
-            # The inquiry moves to the faculty lane: restricted at once, everywhere (a
-            # student passing it on cannot see it any more, so this comes last).
-            inquiry_actions.do_pass_to_faculty(conversation.inquiry, acting_user=user)
-            _event(conversation, "to_faculty")
-            _publish_state(conversation)
-            if not was_general:  # the lane change already told the queue (after_lane_changed)
-                _publish_queue(conversation)
-            return conversation
-        if to_user is None or not access.can_see(to_user, conversation.inquiry):
-            raise ChatError(_("Choose a member of staff who can see this inquiry."), "invalid")
         was_queued = conversation.state == ChatState.QUEUED
         _hand_to(conversation, to_user, acting_user=user)
         _event(conversation, "transferred", name=str(to_user))
@@ -839,7 +671,29 @@ def transfer(
     return conversation
 
 
-def switch_to_mail(user: Any, reference: str) -> Conversation:
+def _transfer_to_faculty(user: Any, conversation: Conversation) -> None:
+    audit.record(
+        "chat.transferred", actor=user, inquiry=conversation.inquiry, to=None, to_faculty=True
+    )
+    conversation.state = ChatState.QUEUED
+    conversation.operator = None
+    conversation.queued_at = now()
+    conversation.save(update_fields=["state", "operator", "queued_at"])
+    if conversation.inquiry.assignee_id == user.pk:
+        # The operator lets go of it; anyone else's claim is theirs (a student assignee is
+        # dropped when the lane changes).
+        inquiry_actions.do_assign(conversation.inquiry, None, acting_user=user)
+    was_general = conversation.inquiry.lane == Lane.GENERAL
+    # The inquiry moves to the faculty lane: restricted at once, everywhere (a student
+    # passing it on cannot see it any more, so this comes last).
+    inquiry_actions.do_pass_to_faculty(conversation.inquiry, acting_user=user)
+    _event(conversation, "to_faculty")
+    _publish_state(conversation)
+    if not was_general:  # the lane change already told the queue (on_lane_changed)
+        _publish_queue(conversation)
+
+
+def do_switch_to_mail(user: Any, reference: str) -> Conversation:
     """The operator will answer by mail: the live chat ends, the inquiry stays open. The
     requester is asked for an address when the desk does not have one."""
     with transaction.atomic():
@@ -851,8 +705,8 @@ def switch_to_mail(user: Any, reference: str) -> Conversation:
         conversation.closed_at = now()
         conversation.closed_by = "operator"
         conversation.save(update_fields=["state", "closed_at", "closed_by"])
-        if conversation.inquiry.status == "new":
-            inquiry_actions.do_change_status(conversation.inquiry, "open", acting_user=user)
+        if conversation.inquiry.status == Status.NEW:
+            inquiry_actions.do_change_status(conversation.inquiry, Status.OPEN, acting_user=user)
         audit.record("chat.switched_to_mail", actor=user, inquiry=conversation.inquiry)
         _event(conversation, "by_mail")
         _publish_state(conversation)
@@ -861,7 +715,7 @@ def switch_to_mail(user: Any, reference: str) -> Conversation:
     return conversation
 
 
-def close_by_operator(user: Any, reference: str) -> Conversation:
+def do_close_by_operator(user: Any, reference: str) -> Conversation:
     with transaction.atomic():
         conversation = _operated_by(user, reference)
         if conversation.state not in LIVE_STATES:
@@ -873,18 +727,18 @@ def close_by_operator(user: Any, reference: str) -> Conversation:
     return conversation
 
 
-def dispatch() -> int:
+def do_dispatch() -> int:
     """Round-robin routing: give waiting chats, oldest first, to available operators with
     room, the one with the fewest live chats (then the longest without one) first."""
     assigned = 0
-    for conversation in queue():
-        candidates = available_operators(faculty_only=conversation.faculty_only)
+    for conversation in queries.queue():
+        candidates = queries.available_operators(faculty_only=conversation.faculty_only)
         if not candidates:
             continue
         candidates.sort(key=lambda r: (r.active, r.last_assigned_at or NEVER, r.pk))
         chosen = candidates[0].user
         try:
-            accept(chosen, conversation.inquiry.reference)
+            do_accept(chosen, conversation.inquiry.reference)
         except ChatError:
             continue
         publish_on_commit(
@@ -895,7 +749,7 @@ def dispatch() -> int:
     return assigned
 
 
-def after_lane_changed(inquiry: Inquiry) -> None:
+def on_lane_changed(inquiry: Inquiry) -> None:
     """A chat moved to another lane. Into a restricted one: a student operator loses it at
     once and it waits for faculty staff (``faculty_only`` follows the lane)."""
     conversation = Conversation.objects.filter(inquiry=inquiry).select_related("operator").first()
@@ -919,79 +773,10 @@ def after_lane_changed(inquiry: Inquiry) -> None:
         _publish_queue(conversation)
 
 
-# --- typing and files ------------------------------------------------------------------------
-
-
-def requester_typing(conversation_id: int, on: bool) -> None:
-    """The requester is typing: staff who may see the live chat learn it (reference only)."""
-    conversation = Conversation.objects.select_related("inquiry").get(pk=conversation_id)
-    if conversation.state == ChatState.ACTIVE:
-        publish_on_commit(
-            {"kind": "chat.typing", "inquiry": conversation.inquiry.reference, "on": on},
-            audience=access.inquiry_audience(conversation.inquiry),
-        )
-
-
-def operator_typing(user: Any, reference: str, on: bool) -> None:
-    """The operator of a live chat is typing: only that chat's requester learns it."""
-    from django.http import Http404
-
-    try:
-        inquiry = access.access_inquiry(user, reference)
-    except Http404:
-        return
-    conversation = Conversation.objects.filter(
-        inquiry=inquiry, state=ChatState.ACTIVE, operator=user
-    ).first()
-    if conversation is not None:
-        publish_on_commit(
-            {"kind": "chat.typing", "on": on}, audience=access.requester_audience(inquiry)
-        )
-
-
-def requester_file(conversation: Conversation, upload: Any, *, client_id: str) -> Message:
-    """A file the requester sends in a live chat, within the upload limits."""
-    from madoguchi.inquiries.models import Attachment
-    from madoguchi.intake.validation import valid_text
-
-    client_id = clean_client_id(client_id)
-    if conversation.state not in LIVE_STATES:
-        raise ChatError(_("This chat has ended. Start a new one to ask something else."), "closed")
-    if upload.size > settings.MAX_ATTACHMENT_BYTES:
-        raise ChatError(
-            _("Each file must be at most %(mb)d MB.")
-            % {"mb": settings.MAX_ATTACHMENT_BYTES // 1048576},
-            "file_too_big",
-        )
-    total = sum(
-        Attachment.objects.filter(inquiry=conversation.inquiry).values_list("size", flat=True)
-    )
-    if total + upload.size > settings.MAX_ATTACHMENTS_TOTAL_BYTES * 2:
-        raise ChatError(_("This chat has reached its limit for files."), "files_too_big")
-    try:
-        valid_text(upload.name)
-    except ValidationError:
-        upload.name = "file"
-    message, _created = inquiry_actions.do_chat_message(
-        conversation.inquiry,
-        kind=MessageKind.REQUESTER,
-        body=_("(file) %(name)s") % {"name": upload.name[:200]},
-        client_id=client_id,
-        files=[upload],
-    )
-    return message
-
-
 # --- housekeeping ---------------------------------------------------------------------------
 
 
-def requester_connected(conversation_id: int, connected: bool) -> None:
-    Conversation.objects.filter(pk=conversation_id).update(
-        requester_left_at=None if connected else now()
-    )
-
-
-def sweep() -> int:
+def do_sweep() -> int:
     """Close idle chats and drop waiting requesters who left. Returns how many changed."""
     changed = 0
     idle_before = now() - dt.timedelta(minutes=settings.CHAT_IDLE_MINUTES)

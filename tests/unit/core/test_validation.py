@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from madoguchi.intake.validation import normalise_common_id, normalise_email, single_line
+from madoguchi.core.validation import normalise_common_id, normalise_email, single_line
 from tests.conftest import hostile_strings
 
 
