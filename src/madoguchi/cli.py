@@ -1,6 +1,6 @@
 """The ``madoguchi`` command.
 
-madoguchi serve [--host H] [--port P] [--no-demo]   run the desk (embedded: migrates first)
+madoguchi serve [--host H] [--port P] [--no-demo] [--processes N]   run the desk (embedded: migrates first)
 madoguchi worker [--interval S]                       run background tasks (scaled mode)
 madoguchi demo                                        load demo data into an empty database
 madoguchi migrate                                     apply database migrations
@@ -81,6 +81,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from django.conf import settings
 
+    if args.processes > 1 and (settings.EMBEDDED or not settings.REDIS_URL):
+        print(
+            "madoguchi serve --processes needs the scaled mode: DATABASE_URL (PostgreSQL) and"
+            " REDIS_URL, so that the processes share the database and live events"
+            " (see docs/install.md).",
+            file=sys.stderr,
+        )
+        return 2
     if settings.EMBEDDED or args.migrate:
         _migrate()
     if args.demo:
@@ -100,6 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.SITE_URL = (
             f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{args.port}"  # noqa: S104
         )
+        os.environ["MADOGUCHI_SITE_URL"] = settings.SITE_URL  # for --processes' children too
     print(
         f"madoguchi is running at http://{shown}:{args.port}/  (console: /console/, admin: /admin/)"
     )
@@ -121,6 +130,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=bool(settings.TRUSTED_PROXIES),
         forwarded_allow_ips=[str(net) for net in settings.TRUSTED_PROXIES] or None,
         lifespan="off",
+        # Several processes on one port (the kernel spreads the connections; live events
+        # between them go through Redis): one per core, see docs/install.md.
+        workers=args.processes if args.processes > 1 else None,
     )
     return 0
 
@@ -251,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--migrate", action="store_true", help="apply migrations even in the scaled mode"
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("MADOGUCHI_PROCESSES", "1")),
+        help="server processes on this port (scaled mode only; one per core)",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -296,6 +296,9 @@ BOT_LOG_DAYS = env_int("MADOGUCHI_BOT_LOG_DAYS", 180)
 CHAT_WIDGET_ORIGINS = [
     o.rstrip("/") for o in env("MADOGUCHI_CHAT_WIDGET_ORIGINS", "").replace(",", " ").split()
 ]
+# Threads for the live sockets' database work (core/realtime.py); 0: one on SQLite, four
+# on PostgreSQL (keep it below MADOGUCHI_DB_POOL_SIZE).
+REALTIME_DB_THREADS = env_int("MADOGUCHI_REALTIME_DB_THREADS", 0)
 CHAT_MAX_MESSAGE_CHARS = env_int("MADOGUCHI_CHAT_MAX_MESSAGE_CHARS", 2000)
 # Messages a requester may send: burst size and refill per second.
 CHAT_RATE_BURST = env_int("MADOGUCHI_CHAT_RATE_BURST", 8)

@@ -1,4 +1,4 @@
-"""Scale-out: two `madoguchi serve` processes on one PostgreSQL database and one Redis.
+"""Scale-out: `madoguchi serve` processes on one PostgreSQL database and one Redis.
 
 The requester's widget is connected to process A, the operator works through process B
 (HTTP and the console's WebSocket). Everything that crosses between them goes through
@@ -163,12 +163,14 @@ def two_servers(tmp_path_factory):
             timeout=120,
         )
         assert done.returncode == 0, done.stderr
-        for name in ("A", "B"):
+        # A is two processes on one port (``--processes``), B one: whichever of A's
+        # processes the widget lands on, everything it sees crosses over Redis.
+        for name, extra in (("A", ["--processes", "2"]), ("B", [])):
             port = free_port()
             log = data_dir / f"server-{name}.log"
             with open(log, "w") as handle:
                 process = subprocess.Popen(
-                    [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                    [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
                     env={**env, "MADOGUCHI_SITE_URL": f"http://127.0.0.1:{port}"},
                     cwd=REPO,
                     stdout=handle,
@@ -304,6 +306,26 @@ def _db_rows(db: str, sql: str, *params) -> list[tuple]:
 
 
 # --- the test --------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_serve_processes_runs_that_many_servers_on_one_port(two_servers):
+    a = two_servers["A"]
+    servers = [
+        pid
+        for pid in _children(a.process.pid)
+        if "multiprocessing.resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()
+    ]
+    assert len(servers) == 2, servers
+    for _ in range(4):  # each answers on the shared port
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            a.url + "/healthz", timeout=TIMEOUT
+        ) as response:
+            assert response.status == 200
 
 
 def test_chat_across_two_processes(two_servers):

@@ -73,3 +73,13 @@ def test_serve_on_a_busy_port_says_so_before_anything_else(capsys):
     out, err = capsys.readouterr()
     assert "running at" not in out
     assert f"127.0.0.1:{port}" in err and "--port" in err
+
+
+def test_several_processes_need_the_scaled_mode(capsys, settings):
+    from madoguchi.cli import main
+
+    settings.EMBEDDED = True
+    assert main(["serve", "--host", "127.0.0.1", "--port", "0", "--processes", "2"]) == 2
+    out, err = capsys.readouterr()
+    assert "running at" not in out
+    assert "--processes" in err and "DATABASE_URL" in err and "REDIS_URL" in err

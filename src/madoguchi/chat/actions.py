@@ -3,8 +3,8 @@
 The template for a live channel (calls follow it): each ``do_<verb>`` checks, locks,
 writes through the public inquiry actions (``do_open_inquiry``, ``do_append_message``,
 ``do_open_for_staff``, ...), audits, and publishes after commit to an audience from the
-access module. Functions are synchronous; consumers run them through
-``database_sync_to_async``. Reads are in ``queries``, input checks in ``validation``.
+access module. Functions are synchronous; consumers run them on the realtime pool
+(``core.realtime``). Reads are in ``queries``, input checks in ``validation``.
 """
 
 from __future__ import annotations
@@ -110,12 +110,14 @@ def _publish_state(conversation: Conversation) -> None:
 
 
 def _publish_queue(conversation: Conversation | None = None) -> None:
-    """Tell the staff who may take chats, and the waiting requesters, that the queue moved
-    (a waiting widget merges a burst into one fresh place in the queue)."""
+    """Tell the staff who may take chats that the queue moved, and the waiting requesters
+    the queue's new order (read once here, so that no waiting widget asks the database for
+    its place; each merges a burst into one update)."""
     restricted = conversation.faculty_only if conversation is not None else False
+    publish_on_commit({"kind": "chat.queue"}, audience=access.queue_audience(restricted=restricted))
     publish_on_commit(
-        {"kind": "chat.queue"},
-        audience=access.queue_audience(restricted=restricted) + access.waiting_audience(),
+        lambda: {"kind": "chat.queue", "snapshot": queries.queue_snapshot()},
+        audience=access.waiting_audience(),
     )
 
 
@@ -152,6 +154,7 @@ class Turn:
     created: bool
     secret: str = ""  # set when this message started the conversation
     replies: list[Message] = field(default_factory=list)
+    pending: bool = False  # the bot is still to answer (``do_bot_answer``)
 
 
 def _chat_subject(body: str) -> str:
@@ -159,9 +162,13 @@ def _chat_subject(body: str) -> str:
     return line if len(line) <= 80 else line[:79] + "…"
 
 
-def do_start(body: str, *, client_id: str, lang: str, page_url: str = "") -> Turn:
+def do_start(
+    body: str, *, client_id: str, lang: str, page_url: str = "", answer: bool = True
+) -> Turn:
     """The first message: the conversation and its inquiry are made (kept solved and
-    flagged "bot" while only the bot talks), the bot answers."""
+    flagged "bot" while only the bot talks), the bot answers. ``answer=False`` leaves the
+    answer to ``do_bot_answer``, so that the socket can acknowledge the stored message
+    first."""
     lang = "en" if lang == "en" else "ja"
     secret = secrets.token_urlsafe(32)
     name = queries.visitor_name(lang)
@@ -185,14 +192,17 @@ def do_start(body: str, *, client_id: str, lang: str, page_url: str = "") -> Tur
             lang=lang,
             page_url=page_url[:300],
         )
-        turn = Turn(conversation, message, True, secret=secret)
-        turn.replies = _bot_turn(conversation, message)
+        _screen(conversation, message)
+        turn = Turn(conversation, message, True, secret=secret, pending=True)
+    if answer:
+        do_bot_answer(turn)
     return turn
 
 
-def do_say(conversation: Conversation, body: str, *, client_id: str) -> Turn:
+def do_say(conversation: Conversation, body: str, *, client_id: str, answer: bool = True) -> Turn:
     """A requester's message in an existing conversation; the bot answers while no person
-    has taken over. A re-send (same ``client_id``) returns the stored message."""
+    has taken over (``answer=False``: later, by ``do_bot_answer``). A re-send (same
+    ``client_id``) returns the stored message."""
     with transaction.atomic():
         conversation = _locked(conversation.pk)
         if conversation.state in (ChatState.CLOSED, ChatState.EMAIL):
@@ -207,8 +217,43 @@ def do_say(conversation: Conversation, body: str, *, client_id: str) -> Turn:
         if created:
             Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now())
             if conversation.state == ChatState.BOT:
-                turn.replies = _bot_turn(conversation, message)
+                _screen(conversation, message)
+                turn.pending = True
+    if answer:
+        do_bot_answer(turn)
     return turn
+
+
+def _screen(conversation: Conversation, message: Message) -> None:
+    """What the requester just wrote may be sensitive (grades, health, ...): from the
+    moment it is stored, student staff never see it (nor the question the bot logs from
+    it, which follows the message), nor a subject taken from it. Done in the storing
+    transaction, before the bot's (slower) answer, so there is no moment in between."""
+    hit = search.engine().rules.match(message.body)
+    if hit is None or hit.name != "sensitive":
+        return
+    inquiry = conversation.inquiry
+    message.inquiry = inquiry
+    first = inquiry.messages.filter(kind=MessageKind.REQUESTER).count() == 1
+    with translation.override(inquiry.lang):
+        subject = _("Chat (the first message is withheld)") if first else ""
+    inquiry_actions.do_withhold_message(message, reason="sensitive", subject=subject)
+
+
+def do_bot_answer(turn: Turn) -> list[Message]:
+    """The bot's answer to the message of ``turn``, if it still has one to give (nobody
+    took the chat over meanwhile). Its own transaction: the requester's message is stored
+    and acknowledged whatever happens here."""
+    if not turn.pending:
+        return turn.replies
+    turn.pending = False
+    with transaction.atomic():
+        conversation = _locked(turn.conversation.pk)
+        if conversation.state == ChatState.BOT:
+            message = Message.objects.get(pk=turn.message.pk)
+            message.inquiry = conversation.inquiry
+            turn.replies = _bot_turn(conversation, message)
+    return turn.replies
 
 
 def _article_link(topic: str, lang: str) -> str:
@@ -219,16 +264,6 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
     """The bot answers a requester's message (while no person has taken over)."""
     lang = conversation.lang
     decision = search.engine().ask(message.body, lang=lang, audience="requester")
-    inquiry = conversation.inquiry
-    if decision.decision == "rule" and decision.rule == "sensitive":
-        # What the requester just wrote may be sensitive: student staff never see it (nor
-        # the question the bot logs from it, which follows the message), nor a subject
-        # taken from it.
-        message.inquiry = inquiry
-        first = inquiry.messages.filter(kind=MessageKind.REQUESTER).count() == 1
-        with translation.override(inquiry.lang):
-            subject = _("Chat (the first message is withheld)") if first else ""
-        inquiry_actions.do_withhold_message(message, reason="sensitive", subject=subject)
     learning.record_question(message.body, lang, decision, channel="chat", message=message)
     if decision.decision == "rule" and decision.rule == "human":
         return [_person_reply(conversation)]

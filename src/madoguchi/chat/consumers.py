@@ -16,7 +16,6 @@ import logging
 import time
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -24,6 +23,7 @@ from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
+from madoguchi.core import realtime
 from madoguchi.core.events import GROUP_WAITING, requester_group
 from madoguchi.core.ratelimit import hit, scope_client_address
 
@@ -39,12 +39,16 @@ NOT_ALLOWED = gettext_lazy("Not allowed.")
 TOO_MANY_NEW = gettext_lazy("Too many new conversations from your network. Please try again later.")
 NO_CHAT = gettext_lazy("Start the chat with a message first.")
 TRY_AGAIN = gettext_lazy("Something went wrong; trying again.")
+BOT_FAILED = gettext_lazy(
+    "Your message was received, but the bot could not answer it. Ask again, or ask a "
+    "member of staff."
+)
 
 
 def db(fn: Any) -> Any:
-    """Run ``fn`` on Django's thread for synchronous code. (Per-call worker threads were
-    tried: Django's connections are context-local, so connections opened there leak.)"""
-    return database_sync_to_async(fn)
+    """Run ``fn`` on the realtime pool (``core.realtime``), not behind other sockets and
+    requests on Django's one thread for synchronous code."""
+    return realtime.run(fn)
 
 
 class Bucket:
@@ -73,6 +77,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     page: str = ""
     in_queue_group = False
     queue_refresh: asyncio.Future | None = None
+    queue_place: queries.Place | None = None  # the latest place from the desk's queue order
+    last_state: dict[str, Any] | None = None  # the state this widget was last sent
     groups_joined: list[str]
 
     async def connect(self) -> None:
@@ -183,7 +189,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         await self._attach(conversation)
         after = data.get("after") if isinstance(data.get("after"), int) else 0
         welcome = await self._run(queries.welcome_payload, conversation.pk, after=after)
-        await self.send_json({"t": "welcome", **welcome})
+        await self._send_welcome(welcome)
 
     async def _attach(self, conversation: Conversation) -> None:
         if self.conversation_id == conversation.pk:
@@ -213,33 +219,52 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 {"t": "error", "code": "rate", "cid": cid, "message": self._t(TOO_FAST)}
             )
             return
-        body = await self._run(clean_text, data.get("body"))
+        with translation.override(self.lang):
+            body = clean_text(data.get("body"))  # no database: checked on the loop
         if self.conversation_id is None:
             if not await db(hit)(
                 "chat-new", scope_client_address(self.scope), settings.CHAT_NEW_RATE_LIMIT
             ):
                 raise ChatError(self._t(TOO_MANY_NEW), "rate")
             turn = await self._run(
-                actions.do_start, body, client_id=cid, lang=self.lang, page_url=self.page
+                actions.do_start,
+                body,
+                client_id=cid,
+                lang=self.lang,
+                page_url=self.page,
+                answer=False,
             )
             await self.send_json({"t": "token", "token": turn.secret})
-            await self._attach(turn.conversation)
             await self.send_json({"t": "ack", "cid": cid, "seq": turn.message.pk})
-            # Events published before this connection joined the group: send them now (the
-            # widget drops what it already has by sequence number).
+            await self._answer(turn)
+            await self._attach(turn.conversation)
+            # Events published before this connection joined the group (the bot's answer):
+            # send them now (the widget drops what it already has by sequence number).
             welcome = await self._run(queries.welcome_payload, turn.conversation.pk)
-            await self.send_json({"t": "welcome", **welcome})
+            await self._send_welcome(welcome)
             return
-        conversation = await self._run(queries.get, self.conversation_id)
-        turn = await self._run(actions.do_say, conversation, body, client_id=cid)
+        turn = await self._run(_say, self.conversation_id, body, cid)
+        # Stored: acknowledged before the bot thinks. The next frame of this socket waits
+        # for the answer, so the thread keeps the order question, answer, question.
         await self.send_json({"t": "ack", "cid": cid, "seq": turn.message.pk})
+        if turn.pending:
+            await self._answer(turn)
+
+    async def _answer(self, turn: actions.Turn) -> None:
+        """The bot's answer to a stored, acknowledged message; if it fails the message
+        stays (a re-send would not be answered either), and the requester is told."""
+        try:
+            await self._run(actions.do_bot_answer, turn)
+        except Exception:  # noqa: BLE001 - whatever broke, the message is already kept
+            log.exception("the bot could not answer in conversation %s", turn.conversation.pk)
+            await self.send_json({"t": "error", "code": "bot", "message": self._t(BOT_FAILED)})
 
     async def on_sync(self, data: dict[str, Any]) -> None:
         if self.conversation_id is None:
             return
         after = data.get("after") if isinstance(data.get("after"), int) else 0
         welcome = await self._run(queries.welcome_payload, self.conversation_id, after=after)
-        await self.send_json({"t": "welcome", **welcome})
+        await self._send_welcome(welcome)
 
     async def on_typing(self, data: dict[str, Any]) -> None:
         if self.conversation_id is None:
@@ -301,26 +326,59 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             await self.send_json({"t": "typing", "on": bool(event.get("on"))})
         elif kind == "chat.state.changed" and self.conversation_id is not None:
             await self._send_state()
-        elif (
-            kind == "chat.queue" and self.conversation_id is not None and self.queue_refresh is None
-        ):
-            # The queue moves in bursts (many accepts and hand-overs at once): answer a
-            # burst with one fresh place in the queue, not one per event.
+        elif kind == "chat.queue" and self.conversation_id is not None:
+            self._queue_moved(self.conversation_id, event.get("snapshot"))
+
+    def _queue_moved(self, pk: int, snapshot: dict[str, Any] | None) -> None:
+        """The queue moves in bursts (many accepts and hand-overs at once): a burst is
+        answered with one update, from the latest order the desk sent (no database read),
+        or read afresh when that order does not tell this widget's place."""
+        place = queries.place_from_snapshot(snapshot, pk) if snapshot else None
+        shown = self.last_state
+        if place is None or shown is None or shown.get("state") != ChatState.QUEUED:
+            if snapshot and place is None and len(snapshot["order"]) < queries.SNAPSHOT_MAX:
+                return  # not waiting any more: its own state event says what changed
+            self.queue_place = None
+        else:
+            self.queue_place = place
+        if self.queue_refresh is None:
             self.queue_refresh = asyncio.ensure_future(self._refresh_place())
 
     async def _refresh_place(self) -> None:
         try:
             await asyncio.sleep(0.5)
             self.queue_refresh = None
-            await self._send_state()
+            place, self.queue_place = self.queue_place, None
+            shown = self.last_state
+            if place is None or shown is None:
+                await self._send_state()
+            elif (place.position, place.wait_minutes) != (
+                shown.get("position"),
+                shown.get("wait_minutes"),
+            ):
+                await self._send_state_json(
+                    {**shown, "position": place.position, "wait_minutes": place.wait_minutes}
+                )
         except Exception:  # the connection may be gone meanwhile
             log.debug("queue refresh skipped", exc_info=True)
+
+    async def _send_welcome(self, welcome: dict[str, Any]) -> None:
+        self.last_state = {k: v for k, v in welcome.items() if k in queries.STATE_KEYS}
+        await self.send_json({"t": "welcome", **welcome})
 
     async def _send_state(self) -> None:
         state = await self._run(_state, self.conversation_id)
         await self._queue_membership(state["state"])
+        await self._send_state_json(state)
+
+    async def _send_state_json(self, state: dict[str, Any]) -> None:
+        self.last_state = state
         await self.send_json({"t": "state", **state})
 
 
 def _state(pk: int) -> dict[str, Any]:
     return queries.state_payload(queries.get(pk))
+
+
+def _say(pk: int, body: str, cid: str) -> actions.Turn:
+    return actions.do_say(queries.get(pk), body, client_id=cid, answer=False)

@@ -148,6 +148,46 @@ def place_in_queue(conversation: Conversation) -> Place | None:
     return Place(position, estimate(position, faculty_only=conversation.faculty_only))
 
 
+def queue_snapshot() -> dict[str, Any]:
+    """The queue as every waiting widget needs it, read once per move instead of once per
+    waiting widget: who waits in which order (conversation id, and whether its lane is
+    general), the recent median wait and the operators on duty for each kind of waiter.
+    For the waiting widgets' group only (never sent on to a browser or to staff)."""
+    rows = (
+        Conversation.objects.filter(state=ChatState.QUEUED)
+        .order_by("queued_at", "id")
+        .values_list("id", "inquiry__lane")[:SNAPSHOT_MAX]
+    )
+    return {
+        "order": [[pk, lane == Lane.GENERAL] for pk, lane in rows],
+        "average": average_wait_minutes(),
+        "staff": {
+            "general": max(1, operators_on_duty()),
+            "faculty": max(1, operators_on_duty(faculty_only=True)),
+        },
+    }
+
+
+SNAPSHOT_MAX = 1000  # waiters beyond that ask the database for their place
+
+
+def place_from_snapshot(snapshot: dict[str, Any], pk: int) -> Place | None:
+    """Conversation ``pk``'s place in ``snapshot``: what ``place_in_queue`` says at that
+    moment (a waiter in a restricted lane counts only restricted waiters ahead). None when
+    it is not in the snapshot."""
+    order = snapshot["order"]
+    for i, (entry_pk, general) in enumerate(order):
+        if entry_pk != pk:
+            continue
+        if general:
+            position = i + 1
+        else:
+            position = 1 + sum(1 for _pk, other_general in order[:i] if not other_general)
+        staff = snapshot["staff"]["general" if general else "faculty"]
+        return Place(position, max(1, math.ceil(position * snapshot["average"] / staff)))
+    return None
+
+
 def estimate(position: int, *, faculty_only: bool = False) -> int:
     """Minutes until the ``position``-th waiter is taken, from the recent median wait."""
     staff = max(1, operators_on_duty(faculty_only=faculty_only))
@@ -206,6 +246,9 @@ def message_payload(message: Message) -> dict[str, Any]:
             for a in message.attachments.all()
         ],
     }
+
+
+STATE_KEYS = frozenset({"state", "position", "wait_minutes", "operator", "rated", "email"})
 
 
 def state_payload(conversation: Conversation) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from madoguchi.chat import actions as chat_actions
+from madoguchi.core import realtime
 from madoguchi.inquiries import access
 
 
@@ -57,7 +57,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ping":
             await self.send_json({"kind": "pong"})
         elif kind == "typing" and isinstance(reference, str):
-            await database_sync_to_async(chat_actions.notify_operator_typing)(
+            await realtime.run(chat_actions.notify_operator_typing)(
                 self.scope["user"], reference[:20], bool(content.get("on"))
             )
         elif kind == "watch" and isinstance(reference, str):
@@ -67,7 +67,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         """One inquiry at a time: a page shows one."""
         if reference in self.watching:
             return
-        group = await database_sync_to_async(_watch_group)(self.scope["user"], reference)
+        group = await realtime.run(_watch_group)(self.scope["user"], reference)
         for old in list(self.watching):
             await self._unwatch(old)
         if group is not None:

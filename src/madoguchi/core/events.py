@@ -9,7 +9,7 @@ staff for restricted inquiries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -40,14 +40,17 @@ def requester_group(inquiry_id: int) -> str:
     return f"requester.{inquiry_id}"
 
 
-def publish_on_commit(event: dict[str, Any], *, audience: Iterable[str]) -> None:
-    """Send ``event`` to each group in ``audience`` once the current transaction commits."""
+def publish_on_commit(
+    event: dict[str, Any] | Callable[[], dict[str, Any]], *, audience: Iterable[str]
+) -> None:
+    """Send ``event`` to each group in ``audience`` once the current transaction commits.
+    A callable ``event`` is called then, for an event that describes the committed state
+    (the queue's order after a move)."""
     groups = sorted(set(audience))
     if not groups:
         return
-    payload = {"type": "desk.event", "event": event}
 
-    async def send_all() -> None:
+    async def send_all(payload: dict[str, Any]) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
@@ -55,9 +58,10 @@ def publish_on_commit(event: dict[str, Any], *, audience: Iterable[str]) -> None
             try:
                 await layer.group_send(group, payload)
             except Exception:  # a lost live update must never fail the write
-                log.exception("could not publish %s to %s", event.get("kind"), group)
+                log.exception("could not publish %s to %s", payload["event"].get("kind"), group)
 
     def send() -> None:
-        async_to_sync(send_all)()  # one hop to the event loop for all groups
+        body = event() if callable(event) else event
+        async_to_sync(send_all)({"type": "desk.event", "event": body})  # one hop for all
 
     transaction.on_commit(send, robust=True)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
+from madoguchi.core import realtime
 from madoguchi.core.events import requester_group
 from madoguchi.inquiries import access
 
 
-@database_sync_to_async
+@realtime.run
 def _inquiry_id(token: str) -> tuple[int, int] | None:
     """(inquiry id, link version) for a valid link."""
     try:
