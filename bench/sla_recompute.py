@@ -32,7 +32,7 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from madoguchi.core.demo import _load_hours_and_policies
+    from madoguchi.demo import _load_hours_and_policies
     from madoguchi.inquiries.models import Inquiry
     from madoguchi.sla.models import BusinessSchedule
     from madoguchi.sla.tasks import recompute_all

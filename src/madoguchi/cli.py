@@ -43,7 +43,7 @@ def _print_accounts(accounts: list[tuple[str, str, str]]) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _setup()
-    from madoguchi.core.demo import load_demo, read_demo_accounts
+    from madoguchi.demo import load_demo, read_demo_accounts
 
     if args.migrate:
         _migrate()
@@ -84,7 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.EMBEDDED or args.migrate:
         _migrate()
     if args.demo:
-        from madoguchi.core.demo import load_demo, read_demo_accounts
+        from madoguchi.demo import load_demo, read_demo_accounts
 
         created = load_demo()
         _print_accounts(created or read_demo_accounts())

@@ -119,7 +119,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "madoguchi.core.context.desk",
+                "madoguchi.web.context.desk",
             ],
         },
     }
@@ -199,7 +199,7 @@ HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("MADOGUCHI_HEALTH_OUTBOX_MAX_AGE_SECONDS
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-# Sign-in throttling (accounts.throttle): failed attempts per account and per client address
+# Sign-in throttling (web.throttle): failed attempts per account and per client address
 # within the window; beyond them every attempt is refused until the window ends.
 LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("MADOGUCHI_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)

@@ -25,7 +25,7 @@ def at(*args) -> dt.datetime:
 
 @pytest.fixture
 def policies(db):
-    from madoguchi.core.demo import _load_hours_and_policies
+    from madoguchi.demo import _load_hours_and_policies
 
     _load_hours_and_policies()
 

@@ -19,10 +19,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "madoguchi"
 KNOWN: set[frozenset[str]] = {
     frozenset(pair)
     for pair in [
-        ("accounts", "core"),
-        ("accounts", "privacy"),
         ("chat", "core"),
-        ("core", "inquiries"),
         ("core", "kb"),
         ("core", "mail"),
         ("core", "sla"),
