@@ -195,6 +195,17 @@ WORKER_MAX_BACKOFF_SECONDS = env_int("MADOGUCHI_WORKER_MAX_BACKOFF_SECONDS", 60)
 # outgoing mail has been pending for longer than the second figure.
 HEALTH_WORKER_STALE_SECONDS = env_int("MADOGUCHI_HEALTH_WORKER_STALE_SECONDS", 120)
 HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("MADOGUCHI_HEALTH_OUTBOX_MAX_AGE_SECONDS", 900)
+# The housekeeping loop (every MADOGUCHI_HOUSEKEEPING_SECONDS, 60 by default, beside every
+# worker) runs these in order; each is called without arguments and a failing one is
+# logged without stopping the others. Dotted paths, so core.worker imports none of the apps.
+HOUSEKEEPING = [
+    "madoguchi.mail.outbox.sweep",
+    "madoguchi.mail.ingest.recover_pending",
+    "madoguchi.sla.monitor.check_due_times",
+    "madoguchi.mail.imap.fetch_all",
+    "madoguchi.chat.actions.do_sweep",
+    "madoguchi.kb.learning.purge_old",
+]
 
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

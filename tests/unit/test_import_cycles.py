@@ -19,10 +19,6 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "madoguchi"
 KNOWN: set[frozenset[str]] = {
     frozenset(pair)
     for pair in [
-        ("chat", "core"),
-        ("core", "kb"),
-        ("core", "mail"),
-        ("core", "sla"),
         ("inquiries", "kb"),
         ("inquiries", "mail"),
         ("inquiries", "sla"),

@@ -217,30 +217,22 @@ def start_in_thread(interval: float = 0.5) -> threading.Thread:
 
 
 def housekeeping() -> None:
-    """Re-enqueue outbox mail whose task went missing; finish inbound mail that was stored
-    but not processed (a crash); fetch from IMAP mailboxes when they are due; close idle
-    chats and drop waiting requesters who left; forget old bot questions."""
+    """Run each step of ``settings.HOUSEKEEPING`` (dotted paths, in order): re-enqueue
+    outbox mail whose task went missing; finish inbound mail that was stored but not
+    processed (a crash); warn before and report missed SLA targets; fetch from IMAP
+    mailboxes when they are due; close idle chats and drop waiting requesters who left;
+    forget old bot questions. The steps are named in the settings, not imported here,
+    because they belong to apps above ``core``."""
+    from django.conf import settings
     from django.db import close_old_connections
-
-    from madoguchi.chat import actions as chat
-    from madoguchi.kb import learning
-    from madoguchi.mail import imap, ingest, outbox
-    from madoguchi.sla import monitor
+    from django.utils.module_loading import import_string
 
     close_old_connections()
-    steps = (
-        outbox.sweep,
-        ingest.recover_pending,
-        monitor.check_due_times,
-        imap.fetch_all,
-        chat.do_sweep,
-        learning.purge_old,
-    )
-    for step in steps:
+    for path in settings.HOUSEKEEPING:
         try:
-            step()
+            import_string(path)()
         except Exception:  # housekeeping must never kill the process
-            log.exception("%s failed", step.__qualname__)
+            log.exception("%s failed", path)
 
 
 def sweep_forever(interval: float = 60.0, stop: threading.Event | None = None) -> None:
