@@ -156,7 +156,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
         print(outbox.retry_now())
         return 0
     if args.mail_command == "ingest":
-        from madoguchi.mail import ingest
+        from madoguchi.inbound import ingest
 
         raw = sys.stdin.buffer.read()
         try:
@@ -177,7 +177,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
     if args.mail_command == "receive":
         import time
 
-        from madoguchi.mail.receiver import make_controller
+        from madoguchi.inbound.receiver import make_controller
 
         controller = make_controller(args.host, args.port, lmtp=not args.smtp)
         controller.start()
@@ -192,7 +192,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
             controller.stop()
         return 0
     if args.mail_command == "fetch":
-        from madoguchi.mail import imap
+        from madoguchi.inbound import imap
 
         for report in imap.fetch_all():
             print(json.dumps(report.__dict__))

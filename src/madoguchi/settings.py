@@ -200,9 +200,9 @@ HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("MADOGUCHI_HEALTH_OUTBOX_MAX_AGE_SECONDS
 # logged without stopping the others. Dotted paths, so core.worker imports none of the apps.
 HOUSEKEEPING = [
     "madoguchi.mail.outbox.sweep",
-    "madoguchi.mail.ingest.recover_pending",
+    "madoguchi.inbound.ingest.recover_pending",
     "madoguchi.sla.monitor.check_due_times",
-    "madoguchi.mail.imap.fetch_all",
+    "madoguchi.inbound.imap.fetch_all",
     "madoguchi.chat.actions.do_sweep",
     "madoguchi.kb.learning.purge_old",
 ]
