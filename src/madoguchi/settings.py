@@ -201,7 +201,7 @@ HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("MADOGUCHI_HEALTH_OUTBOX_MAX_AGE_SECONDS
 HOUSEKEEPING = [
     "madoguchi.mail.outbox.sweep",
     "madoguchi.inbound.ingest.recover_pending",
-    "madoguchi.sla.monitor.check_due_times",
+    "madoguchi.inquiries.sla_monitor.check_due_times",
     "madoguchi.inbound.imap.fetch_all",
     "madoguchi.chat.actions.do_sweep",
     "madoguchi.kb.learning.purge_old",

@@ -105,6 +105,55 @@ def test_changing_a_schedule_recomputes_open_inquiries(policies, create):
     assert inquiry.first_response_due == at(2026, 12, 1, 17, 0)  # Monday closed: Tuesday
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_recompute_queued_under_its_path_before_the_move_still_runs(policies, create):
+    """The task was ``madoguchi.sla.tasks.recompute_open_inquiries`` until the packages were
+    layered (design note 45): a row queued then runs after an upgrade, under its new path."""
+    from django.utils.module_loading import import_string
+    from django_tasks_db.models import DBTaskResult
+
+    from madoguchi.core.worker import MOVED_TASKS
+    from madoguchi.inquiries.sla_tasks import recompute_open_inquiries
+    from madoguchi.sla.models import BusinessSchedule
+
+    old = "madoguchi.sla.tasks.recompute_open_inquiries"
+    new = recompute_open_inquiries.module_path
+    assert MOVED_TASKS[old] == new
+    with pytest.raises(ImportError):
+        import_string(old)
+    with frozen(at(2026, 11, 27, 17, 0)):
+        inquiry = create()
+    operators = BusinessSchedule.objects.get(name="operators")
+    definition = dict(operators.definition)
+    definition["exceptions"] = [
+        *definition.get("exceptions", []),
+        {"date": "2026-11-30", "kind": "closed", "hours": [], "label": "closed"},
+    ]
+    operators.definition = definition
+    operators.save()  # sla.signals.levels_changed: inquiries queue the recompute
+    queued = list(DBTaskResult.objects.filter(task_path=new).values_list("pk", flat=True))
+    assert queued
+    # As an installation from before the move has them:
+    DBTaskResult.objects.filter(pk__in=queued).update(task_path=old)
+    with frozen(at(2026, 11, 27, 17, 10)):
+        run_tasks()
+    rows = DBTaskResult.objects.filter(pk__in=queued)
+    assert {(row.task_path, row.status) for row in rows} == {(new, "SUCCESSFUL")}
+    inquiry.refresh_from_db()
+    assert inquiry.first_response_due == at(2026, 12, 1, 17, 0)
+
+
+def test_every_moved_task_points_at_a_task():
+    from django.utils.module_loading import import_string
+    from django_tasks.base import Task
+
+    from madoguchi.core.worker import MOVED_TASKS
+
+    for old, new in MOVED_TASKS.items():
+        assert old != new
+        assert isinstance(import_string(new), Task), new
+
+
 def test_invalid_schedule_is_refused_by_the_admin_form(policies):
     from django.core.exceptions import ValidationError
 
@@ -156,8 +205,8 @@ def test_due_soon_view_sorts_by_urgency(policies, create, client, faculty):
 @pytest.mark.django_db(transaction=True)
 def test_warning_then_breach_notify_once(policies, create, faculty, student):
     from madoguchi.core.events import GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF
+    from madoguchi.inquiries import sla_monitor
     from madoguchi.privacy.models import AuditEvent
-    from madoguchi.sla import monitor
     from tests.integration.test_actions import GROUPS, capture, kinds
 
     with frozen(at(2026, 11, 24, 9, 0)):
@@ -167,18 +216,18 @@ def test_warning_then_breach_notify_once(policies, create, faculty, student):
     assert inquiry.due_at == at(2026, 11, 24, 10, 0)
 
     with frozen(at(2026, 11, 24, 9, 30)):  # half the target left: no warning yet (25 %)
-        assert monitor.check_due_times() == {"warned": 0, "breached": 0}
+        assert sla_monitor.check_due_times() == {"warned": 0, "breached": 0}
     with frozen(at(2026, 11, 24, 9, 46)):
-        got = capture(GROUPS, monitor.check_due_times)
+        got = capture(GROUPS, sla_monitor.check_due_times)
     assert kinds(got[GROUP_STUDENT_STAFF]) == ["sla.warning"]
     with frozen(at(2026, 11, 24, 9, 50)):
-        assert monitor.check_due_times() == {"warned": 0, "breached": 0}  # once per due time
+        assert sla_monitor.check_due_times() == {"warned": 0, "breached": 0}  # once per due time
     with frozen(at(2026, 11, 24, 10, 1)):
-        got = capture(GROUPS, monitor.check_due_times)
+        got = capture(GROUPS, sla_monitor.check_due_times)
     assert kinds(got[GROUP_FACULTY_STAFF]) == ["sla.breached"]
     assert got[GROUP_STUDENT_STAFF] == []  # supervisors are told, not the whole student team
     with frozen(at(2026, 11, 24, 10, 5)):
-        assert monitor.check_due_times() == {"warned": 0, "breached": 0}
+        assert sla_monitor.check_due_times() == {"warned": 0, "breached": 0}
     assert AuditEvent.objects.filter(inquiry=inquiry, verb="sla.breached").count() == 1
 
     with frozen(at(2026, 11, 24, 10, 30)):

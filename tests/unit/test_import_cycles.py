@@ -20,7 +20,6 @@ KNOWN: set[frozenset[str]] = {
     frozenset(pair)
     for pair in [
         ("inquiries", "kb"),
-        ("inquiries", "sla"),
     ]
 }
 
