@@ -16,12 +16,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "madoguchi"
 
-KNOWN: set[frozenset[str]] = {
-    frozenset(pair)
-    for pair in [
-        ("inquiries", "kb"),
-    ]
-}
+KNOWN: set[frozenset[str]] = {frozenset(pair) for pair in []}
 
 
 def _type_checking_nodes(tree: ast.AST) -> set[int]:
