@@ -129,10 +129,10 @@ def sees_sensitive_fields(user: Any) -> bool:
 
 
 def visible_bot_questions(user: Any, questions: Any):  # noqa: ANN201 - a QuerySet of BotQuestion
-    """Of ``questions`` (a QuerySet of ``kb.BotQuestion``, which kb passes, as kb sits
-    above inquiries), those the bot logged that ``user`` may see: one from a chat only
-    where its message may be read (a chat made restricted later, or a message the bot
-    withheld, hides it from students)."""
+    """The questions the bot logged, of ``questions`` (a ``kb.BotQuestion`` QuerySet: kb
+    passes it, being above inquiries), that ``user`` may see: one from a chat only where
+    its message may be read (a chat made restricted later, or a message the bot withheld,
+    hides it from students)."""
     if not is_desk_staff(user):
         return questions.none()
     if sees_restricted(user):
