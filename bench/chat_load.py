@@ -108,7 +108,7 @@ SETUP = """
 import sys
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from madoguchi.core.demo import load_demo
+from madoguchi.demo import load_demo
 from madoguchi.sla.models import BusinessSchedule, ChannelHours
 load_demo()
 ChannelHours.objects.update_or_create(channel="chat", defaults={"schedule": BusinessSchedule.objects.get(name="always")})

@@ -50,7 +50,7 @@ def run_scenario(scenario: str, count: int) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from madoguchi.mail import ingest
+    from madoguchi.inbound import ingest
     from madoguchi.mail.models import Mailbox
 
     Mailbox.objects.get_or_create(

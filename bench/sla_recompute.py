@@ -32,10 +32,10 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from madoguchi.core.demo import _load_hours_and_policies
+    from madoguchi.demo import _load_hours_and_policies
     from madoguchi.inquiries.models import Inquiry
+    from madoguchi.inquiries.sla_tasks import recompute_all
     from madoguchi.sla.models import BusinessSchedule
-    from madoguchi.sla.tasks import recompute_all
 
     _load_hours_and_policies()
     Inquiry.objects.all().delete()

@@ -43,7 +43,7 @@ def _print_accounts(accounts: list[tuple[str, str, str]]) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _setup()
-    from madoguchi.core.demo import load_demo, read_demo_accounts
+    from madoguchi.demo import load_demo, read_demo_accounts
 
     if args.migrate:
         _migrate()
@@ -92,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.EMBEDDED or args.migrate:
         _migrate()
     if args.demo:
-        from madoguchi.core.demo import load_demo, read_demo_accounts
+        from madoguchi.demo import load_demo, read_demo_accounts
 
         created = load_demo()
         _print_accounts(created or read_demo_accounts())
@@ -168,7 +168,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
         print(outbox.retry_now())
         return 0
     if args.mail_command == "ingest":
-        from madoguchi.mail import ingest
+        from madoguchi.inbound import ingest
 
         raw = sys.stdin.buffer.read()
         try:
@@ -189,7 +189,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
     if args.mail_command == "receive":
         import time
 
-        from madoguchi.mail.receiver import make_controller
+        from madoguchi.inbound.receiver import make_controller
 
         controller = make_controller(args.host, args.port, lmtp=not args.smtp)
         controller.start()
@@ -204,7 +204,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
             controller.stop()
         return 0
     if args.mail_command == "fetch":
-        from madoguchi.mail import imap
+        from madoguchi.inbound import imap
 
         for report in imap.fetch_all():
             print(json.dumps(report.__dict__))

@@ -119,7 +119,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "madoguchi.core.context.desk",
+                "madoguchi.web.context.desk",
             ],
         },
     }
@@ -195,11 +195,22 @@ WORKER_MAX_BACKOFF_SECONDS = env_int("MADOGUCHI_WORKER_MAX_BACKOFF_SECONDS", 60)
 # outgoing mail has been pending for longer than the second figure.
 HEALTH_WORKER_STALE_SECONDS = env_int("MADOGUCHI_HEALTH_WORKER_STALE_SECONDS", 120)
 HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("MADOGUCHI_HEALTH_OUTBOX_MAX_AGE_SECONDS", 900)
+# The housekeeping loop (every MADOGUCHI_HOUSEKEEPING_SECONDS, 60 by default, beside every
+# worker) runs these in order; each is called without arguments and a failing one is
+# logged without stopping the others. Dotted paths, so core.worker imports none of the apps.
+HOUSEKEEPING = [
+    "madoguchi.mail.outbox.sweep",
+    "madoguchi.inbound.ingest.recover_pending",
+    "madoguchi.inquiries.sla_monitor.check_due_times",
+    "madoguchi.inbound.imap.fetch_all",
+    "madoguchi.chat.actions.do_sweep",
+    "madoguchi.kb.learning.purge_old",
+]
 
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-# Sign-in throttling (accounts.throttle): failed attempts per account and per client address
+# Sign-in throttling (web.throttle): failed attempts per account and per client address
 # within the window; beyond them every attempt is refused until the window ends.
 LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("MADOGUCHI_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)

@@ -3,13 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
-from madoguchi.accounts.throttle import (
-    ThrottledAdminAuthenticationForm,
-    ThrottledAuthenticationForm,
-)
 from madoguchi.chat.views import loader as chat_loader
 from madoguchi.intake.api import api
 from madoguchi.sla.views import schedule_calendar
+from madoguchi.web.throttle import (
+    ThrottledAdminAuthenticationForm,
+    ThrottledAuthenticationForm,
+)
 from madoguchi.web.views import favicon, healthz, livez
 
 admin.site.site_header = "madoguchi"

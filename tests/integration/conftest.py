@@ -7,7 +7,7 @@ from madoguchi.inquiries.actions import NewInquiry, do_create_inquiry
 
 @pytest.fixture
 def categories(db):
-    from madoguchi.core.demo import CATEGORIES
+    from madoguchi.demo import CATEGORIES
     from madoguchi.inquiries.models import Category
 
     for i, (slug, ja, en, extra, form_only, dja, den) in enumerate(CATEGORIES):

@@ -41,7 +41,7 @@ TIMEOUT = 10.0  # seconds to wait for any one frame or event
 
 SETUP = f"""
 from django.contrib.auth import get_user_model
-from madoguchi.core.demo import load_demo
+from madoguchi.demo import load_demo
 from madoguchi.sla.models import BusinessSchedule, ChannelHours
 load_demo()
 ChannelHours.objects.update_or_create(channel="chat", defaults={{"schedule": BusinessSchedule.objects.get(name="always")}})

@@ -54,7 +54,7 @@ def test_an_upload_is_owner_only(client, categories, settings, careless_umask):
 
 
 def test_a_raw_mail_is_owner_only(settings, tmp_path, careless_umask):
-    from madoguchi.mail import ingest
+    from madoguchi.inbound import ingest
 
     settings.DATA_DIR = tmp_path / "data"
     row, created = ingest.store_raw(message(1))

@@ -1,4 +1,4 @@
-"""Sign-in throttling (accounts.throttle) on the console's and the admin's sign-in pages:
+"""Sign-in throttling (web.throttle) on the console's and the admin's sign-in pages:
 per account and per client address, counted in the cache, refusing even the right password
 while locked out."""
 

@@ -10,9 +10,9 @@ import re
 import pytest
 
 from madoguchi.chat import actions as chat_actions
+from madoguchi.inbound import ingest
 from madoguchi.inquiries import actions
 from madoguchi.inquiries.models import Inquiry, MessageKind
-from madoguchi.mail import ingest
 from madoguchi.mail.models import OutboundMail
 from madoguchi.privacy.models import AuditEvent
 from tests.integration.test_intake import api_payload

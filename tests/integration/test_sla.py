@@ -25,7 +25,7 @@ def at(*args) -> dt.datetime:
 
 @pytest.fixture
 def policies(db):
-    from madoguchi.core.demo import _load_hours_and_policies
+    from madoguchi.demo import _load_hours_and_policies
 
     _load_hours_and_policies()
 
@@ -86,7 +86,14 @@ def test_confirmation_tells_when_to_expect_an_answer(policies, create):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_changing_a_schedule_recomputes_open_inquiries(policies, create):
+@pytest.mark.parametrize("queued_before_the_move", [False, True])
+def test_changing_a_schedule_recomputes_open_inquiries(policies, create, queued_before_the_move):
+    """With ``queued_before_the_move``, the task is stored under the path it had until the
+    packages were layered (design note 45), as an installation from before then has it:
+    it runs all the same, under its new path."""
+    from django_tasks_db.models import DBTaskResult
+
+    from madoguchi.inquiries.sla_tasks import recompute_open_inquiries
     from madoguchi.sla.models import BusinessSchedule
 
     with frozen(at(2026, 11, 27, 17, 0)):
@@ -98,11 +105,32 @@ def test_changing_a_schedule_recomputes_open_inquiries(policies, create):
         {"date": "2026-11-30", "kind": "closed", "hours": [], "label": "closed"},
     ]
     operators.definition = definition
-    operators.save()
+    operators.save()  # sla.signals.levels_changed: inquiries queue the recompute
+    new = recompute_open_inquiries.module_path
+    queued = list(DBTaskResult.objects.filter(task_path=new).values_list("pk", flat=True))
+    assert queued
+    if queued_before_the_move:
+        old = "madoguchi.sla.tasks.recompute_open_inquiries"
+        DBTaskResult.objects.filter(pk__in=queued).update(task_path=old)
     with frozen(at(2026, 11, 27, 17, 10)):
         run_tasks()
+    rows = DBTaskResult.objects.filter(pk__in=queued)
+    assert {(row.task_path, row.status) for row in rows} == {(new, "SUCCESSFUL")}
     inquiry.refresh_from_db()
     assert inquiry.first_response_due == at(2026, 12, 1, 17, 0)  # Monday closed: Tuesday
+
+
+def test_every_moved_task_points_at_a_task_and_its_old_path_at_nothing():
+    from django.utils.module_loading import import_string
+    from django_tasks.base import Task
+
+    from madoguchi.core.worker import MOVED_TASKS
+
+    assert "madoguchi.sla.tasks.recompute_open_inquiries" in MOVED_TASKS
+    for old, new in MOVED_TASKS.items():
+        assert isinstance(import_string(new), Task), new
+        with pytest.raises(ImportError):
+            import_string(old)
 
 
 def test_invalid_schedule_is_refused_by_the_admin_form(policies):
@@ -156,8 +184,8 @@ def test_due_soon_view_sorts_by_urgency(policies, create, client, faculty):
 @pytest.mark.django_db(transaction=True)
 def test_warning_then_breach_notify_once(policies, create, faculty, student):
     from madoguchi.core.events import GROUP_FACULTY_STAFF, GROUP_STUDENT_STAFF
+    from madoguchi.inquiries import sla_monitor
     from madoguchi.privacy.models import AuditEvent
-    from madoguchi.sla import monitor
     from tests.integration.test_actions import GROUPS, capture, kinds
 
     with frozen(at(2026, 11, 24, 9, 0)):
@@ -167,18 +195,18 @@ def test_warning_then_breach_notify_once(policies, create, faculty, student):
     assert inquiry.due_at == at(2026, 11, 24, 10, 0)
 
     with frozen(at(2026, 11, 24, 9, 30)):  # half the target left: no warning yet (25 %)
-        assert monitor.check_due_times() == {"warned": 0, "breached": 0}
+        assert sla_monitor.check_due_times() == {"warned": 0, "breached": 0}
     with frozen(at(2026, 11, 24, 9, 46)):
-        got = capture(GROUPS, monitor.check_due_times)
+        got = capture(GROUPS, sla_monitor.check_due_times)
     assert kinds(got[GROUP_STUDENT_STAFF]) == ["sla.warning"]
     with frozen(at(2026, 11, 24, 9, 50)):
-        assert monitor.check_due_times() == {"warned": 0, "breached": 0}  # once per due time
+        assert sla_monitor.check_due_times() == {"warned": 0, "breached": 0}  # once per due time
     with frozen(at(2026, 11, 24, 10, 1)):
-        got = capture(GROUPS, monitor.check_due_times)
+        got = capture(GROUPS, sla_monitor.check_due_times)
     assert kinds(got[GROUP_FACULTY_STAFF]) == ["sla.breached"]
     assert got[GROUP_STUDENT_STAFF] == []  # supervisors are told, not the whole student team
     with frozen(at(2026, 11, 24, 10, 5)):
-        assert monitor.check_due_times() == {"warned": 0, "breached": 0}
+        assert sla_monitor.check_due_times() == {"warned": 0, "breached": 0}
     assert AuditEvent.objects.filter(inquiry=inquiry, verb="sla.breached").count() == 1
 
     with frozen(at(2026, 11, 24, 10, 30)):

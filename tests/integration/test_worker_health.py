@@ -226,3 +226,37 @@ def test_healthz_details_are_for_staff_and_this_host_only(client, db):
     assert set(outside) == {"status", "problems"}
     local = client.get("/healthz", REMOTE_ADDR="127.0.0.1").json()
     assert {"checks", "version"} <= set(local)
+
+
+_ran: list[str] = []
+
+
+def _first_step() -> None:
+    _ran.append("first")
+
+
+def _failing_step() -> None:
+    _ran.append("failing")
+    raise RuntimeError("broken")
+
+
+def _last_step() -> None:
+    _ran.append("last")
+
+
+def test_housekeeping_runs_the_configured_steps_in_order_past_a_failing_one(db, settings, caplog):
+    steps = [f"{__name__}.{name}" for name in ("_first_step", "_failing_step", "_last_step")]
+    settings.HOUSEKEEPING = steps
+    _ran.clear()
+    worker.housekeeping()
+    assert _ran == ["first", "failing", "last"]
+    assert f"{steps[1]} failed" in caplog.text
+
+
+def test_every_housekeeping_step_is_a_callable_that_exists():
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    assert settings.HOUSEKEEPING
+    for path in settings.HOUSEKEEPING:
+        assert callable(import_string(path)), path

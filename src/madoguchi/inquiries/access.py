@@ -128,20 +128,19 @@ def sees_sensitive_fields(user: Any) -> bool:
     return sees_restricted(user)
 
 
-def visible_bot_questions(user: Any):  # noqa: ANN201 - a QuerySet of BotQuestion
-    """Questions the bot logged: one from a chat only where its message may be read (a
-    chat made restricted later, or a message the bot withheld, hides it from students)."""
-    from madoguchi.kb.models import BotQuestion
-
+def visible_bot_questions(user: Any, questions: Any):  # noqa: ANN201 - a QuerySet of BotQuestion
+    """The questions the bot logged, of ``questions`` (a ``kb.BotQuestion`` QuerySet: kb
+    passes it, being above inquiries), that ``user`` may see: one from a chat only where
+    its message may be read (a chat made restricted later, or a message the bot withheld,
+    hides it from students)."""
     if not is_desk_staff(user):
-        return BotQuestion.objects.none()
-    qs = BotQuestion.objects.all()
-    if not sees_restricted(user):
-        qs = qs.filter(
-            Q(inquiry__isnull=True, message__isnull=True)
-            | Q(inquiry__lane=Lane.GENERAL, message__restricted=False)
-        )
-    return qs
+        return questions.none()
+    if sees_restricted(user):
+        return questions
+    return questions.filter(
+        Q(inquiry__isnull=True, message__isnull=True)
+        | Q(inquiry__lane=Lane.GENERAL, message__restricted=False)
+    )
 
 
 # --- who may do what ----------------------------------------------------------------------

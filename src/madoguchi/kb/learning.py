@@ -149,7 +149,7 @@ def open_questions(user: Any) -> Any:
     may see."""
     from madoguchi.inquiries import access
 
-    return access.visible_bot_questions(user).filter(
+    return access.visible_bot_questions(user, BotQuestion.objects.all()).filter(
         decision=BotDecision.HANDOVER, resolved=False, dismissed=False
     )
 

@@ -15,7 +15,7 @@ from madoguchi.core.clock import desk_zone
 from madoguchi.core.i18n import LANG_CHOICES
 
 from . import search
-from .models import Article, ArticleDay
+from .models import Article, ArticleDay, BotQuestion
 
 FIGURES = ("views", "suggested", "answered", "helpful", "not_helpful", "handed_over")
 
@@ -93,7 +93,7 @@ def bot_decisions(user: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
     since = dt.datetime.combine(start, dt.time(), tzinfo=zone)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     rows = (
-        visible_bot_questions(user)
+        visible_bot_questions(user, BotQuestion.objects.all())
         .filter(created_at__gte=since, created_at__lt=until)
         .values("decision")
         .annotate(n=Count("id"))

@@ -155,7 +155,7 @@ class InboundStatus(models.TextChoices):
 
 class InboundMessage(models.Model):
     """A received mail: raw bytes are on disk and this row committed before anything
-    else happens, so a crash at any later step loses nothing (see mail.ingest)."""
+    else happens, so a crash at any later step loses nothing (see inbound.ingest)."""
 
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL)
     received_at = models.DateTimeField(default=now, db_index=True)

@@ -1,14 +1,19 @@
-"""A changed schedule or policy recomputes open inquiries' due times in the background."""
+"""A changed schedule or policy recomputes open inquiries' due times in the background:
+the caches are dropped here and ``levels_changed`` is sent, which inquiries listen to (so
+sla need not import them; see ``inquiries.sla_tasks``)."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from madoguchi.core.clock import now
 
 from .models import BusinessSchedule, ChannelHours, SlaPolicy, SlaTarget
+
+# Sent inside the transaction that changed a schedule, a policy, a target or channel hours
+# (no arguments): every open inquiry's due times may have changed.
+levels_changed = Signal()
 
 
 @receiver(post_save, sender=BusinessSchedule)
@@ -28,8 +33,7 @@ def _policy_changed(sender, **kwargs):  # noqa: ANN001, ANN202
 
 def _recompute() -> None:
     from . import schedules, service
-    from .tasks import recompute_open_inquiries
 
     service.forget_policies()
     schedules.forget()
-    transaction.on_commit(lambda: recompute_open_inquiries.enqueue(), robust=True)
+    levels_changed.send(sender=None)

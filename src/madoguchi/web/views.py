@@ -5,8 +5,9 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from madoguchi.accounts.roles import is_desk_staff
-from madoguchi.core import health
 from madoguchi.core.ratelimit import client_address
+
+from . import health
 
 
 @never_cache

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from madoguchi.inbound import ingest
 from madoguchi.inquiries.models import Inquiry, Lane
-from madoguchi.mail import ingest
 from madoguchi.mail.models import InboundMessage, OutboundMail
 from tests.conftest import shared_params
 from tests.integration.mail.conftest import EMAILS, FIXTURE_REFERENCE, expectations

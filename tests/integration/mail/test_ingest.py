@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
+from madoguchi.inbound import ingest
 from madoguchi.inquiries.models import Inquiry, Lane
-from madoguchi.mail import ingest
 from madoguchi.mail.models import InboundMessage, InboundStatus, OutboundMail
 
 pytestmark = pytest.mark.django_db

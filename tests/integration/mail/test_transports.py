@@ -61,7 +61,7 @@ def test_pipe_through_the_cli(tmp_path):
 @realtime
 @pytest.mark.parametrize("lmtp", [True, False], ids=["lmtp", "smtp"])
 def test_receiver(mail_world, lmtp):
-    from madoguchi.mail.receiver import make_controller
+    from madoguchi.inbound.receiver import make_controller
 
     port = free_port()
     controller = make_controller("127.0.0.1", port, lmtp=lmtp)
@@ -105,7 +105,7 @@ def dovecot(tmp_path_factory):
 
 @realtime
 def test_imap_fetch_stores_processes_then_moves(mail_world, dovecot, monkeypatch):
-    from madoguchi.mail import imap
+    from madoguchi.inbound import imap
 
     monkeypatch.setenv("MADOGUCHI_TEST_IMAP_SECRET", "imap-secret")
     Mailbox.objects.filter(address="support@helpdesk.univ.example").update(
@@ -139,7 +139,7 @@ def test_imap_fetch_stores_processes_then_moves(mail_world, dovecot, monkeypatch
 
 @realtime
 def test_imap_wrong_password_is_reported_not_raised(mail_world, dovecot, monkeypatch):
-    from madoguchi.mail import imap
+    from madoguchi.inbound import imap
 
     monkeypatch.setenv("MADOGUCHI_TEST_IMAP_SECRET", "wrong")
     Mailbox.objects.filter(address="support@helpdesk.univ.example").update(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from madoguchi.inbound import ingest
 from madoguchi.inquiries.models import Inquiry, Lane, MessageKind
-from madoguchi.mail import ingest
 from madoguchi.mail.models import OutboundMail
 from tests.integration.conftest import make_user
 from tests.integration.mail.conftest import (

@@ -82,8 +82,8 @@ def test_compiled_japanese_catalog_follows_the_style():
 def _other_japanese_texts() -> dict[str, str]:
     """Japanese text shipped outside the catalog: mail texts, the bot's topic rules, the
     demo knowledge base and demo desk data."""
+    from madoguchi import demo
     from madoguchi.bot.rules import default_rules
-    from madoguchi.core import demo
     from madoguchi.kb.demo import demo_article_values
     from madoguchi.mail import texts
 

@@ -1,3 +1,10 @@
+"""Applying changed service levels to the inquiries: ``sla`` computes due times and
+knows nothing of inquiries; when a schedule or policy changes it sends
+``sla.signals.levels_changed``, and ``InquiriesConfig.ready`` connects that to
+``recompute_open_inquiries`` (enqueued after commit). The task was
+``madoguchi.sla.tasks.recompute_open_inquiries`` before; one queued under that name still
+runs (``core.worker.MOVED_TASKS``)."""
+
 from __future__ import annotations
 
 from typing import cast
@@ -17,9 +24,9 @@ def recompute_open_inquiries() -> int:
 def recompute_all(batch: int = BATCH) -> int:
     from django.db import transaction
 
-    from madoguchi.inquiries.models import OPEN_STATUSES, Inquiry
+    from madoguchi.sla import service
 
-    from . import service
+    from .models import OPEN_STATUSES, Inquiry
 
     count = 0
     last = 0
@@ -50,9 +57,9 @@ def _write_sla_fields(rows: list) -> None:
     from django.db import connection
     from django.db.models import Field
 
-    from madoguchi.inquiries.models import Inquiry
+    from madoguchi.sla import service
 
-    from . import service
+    from .models import Inquiry
 
     if not rows:
         return

@@ -42,9 +42,8 @@ from madoguchi.core.files import open_private, private_dir
 from madoguchi.inquiries import actions
 from madoguchi.inquiries.models import Category, Channel, Inquiry, Lane, Message
 from madoguchi.inquiries.storage import BytesFile
-
-from .models import InboundMessage, InboundStatus, Mailbox, OutboundMail
-from .parsing import (
+from madoguchi.mail.models import InboundMessage, InboundStatus, Mailbox, OutboundMail
+from madoguchi.mail.parsing import (
     Limits,
     ParsedMail,
     SenderVerdict,

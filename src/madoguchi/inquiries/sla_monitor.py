@@ -10,11 +10,11 @@ from django.db import transaction
 
 from madoguchi.core.clock import now
 from madoguchi.core.events import GROUP_FACULTY_STAFF, publish_on_commit, user_group
-from madoguchi.inquiries import access
-from madoguchi.inquiries.models import OPEN_STATUSES, Inquiry
 from madoguchi.privacy import audit
+from madoguchi.sla import service
 
-from . import service
+from . import access
+from .models import OPEN_STATUSES, Inquiry
 
 
 def check_due_times(limit: int = 500) -> dict[str, int]:

@@ -18,8 +18,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from madoguchi.mail.models import Mailbox
+
 from . import ingest
-from .models import Mailbox
 
 log = logging.getLogger(__name__)
 
