@@ -211,3 +211,24 @@ def test_a_waiting_widget_moves_up_when_the_chat_ahead_is_taken(desk, monkeypatc
         states = async_to_sync(scenario)()
     assert [(s["state"], s["position"]) for s in states] == [("queued", 2), ("queued", 1)]
     assert states[1]["wait_minutes"] >= 1 and states[1]["email"] is False
+
+
+@live
+def test_the_screening_follows_an_edited_sensitive_rule(desk):  # noqa: F811
+    from madoguchi.kb.models import BotRule
+
+    turn = chat_actions.do_start("Zoomにログインできない", client_id="cid-rule-00001", lang="ja")
+    conversation = Conversation.objects.get(pk=turn.conversation.pk)
+    plain = chat_actions.do_say(conversation, "奨学金の書類 zqx", client_id="cid-rule-00002")
+    assert not Message.objects.get(pk=plain.message.pk).restricted
+    # The seeded rule (a flushed database in a transactional run has none: one like it).
+    rule, _created = BotRule.objects.get_or_create(
+        name="sensitive",
+        defaults={"order": 10, "patterns_ja": "成績", "message_ja": "…", "message_en": "…"},
+    )
+    rule.patterns_ja += "\n奨学金"
+    rule.save()
+    again = chat_actions.do_say(
+        conversation, "奨学金の書類 zqx 2", client_id="cid-rule-00003", answer=False
+    )
+    assert Message.objects.get(pk=again.message.pk).restricted

@@ -95,7 +95,8 @@ def do_add_entry(
             {
                 "kind": "chat.message",
                 "inquiry": inquiry.reference,
-                "message": queries.message_payload(message),
+                # a new entry without files has none to look up
+                "message": queries.message_payload(message, attachments=None if files else ()),
             },
             audience=access.requester_audience(inquiry),
         )
@@ -229,7 +230,7 @@ def _screen(conversation: Conversation, message: Message) -> None:
     moment it is stored, student staff never see it (nor the question the bot logs from
     it, which follows the message), nor a subject taken from it. Done in the storing
     transaction, before the bot's (slower) answer, so there is no moment in between."""
-    hit = search.engine().rules.match(message.body)
+    hit = search.rules().match(message.body)
     if hit is None or hit.name != "sensitive":
         return
     inquiry = conversation.inquiry

@@ -381,4 +381,5 @@ def _state(pk: int) -> dict[str, Any]:
 
 
 def _say(pk: int, body: str, cid: str) -> actions.Turn:
-    return actions.do_say(queries.get(pk), body, client_id=cid, answer=False)
+    # ``do_say`` reads and locks the conversation itself: no read of it before.
+    return actions.do_say(Conversation(pk=pk), body, client_id=cid, answer=False)

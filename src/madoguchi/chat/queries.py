@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,7 +22,15 @@ from madoguchi.accounts.roles import is_desk_staff, sees_restricted
 from madoguchi.core.clock import desk_zone, now
 from madoguchi.hours import format_local, is_open, next_open
 from madoguchi.inquiries import access
-from madoguchi.inquiries.models import PUBLIC_KINDS, Channel, Inquiry, Lane, Message, MessageKind
+from madoguchi.inquiries.models import (
+    PUBLIC_KINDS,
+    Attachment,
+    Channel,
+    Inquiry,
+    Lane,
+    Message,
+    MessageKind,
+)
 from madoguchi.kb import search
 from madoguchi.sla.schedules import channel_schedule
 
@@ -230,9 +239,14 @@ def busy_text() -> str:
 # --- what the widget shows -----------------------------------------------------------------
 
 
-def message_payload(message: Message) -> dict[str, Any]:
-    """A thread entry as the requester's widget receives it (public kinds only)."""
+def message_payload(
+    message: Message, *, attachments: Sequence[Attachment] | None = None
+) -> dict[str, Any]:
+    """A thread entry as the requester's widget receives it (public kinds only);
+    ``attachments`` when the caller knows them already (none, for a new text entry)."""
     assert message.kind in PUBLIC_KINDS
+    if attachments is None:
+        attachments = list(message.attachments.all())
     return {
         "seq": message.pk,
         "cid": message.client_id,
@@ -243,7 +257,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "meta": message.meta,
         "files": [
             {"id": a.pk, "name": a.original_name, "size": a.size, "type": a.content_type}
-            for a in message.attachments.all()
+            for a in attachments
         ],
     }
 

@@ -8,6 +8,7 @@ import threading
 from django.db.models import Count, Max
 
 from madoguchi.bot import Engine
+from madoguchi.bot.rules import RuleSet, default_rules
 
 from .models import Article, BotRule
 from .provider import articles_by_bot_id, articles_from_database, rules_from_database
@@ -29,6 +30,26 @@ def engine() -> Engine:
         if _engine is None or _engine[0] != key:
             _engine = (key, Engine.build(articles_from_database(), rules=rules_from_database()))
         return _engine[1]
+
+
+_rules: tuple[tuple, RuleSet] | None = None
+
+
+def _rules_stamp() -> tuple:
+    rules = BotRule.objects.aggregate(n=Count("id"), at=Max("updated_at"))
+    return (rules["n"], rules["at"])
+
+
+def rules() -> RuleSet:
+    """The topic rules alone (what a requester's message is screened with as it is
+    stored): checked against the rules table only, not the whole knowledge base."""
+    global _rules
+    key = _rules_stamp()
+    with _lock:
+        if _rules is None or _rules[0] != key:
+            found = rules_from_database()
+            _rules = (key, RuleSet(default_rules() if found is None else found))
+        return _rules[1]
 
 
 # A result is listed when it is at least this relevant relative to the best one: search
