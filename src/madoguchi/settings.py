@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "madoguchi.intake",
     "madoguchi.kb",
     "madoguchi.chat",
+    "madoguchi.calls",
     "madoguchi.console",
     "madoguchi.web",
 ]
@@ -204,6 +205,7 @@ HOUSEKEEPING = [
     "madoguchi.inquiries.sla_monitor.check_due_times",
     "madoguchi.inbound.imap.fetch_all",
     "madoguchi.chat.actions.do_sweep",
+    "madoguchi.calls.actions.do_sweep",
     "madoguchi.kb.learning.purge_old",
 ]
 
@@ -351,3 +353,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("MADOGUCHI_LOG_LEVEL", "INFO")},
     "loggers": {"django_tasks": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
 }
+
+# --- calls (docs/calls.md) ---------------------------------------------------------------
+CALL_MAX_MINUTES = env_int("MADOGUCHI_CALL_MAX_MINUTES", 40)
+CALL_WARN_MINUTES = (5, 1)  # warnings this many minutes before the time limit
+CALL_AVERAGE_MINUTES = env_int("MADOGUCHI_CALL_AVERAGE_MINUTES", 12)  # for the wait estimate
+CALL_MAX_QUEUE = env_int("MADOGUCHI_CALL_MAX_QUEUE", 10)
+CALL_REJOIN_GRACE_SECONDS = env_int("MADOGUCHI_CALL_REJOIN_GRACE_SECONDS", 120)
+CALL_REQUIRE_SIGNIN = env_bool("MADOGUCHI_CALL_REQUIRE_SIGNIN", False)
+CALL_CODE_MINUTES = env_int("MADOGUCHI_CALL_CODE_MINUTES", 10)
+CALL_CODE_MAX_MISSES = env_int("MADOGUCHI_CALL_CODE_MAX_MISSES", 5)  # per address, then locked
+CALL_CODE_LOCKOUT_MINUTES = env_int("MADOGUCHI_CALL_CODE_LOCKOUT_MINUTES", 15)
+CALL_CODE_GLOBAL_MISSES_PER_HOUR = env_int("MADOGUCHI_CALL_CODE_GLOBAL_MISSES_PER_HOUR", 200)
+CALL_SCREENSHOT_CONSENT_SECONDS = env_int("MADOGUCHI_CALL_SCREENSHOT_CONSENT_SECONDS", 120)
+SCREENSHOT_RETENTION_DAYS = env_int("MADOGUCHI_SCREENSHOT_RETENTION_DAYS", 7)
+SCREENSHOT_MAX_BYTES = env_int("MADOGUCHI_SCREENSHOT_MAX_BYTES", 8 * 1024 * 1024)

@@ -89,7 +89,7 @@ def test_confirmation_tells_when_to_expect_an_answer(policies, create):
 @pytest.mark.parametrize("queued_before_the_move", [False, True])
 def test_changing_a_schedule_recomputes_open_inquiries(policies, create, queued_before_the_move):
     """With ``queued_before_the_move``, the task is stored under the path it had until the
-    packages were layered (design note 45), as an installation from before then has it:
+    packages were layered (design note 49), as an installation from before then has it:
     it runs all the same, under its new path."""
     from django_tasks_db.models import DBTaskResult
 

@@ -11,7 +11,7 @@ WebSocket routing, the settings, the ASGI/WSGI entry points) may import anything
 imported by no package; the other top-level modules (``__init__``, ``dotenv``) are below
 every package and import none. Dotted paths in strings (settings, ``import_string``) are
 not imports: that is how ``core.worker`` runs the housekeeping steps of the apps above it.
-See docs/design.md, note 45.
+See docs/design.md, note 49.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("web",),  # shared web plumbing, /healthz, sign-in throttling, base templates
     ("intake", "inbound", "kb"),  # forms and API; inbound mail; the knowledge base
     ("chat",),  # live chat (the bot answers from the knowledge base)
+    ("calls",),  # online calls (operators on duty and addresses as for chat)
     ("console", "demo"),  # the staff console; demo data
 ]
 

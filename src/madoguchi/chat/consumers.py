@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from madoguchi.core import realtime
 from madoguchi.core.events import GROUP_WAITING, requester_group
-from madoguchi.core.ratelimit import hit, scope_client_address
+from madoguchi.core.ratelimit import Bucket, hit, scope_client_address
 
 from . import actions, queries
 from .models import ChatState, Conversation
@@ -49,25 +49,6 @@ def db(fn: Any) -> Any:
     """Run ``fn`` on the realtime pool (``core.realtime``), not behind other sockets and
     requests on Django's one thread for synchronous code."""
     return realtime.run(fn)
-
-
-class Bucket:
-    """A token bucket: ``burst`` at once, refilled at ``rate`` per second."""
-
-    def __init__(self, burst: float, rate: float) -> None:
-        self.capacity = burst
-        self.tokens = burst
-        self.rate = rate
-        self.at = time.monotonic()
-
-    def take(self) -> bool:
-        t = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (t - self.at) * self.rate)
-        self.at = t
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class WidgetConsumer(AsyncWebsocketConsumer):

@@ -23,6 +23,8 @@ GROUP_STUDENT_STAFF = "staff.student"
 GROUP_FACULTY_STAFF = "staff.faculty"
 # Requesters waiting in a chat queue (their widgets join while waiting).
 GROUP_WAITING = "chat.queue"
+# Requesters in the call waiting room.
+GROUP_CALL_WAITING = "call.queue"
 
 
 def user_group(user_id: int) -> str:
@@ -34,6 +36,12 @@ def inquiry_group(inquiry_id: int, tier: str) -> str:
     after an access check. Split by tier like the staff groups, so that an event sent
     after the inquiry was restricted never reaches a student socket that still watches."""
     return f"inquiry.{inquiry_id}.{tier}"
+
+
+def call_group(call_id: int, side: str) -> str:
+    """One side (``requester`` or ``operator``) of one call: signalling and the call's
+    events go only there."""
+    return f"call.{call_id}.{side}"
 
 
 def requester_group(inquiry_id: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -94,3 +95,22 @@ def hit(scope: str, key: str, rate: str) -> bool:
         cache.set(cache_key, 1, timeout=window + 5)
         current = 1
     return current <= limit
+
+
+class Bucket:
+    """A token bucket: ``burst`` at once, refilled at ``rate`` per second."""
+
+    def __init__(self, burst: float, rate: float) -> None:
+        self.capacity = burst
+        self.tokens = burst
+        self.rate = rate
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        t = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (t - self.at) * self.rate)
+        self.at = t
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False

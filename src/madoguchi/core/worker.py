@@ -31,7 +31,7 @@ BACKOFF_FIRST_SECONDS = 1.0
 # it had then (``DBTaskResult.task_path``) and would fail to import. Old path -> new path;
 # entries stay as long as an installation may upgrade from before the move.
 MOVED_TASKS = {
-    # sla computes, inquiries apply (design note 45)
+    # sla computes, inquiries apply (design note 49)
     "madoguchi.sla.tasks.recompute_open_inquiries": (
         "madoguchi.inquiries.sla_tasks.recompute_open_inquiries"
     ),

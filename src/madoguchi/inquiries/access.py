@@ -35,9 +35,11 @@ from django.http import Http404
 
 from madoguchi.accounts.roles import FACULTY, STUDENT, is_desk_staff, role_of, sees_restricted
 from madoguchi.core.events import (
+    GROUP_CALL_WAITING,
     GROUP_FACULTY_STAFF,
     GROUP_STUDENT_STAFF,
     GROUP_WAITING,
+    call_group,
     inquiry_group,
     requester_group,
     user_group,
@@ -105,7 +107,12 @@ def access_attachment(user: Any, attachment_id: int) -> Attachment:
         found = Attachment.objects.select_related("inquiry", "message").get(
             pk=attachment_id, inquiry__in=visible_inquiries(user)
         )
-        if found.message is not None and found.message.restricted and not sees_restricted(user):
+        if (
+            found.message is not None
+            and found.message.restricted
+            and not sees_restricted(user)
+            and found.also_visible_to_id != getattr(user, "pk", None)
+        ):
             raise Attachment.DoesNotExist
         return found
     except (Attachment.DoesNotExist, ValueError):
@@ -180,6 +187,25 @@ def can_accept_chat(user: Any, conversation: Any) -> bool:
         conversation.is_waiting
         and can_see(user, conversation.inquiry)
         and can_assign(user, conversation.inquiry, user)
+    )
+
+
+def can_admit_call(user: Any, call: Any) -> bool:
+    """Admit a waiting call: like taking a waiting chat; a call joined with a connection
+    code waits for the operator who gave the code, no one else."""
+    if call.invited_by_id is not None and call.invited_by_id != getattr(user, "pk", None):
+        return False
+    return can_accept_chat(user, call)
+
+
+def is_call_operator(user: Any, call: Any) -> bool:
+    """A party to the call: its operator, while they may still see the inquiry (a call
+    marked sensitive drops a student operator at once). Faculty supervising do not join
+    the media or the signalling."""
+    return (
+        call.operator_id is not None
+        and call.operator_id == getattr(user, "pk", None)
+        and can_see(user, call.inquiry)
     )
 
 
@@ -301,3 +327,24 @@ def waiting_audience() -> list[str]:
 
 def requester_audience(inquiry: Inquiry) -> list[str]:
     return [requester_group(inquiry.pk)]
+
+
+def call_requester_audience(call: Any) -> list[str]:
+    """The requester's call page (its own group, joined with the call's secret)."""
+    return [call_group(call.pk, "requester")]
+
+
+def call_operator_audience(call: Any) -> list[str]:
+    """The operator's call page, joined after ``is_call_operator``; also where the
+    single-use screenshot consent goes, so it never reaches a staff group."""
+    return [call_group(call.pk, "operator")]
+
+
+def call_waiting_audience() -> list[str]:
+    """Requesters in the call waiting room: they learn that the queue moved."""
+    return [GROUP_CALL_WAITING]
+
+
+def user_audience(user: Any) -> list[str]:
+    """One staff member's own sockets (a call invited by their code has joined)."""
+    return [user_group(user.pk)]

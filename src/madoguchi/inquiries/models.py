@@ -296,6 +296,17 @@ class Attachment(models.Model):
     # may show inline; everything else is only ever downloaded.
     content_id = models.CharField(max_length=250, blank=True)
     inline_type = models.CharField(max_length=32, blank=True)
+    # A file of a restricted entry that one more person may open besides faculty staff:
+    # the operator (of either tier) who stored a call's screenshot.
+    also_visible_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Deleted by housekeeping after this time (screenshots are kept only briefly).
+    delete_after = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(default=now)
 
     def __str__(self) -> str:

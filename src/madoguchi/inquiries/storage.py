@@ -60,6 +60,11 @@ def path_of(stored_name: str) -> Path:
     return upload_dir() / stored_name
 
 
+def delete_stored(stored_name: str) -> None:
+    """Remove a stored file (gone already is fine: the row is what is deleted next)."""
+    path_of(stored_name).unlink(missing_ok=True)
+
+
 def sha256_of(upload: Upload) -> str:
     """The digest of an upload's content, read without keeping it (uploads re-read from
     the start on every ``chunks()``)."""

@@ -1,0 +1,104 @@
+"""What a call accepts from either side, checked at the edge. ``CallError`` carries a
+message for people (in the request's language) and a code for the page."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from madoguchi.core.validation import valid_text
+
+
+class CallError(Exception):
+    """A requester or operator action that cannot be done now; ``str()`` is for people."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def clean_text(body: Any, *, limit: int | None = None) -> str:
+    """A line of the call's text chat, or the topic a requester gives before waiting."""
+    limit = limit or settings.CHAT_MAX_MESSAGE_CHARS
+    if not isinstance(body, str):
+        raise CallError(_("A message must be text."), "invalid")
+    body = body.replace("\r\n", "\n").strip()
+    if "\x00" in body:
+        raise CallError(_("This text contains characters that are not valid."), "invalid")
+    try:
+        valid_text(body)
+    except ValidationError as exc:
+        raise CallError(str(exc.messages[0]), "invalid") from None
+    if not body:
+        raise CallError(_("The message is empty."), "empty")
+    if len(body) > limit:
+        raise CallError(
+            _("The message is too long (at most %(n)d characters).") % {"n": limit}, "too_long"
+        )
+    return body
+
+
+# WebRTC signalling: an SDP offer or answer, or one ICE candidate. The desk relays these
+# between the two parties only; it checks their shape and size, never their content.
+SDP_MAX = 20_000
+CANDIDATE_MAX = 1_000
+_SDP_TYPES = ("offer", "answer")
+
+
+def clean_signal(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise CallError(_("Invalid message."), "invalid")
+    if "sdp" in data:
+        kind, sdp = data.get("type"), data.get("sdp")
+        if kind not in _SDP_TYPES or not isinstance(sdp, str) or not 0 < len(sdp) <= SDP_MAX:
+            raise CallError(_("Invalid message."), "invalid")
+        return {"type": kind, "sdp": sdp, "restart": bool(data.get("restart"))}
+    candidate = data.get("candidate")
+    if isinstance(candidate, dict):
+        text = candidate.get("candidate")
+        mid = candidate.get("sdpMid")
+        index = candidate.get("sdpMLineIndex")
+        if (
+            isinstance(text, str)
+            and len(text) <= CANDIDATE_MAX
+            and (mid is None or (isinstance(mid, str) and len(mid) <= 32))
+            and (index is None or (isinstance(index, int) and 0 <= index < 64))
+        ):
+            return {"candidate": {"candidate": text, "sdpMid": mid, "sdpMLineIndex": index}}
+    raise CallError(_("Invalid message."), "invalid")
+
+
+CODE_RE = re.compile(r"^[0-9]{6}$")
+
+
+def clean_code(value: Any) -> str:
+    """A connection code as read out on the phone: six digits (spaces and hyphens and
+    full-width digits as typed are fine)."""
+    if not isinstance(value, str):
+        raise CallError(_("Enter the six-digit code."), "invalid")
+    code = re.sub(r"[\s\-‐－]", "", unicodedata.normalize("NFKC", value))
+    if not CODE_RE.match(code):
+        raise CallError(_("Enter the six-digit code."), "invalid")
+    return code
+
+
+SHARE_SURFACES = ("window", "browser", "monitor", "application")
+
+
+def clean_share(state: Any, surface: Any) -> tuple[str, str]:
+    """A requester's report of the share: ``live`` (with the surface the browser says it
+    got), ``paused`` or ``stopped``. A whole screen is never allowed, nor a tab when a
+    window was asked for: the page stops those before sending anything."""
+    if state not in ("live", "paused", "stopped"):
+        raise CallError(_("Invalid message."), "invalid")
+    surface = surface if surface in SHARE_SURFACES else ""
+    if state == "live" and surface != "window":
+        raise CallError(
+            _("Share one window only, not the whole screen or a browser tab."), "surface"
+        )
+    return state, surface
