@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("inquiries",),  # the inquiry: models, actions, access, the SLA monitor and recompute
     ("web",),  # shared web plumbing, /healthz, sign-in throttling, base templates
     ("intake", "inbound", "kb"),  # forms and API; inbound mail; the knowledge base
-    ("chat",),  # live chat (the bot answers from the knowledge base)
+    ("chat", "calls"),  # live chat (the bot answers from the knowledge base); online calls
     ("console", "demo"),  # the staff console; demo data
 ]
 
