@@ -15,6 +15,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.calls.turn import TURN_SCHEMES, InvalidIceUrl, validate_urls
 from madoguchi.core.files import open_private, private_dir
 from madoguchi.dotenv import load_dotenv
 
@@ -368,3 +369,38 @@ CALL_CODE_GLOBAL_MISSES_PER_HOUR = env_int("MADOGUCHI_CALL_CODE_GLOBAL_MISSES_PE
 CALL_SCREENSHOT_CONSENT_SECONDS = env_int("MADOGUCHI_CALL_SCREENSHOT_CONSENT_SECONDS", 120)
 SCREENSHOT_RETENTION_DAYS = env_int("MADOGUCHI_SCREENSHOT_RETENTION_DAYS", 7)
 SCREENSHOT_MAX_BYTES = env_int("MADOGUCHI_SCREENSHOT_MAX_BYTES", 8 * 1024 * 1024)
+
+# Online calls (WebRTC): the media goes peer to peer, or through a TURN relay; never through
+# the desk. The browsers are given these STUN and TURN servers (calls.turn.ice_servers).
+# Lists are separated by spaces or commas. See docs/calls-turn.md.
+
+
+def _ice_urls(name: str, schemes: tuple[str, ...]) -> list[str]:
+    try:
+        return validate_urls(env(name).replace(",", " ").split(), schemes=schemes)
+    except InvalidIceUrl as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+# e.g. "stun:turn.example.ac.jp:3478" (coturn answers STUN too). None by default: no
+# third-party server learns who calls.
+CALL_STUN_URLS = _ice_urls("MADOGUCHI_CALL_STUN_URLS", ("stun",))
+# e.g. "turn:turn.example.ac.jp:3478?transport=udp turns:turn.example.ac.jp:443?transport=tcp"
+CALL_TURN_URLS = _ice_urls("MADOGUCHI_CALL_TURN_URLS", TURN_SCHEMES)
+# coturn's static-auth-secret (use-auth-secret): the desk mints short-lived TURN passwords.
+CALL_TURN_SECRET = env("MADOGUCHI_CALL_TURN_SECRET")
+# How long a minted TURN credential is valid. coturn refuses an expired one also when a
+# running call refreshes its relay, so this must cover the longest call.
+CALL_TURN_TTL_SECONDS = env_int("MADOGUCHI_CALL_TURN_TTL_SECONDS", 3600)
+if CALL_TURN_URLS and not CALL_TURN_SECRET:
+    raise ImproperlyConfigured(
+        "MADOGUCHI_CALL_TURN_URLS is set but MADOGUCHI_CALL_TURN_SECRET is not: "
+        "set it to coturn's static-auth-secret (or unset the TURN URLs)"
+    )
+if CALL_TURN_TTL_SECONDS < 60:
+    raise ImproperlyConfigured("MADOGUCHI_CALL_TURN_TTL_SECONDS must be at least 60")
+if CALL_TURN_SECRET and CALL_TURN_TTL_SECONDS < CALL_MAX_MINUTES * 60:
+    raise ImproperlyConfigured(
+        "MADOGUCHI_CALL_TURN_TTL_SECONDS must cover the longest call"
+        f" (MADOGUCHI_CALL_MAX_MINUTES = {CALL_MAX_MINUTES} min)"
+    )

@@ -36,6 +36,7 @@ urlpatterns = [
     path("console/", include("madoguchi.console.urls")),
     path("faq/", include("madoguchi.kb.urls")),
     path("chat/", include("madoguchi.chat.urls")),
+    path("call/", include("madoguchi.calls.urls")),
     path("widget.js", chat_loader, name="chat-loader"),
     path("hours/<slug:name>.ics", schedule_calendar, name="schedule-calendar"),
     path("", include("madoguchi.intake.urls")),

@@ -1026,3 +1026,102 @@ def test_a_student_operator_passes_to_faculty_a_chat_faculty_holds(world):
     chat_actions.do_transfer(users["student"], inquiry.reference, to_faculty=True)
     inquiry.refresh_from_db()
     assert inquiry.lane == Lane.FACULTY and inquiry.assignee_id == users["faculty"].pk
+
+
+# --- online calls -----------------------------------------------------------------------------
+
+
+def _calls_on_every_lane(world):
+    """A live call on each lane's inquiry, joined with a connection code from faculty."""
+    from madoguchi.calls import actions as call_actions
+    from madoguchi.calls import queries as call_queries
+    from madoguchi.core.clock import frozen
+
+    users, inquiries = world
+    calls = {}
+    with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):
+        for lane, inquiry in inquiries.items():
+            _invitation, code = call_actions.do_create_invitation(
+                users["faculty"], inquiry.reference
+            )
+            calls[lane] = call_actions.do_join_by_code(
+                code,
+                lang="ja",
+                terms_version=call_queries.current_terms().version,
+                address=f"192.0.2.{len(calls) + 1}",
+            ).call
+    return calls
+
+
+CALL_GET_ROUTES = ["/console/calls/{ref}/"]
+CALL_POST_ROUTES = [
+    "/console/calls/{ref}/do/admit/",
+    "/console/calls/{ref}/do/share/",
+    "/console/calls/{ref}/do/screenshot/",
+    "/console/calls/{ref}/do/mail/",
+    "/console/calls/{ref}/do/end/",
+    "/console/calls/{ref}/do/invite/",
+    "/console/calls/{ref}/screenshot/",
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("lane", LANES)
+def test_call_routes(client, world, role, lane):
+    from madoguchi.calls.models import Call, CallInvitation
+
+    users, inquiries = world
+    _calls_on_every_lane(world)
+    reference = inquiries[lane].reference
+    login(client, users, role)
+    for route in CALL_GET_ROUTES:
+        response = client.get(route.format(ref=reference))
+        if sees(role, lane):
+            assert response.status_code == 200
+        else:
+            expect_denied(role, response)
+    before = list(Call.objects.values_list("pk", "state", "share"))
+    codes = CallInvitation.objects.count()
+    for route in CALL_POST_ROUTES:
+        response = client.post(
+            route.format(ref=reference), {"token": "x" * 20}, HTTP_X_REQUESTED_WITH="fetch"
+        )
+        if not sees(role, lane):
+            expect_denied(role, response)
+        else:  # may see it, but is not the call's operator (faculty gave the code)
+            assert response.status_code in (200, 400, 403, 409), (route, response.status_code)
+    after = list(Call.objects.values_list("pk", "state", "share"))
+    if not sees(role, lane) or role == "student":
+        assert after == before  # nothing changed for those who are not the call's operator
+    if not sees(role, lane):
+        assert CallInvitation.objects.count() == codes  # no code for an unseen inquiry
+    queue = client.get("/console/calls/queue/")
+    if role in ("anonymous", "plain"):
+        expect_denied(role, queue)
+
+
+@realtime
+@pytest.mark.parametrize("role", ["student", "faculty", "admin"])
+def test_call_signalling_reaches_only_the_calls_operator(world, role):
+    """A staff member who is not a call's operator cannot join its signalling, whatever
+    the lane; the operator (faculty, who gave the codes) can."""
+    import json as _json
+
+    from madoguchi.calls.consumers import OperatorCallConsumer
+
+    users, inquiries = world
+    _calls_on_every_lane(world)
+
+    async def join(user, reference):
+        ws = WebsocketCommunicator(OperatorCallConsumer.as_asgi(), "/ws/call/op/")
+        ws.scope["user"] = user
+        connected, _ = await ws.connect()
+        assert connected
+        await ws.send_to(text_data=_json.dumps({"t": "join", "inquiry": reference}))
+        reply = _json.loads(await ws.receive_from(timeout=5))
+        await ws.disconnect()
+        return reply["t"]
+
+    for lane, inquiry in inquiries.items():
+        got = async_to_sync(join)(users[role], inquiry.reference)
+        assert got == ("joined" if role == "faculty" else "error"), (role, lane)

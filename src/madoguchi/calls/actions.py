@@ -523,17 +523,17 @@ def do_store_screenshot(user: Any, reference: str, token: Any, upload: Any) -> A
     the operator who took it may also open, deleted after ``SCREENSHOT_RETENTION_DAYS``."""
     with translation.override(translation.get_language() or "ja"):
         refused = _("A screenshot needs the requester's permission, asked for this one.")
-    if not isinstance(token, str) or not 8 <= len(token) <= 100:
-        raise PermissionDenied(refused)
-    if upload is None or upload.size > settings.SCREENSHOT_MAX_BYTES:
-        raise CallError(_("The screenshot is missing or too large."), "invalid")
-    head = upload.read(16)
-    upload.seek(0)
-    kind = _image_type(head)
-    if kind is None:
-        raise CallError(_("A screenshot must be a PNG, JPEG or WebP image."), "invalid")
     with transaction.atomic():
-        call = _operated_by(user, reference)
+        call = _operated_by(user, reference)  # first: 404 for what the user may not see
+        if not isinstance(token, str) or not 8 <= len(token) <= 100:
+            raise PermissionDenied(refused)
+        if upload is None or upload.size > settings.SCREENSHOT_MAX_BYTES:
+            raise CallError(_("The screenshot is missing or too large."), "invalid")
+        head = upload.read(16)
+        upload.seek(0)
+        kind = _image_type(head)
+        if kind is None:
+            raise CallError(_("A screenshot must be a PNG, JPEG or WebP image."), "invalid")
         consent = (
             Consent.objects.select_for_update()
             .filter(

@@ -25,9 +25,7 @@ from .validation import CallError
 def _queue_context(user: Any) -> dict[str, Any]:
     return {
         "calls": queries.queue(for_user=user),
-        "mine": list(
-            Call.objects.filter(operator=user, state="active").select_related("inquiry")
-        ),
+        "mine": list(Call.objects.filter(operator=user, state="active").select_related("inquiry")),
     }
 
 
@@ -119,7 +117,10 @@ def store_screenshot(request: HttpRequest, reference: str) -> HttpResponse:
     files = request.FILES.getlist("image")
     try:
         attachment = actions.do_store_screenshot(
-            request.user, reference, request.POST.get("token"), files[0] if len(files) == 1 else None
+            request.user,
+            reference,
+            request.POST.get("token"),
+            files[0] if len(files) == 1 else None,
         )
     except CallError as exc:
         return JsonResponse({"ok": False, "message": str(exc)}, status=400)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from madoguchi.calls import console_views as calls
 from madoguchi.chat import console_views as chat
 
 from . import views
@@ -19,4 +20,8 @@ urlpatterns = [
     path("chat/queue/", chat.panel_fragment, name="chat-queue"),
     path("chat/availability/", chat.availability, name="chat-availability"),
     path("chat/<str:reference>/<str:action>/", chat.act, name="chat-act"),
+    path("calls/queue/", calls.queue_fragment, name="call-queue"),
+    path("calls/<str:reference>/", calls.call_page, name="call"),
+    path("calls/<str:reference>/screenshot/", calls.store_screenshot, name="call-screenshot"),
+    path("calls/<str:reference>/do/<str:action>/", calls.act, name="call-act"),
 ]

@@ -1,0 +1,280 @@
+"""A real coturn (Debian's ``turnserver``) and the desk's TURN credentials.
+
+The server runs on 127.0.0.1 with ``use-auth-secret`` and a random ``static-auth-secret``;
+aioice's TURN client allocates a relay with what :mod:`madoguchi.calls.turn` mints and
+sends a datagram through it to a peer on loopback and back. A wrong password and an
+expired username are refused. Without ``turnserver`` the tests are skipped with the
+reason (scripts/test installs Debian's coturn); under CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import secrets
+import shutil
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from madoguchi.calls.turn import ice_servers, mint_credentials
+from tests.conftest import IN_CI, free_port
+
+TURNSERVER = os.environ.get("MADOGUCHI_TURNSERVER", "/usr/bin/turnserver")
+REALM = "madoguchi.test"
+LABEL = "c0ffee-call_42"
+
+
+@dataclass
+class Coturn:
+    host: str
+    port: int
+    secret: str
+    relay_ports: range
+    log: Path
+
+
+def _udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_listening_port() -> int:
+    """A port free on 127.0.0.1 for both TCP and UDP (coturn listens on both)."""
+    for _ in range(50):
+        port = free_port()
+        if _udp_free(port):
+            return port
+    raise RuntimeError("no port free for both TCP and UDP on 127.0.0.1")
+
+
+def _free_udp_range(size: int = 16) -> range:
+    """A small range of UDP ports that are free now (coturn's relay ports)."""
+    for _ in range(200):
+        start = random.randrange(40000, 60000 - size)
+        ports = range(start, start + size)
+        if all(_udp_free(p) for p in ports):
+            return ports
+    raise RuntimeError("no free UDP port range on 127.0.0.1")
+
+
+def _stun_binding_answered(host: str, port: int, timeout: float = 0.3) -> bool:
+    """Whether a STUN Binding request (RFC 5389) over UDP gets a success response."""
+    transaction = secrets.token_bytes(12)
+    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + transaction
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendto(request, (host, port))
+            data, _ = s.recvfrom(2048)
+        except OSError:  # timeout, or ICMP port unreachable while it starts
+            return False
+    return len(data) >= 20 and data[:2] == b"\x01\x01" and data[8:20] == transaction
+
+
+def _tcp_accepts(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.3):
+        return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def coturn(tmp_path_factory) -> Iterator[Coturn]:
+    if not (Path(TURNSERVER).exists() and shutil.which(TURNSERVER)):
+        reason = f"coturn not found at {TURNSERVER} (scripts/test installs Debian's coturn)"
+        if IN_CI:
+            pytest.fail(reason + " (required under CI=true)")
+        pytest.skip(reason + ": apt-get install coturn")
+    work = tmp_path_factory.mktemp("coturn")
+    host, port = "127.0.0.1", _free_listening_port()
+    relay = _free_udp_range()
+    secret = secrets.token_hex(32)
+    log = work / "turnserver.log"
+    config = work / "turnserver.conf"
+    config.write_text(
+        "\n".join(
+            [
+                f"listening-ip={host}",
+                f"listening-port={port}",
+                f"relay-ip={host}",
+                f"min-port={relay.start}",
+                f"max-port={relay.stop - 1}",
+                "use-auth-secret",
+                f"static-auth-secret={secret}",
+                f"realm={REALM}",
+                "fingerprint",
+                "no-tls",
+                "no-dtls",
+                "no-cli",
+                "no-rfc5780",
+                "allow-loopback-peers",  # the test's peer is on 127.0.0.1
+                "no-multicast-peers",
+                f"userdb={work / 'turndb'}",
+                f"pidfile={work / 'turnserver.pid'}",
+                f"log-file={log}",
+                "simple-log",
+                "no-stdout-log",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [TURNSERVER, "-c", str(config)],
+        cwd=work,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not (_stun_binding_answered(host, port) and _tcp_accepts(host, port)):
+            if process.poll() is not None or time.monotonic() > deadline:
+                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                logged = log.read_text(errors="replace") if log.exists() else ""
+                pytest.fail(
+                    f"turnserver did not listen on {host}:{port} (exit {process.poll()}):\n"
+                    f"{stderr}\n{logged[-4000:]}"
+                )
+            time.sleep(0.05)
+        yield Coturn(host, port, secret, relay, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+
+
+class _Inbox(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[tuple[bytes, tuple[str, int]]] = asyncio.Queue()
+        self.closed = asyncio.Event()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received.put_nowait((data, addr))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set()
+
+
+async def _relay_round_trip(
+    server: tuple[str, int], username: str, password: str, *, transport: str
+) -> tuple[str, int]:
+    """Allocate a relay, send a datagram through it to a loopback peer, get one back.
+    Returns the relayed transport address."""
+    from aioice.turn import create_turn_endpoint
+
+    loop = asyncio.get_running_loop()
+    turn, client = await asyncio.wait_for(
+        create_turn_endpoint(_Inbox, server, username, password, transport=transport),
+        timeout=10,
+    )
+    peer_transport, peer = await loop.create_datagram_endpoint(_Inbox, local_addr=("127.0.0.1", 0))
+    try:
+        relayed = turn.get_extra_info("sockname")
+        peer_address = peer_transport.get_extra_info("sockname")
+        turn.sendto(b"hello through the relay", peer_address)
+        data, source = await asyncio.wait_for(peer.received.get(), timeout=10)
+        assert data == b"hello through the relay"
+        assert tuple(source) == tuple(relayed), "the peer sees the relay, not the client"
+        peer_transport.sendto(b"and back", tuple(relayed))
+        data, source = await asyncio.wait_for(client.received.get(), timeout=10)
+        assert data == b"and back"
+        assert tuple(source) == tuple(peer_address)
+        return relayed
+    finally:
+        peer_transport.close()
+        turn.close()  # deletes the allocation (Refresh with LIFETIME 0), then closes
+        await asyncio.wait_for(client.closed.wait(), timeout=10)
+
+
+async def _refused(server: tuple[str, int], username: str, password: str) -> int:
+    """The error code of a refused Allocate (the client retries once with the nonce)."""
+    from aioice import stun
+    from aioice.turn import create_turn_endpoint
+
+    with pytest.raises(stun.TransactionFailed) as failed:
+        turn, _ = await asyncio.wait_for(
+            create_turn_endpoint(_Inbox, server, username, password), timeout=10
+        )
+        turn.close()
+    return failed.value.response.attributes["ERROR-CODE"][0]
+
+
+def _server_of(url: str) -> tuple[tuple[str, int], str]:
+    """``turn:host:port?transport=x`` -> ((host, port), x)."""
+    scheme, _, rest = url.partition(":")
+    assert scheme == "turn"
+    hostport, _, query = rest.partition("?")
+    host, _, port = hostport.rpartition(":")
+    return (host, int(port)), query.removeprefix("transport=") or "udp"
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_minted_credentials_allocate_a_relay_and_data_flows(coturn, transport):
+    username, password = mint_credentials(coturn.secret, ttl_seconds=600, label=LABEL)
+    relayed = asyncio.run(
+        _relay_round_trip((coturn.host, coturn.port), username, password, transport=transport)
+    )
+    host, port = relayed
+    assert host == "127.0.0.1"  # relay-ip
+    assert port in coturn.relay_ports
+
+
+def test_what_the_browser_is_given_works_on_both_transports(coturn, settings):
+    settings.CALL_STUN_URLS = [f"stun:{coturn.host}:{coturn.port}"]
+    settings.CALL_TURN_URLS = [
+        f"turn:{coturn.host}:{coturn.port}?transport=udp",
+        f"turn:{coturn.host}:{coturn.port}?transport=tcp",
+    ]
+    settings.CALL_TURN_SECRET = coturn.secret
+    settings.CALL_TURN_TTL_SECONDS = 3600
+    stun_entry, turn_entry = ice_servers(label=LABEL)
+    assert stun_entry == {"urls": settings.CALL_STUN_URLS}
+    for url in turn_entry["urls"]:
+        server, transport = _server_of(url)
+        relayed = asyncio.run(
+            _relay_round_trip(
+                server, turn_entry["username"], turn_entry["credential"], transport=transport
+            )
+        )
+        assert relayed[1] in coturn.relay_ports
+
+
+def test_a_wrong_password_is_refused(coturn):
+    username, _ = mint_credentials(coturn.secret, ttl_seconds=600, label=LABEL)
+    _, other = mint_credentials("not-the-secret", ttl_seconds=600, label=LABEL)
+    assert asyncio.run(_refused((coturn.host, coturn.port), username, other)) == 401
+
+
+def test_an_expired_username_is_refused(coturn):
+    # Rightly signed with the server's secret, but its expiry is an hour ago.
+    username, password = mint_credentials(
+        coturn.secret, ttl_seconds=60, label=LABEL, now=time.time() - 3600
+    )
+    assert int(username.split(":")[0]) < time.time()
+    assert asyncio.run(_refused((coturn.host, coturn.port), username, password)) == 401
+
+
+def test_a_username_changed_after_minting_is_refused(coturn):
+    # Moving the expiry forward invalidates the password: the expiry is signed.
+    username, password = mint_credentials(coturn.secret, ttl_seconds=600, label=LABEL)
+    expiry, _, label = username.partition(":")
+    later = f"{int(expiry) + 86400}:{label}"
+    assert asyncio.run(_refused((coturn.host, coturn.port), later, password)) == 401
