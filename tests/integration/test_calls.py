@@ -471,3 +471,44 @@ def test_hostile_frames_change_nothing(desk):
     assert len(replies) == 5 and all(r["t"] == "error" for r in replies)
     assert closed == {"type": "websocket.close", "code": 1009}
     assert not Call.objects.exists() and not Message.objects.exists()
+
+
+@live
+def test_the_operators_http_actions(client, desk):
+    student = desk["student"]
+    with frozen(IN_HOURS):
+        started = start()
+        reference = started.call.inquiry.reference
+        client.force_login(student)
+        fetch = {"HTTP_X_REQUESTED_WITH": "fetch"}
+        queue = client.get("/console/calls/queue/").content.decode()
+        assert reference in queue
+        assert client.post(f"/console/calls/{reference}/do/admit/", **fetch).json()["ok"]
+        page = client.get(f"/console/calls/{reference}/")
+        assert page.status_code == 200 and 'data-operator="1"' in page.content.decode()
+        refused = client.post(f"/console/calls/{reference}/do/screenshot/", **fetch)
+        assert refused.status_code == 409  # nothing shared yet
+        assert client.post(f"/console/calls/{reference}/do/share/", **fetch).json()["ok"]
+        call_actions.do_set_share(call_queries.get(started.call.pk), "live", "window")
+        asked = client.post(f"/console/calls/{reference}/do/screenshot/", **fetch).json()
+        consent = Consent.objects.get(pk=asked["consent"])
+        assert consent.kind == ConsentKind.SCREENSHOT_ASKED
+        call_actions.do_answer_screenshot(call_queries.get(started.call.pk), consent.pk, True)
+        token = _issue_token(consent)
+        forged = client.post(
+            f"/console/calls/{reference}/screenshot/",
+            {"token": "f" * 30, "image": _shot()},
+            **fetch,
+        )
+        assert forged.status_code == 403 and not Attachment.objects.exists()
+        stored = client.post(
+            f"/console/calls/{reference}/screenshot/", {"token": token, "image": _shot()}, **fetch
+        )
+        assert (
+            stored.status_code == 200
+            and Attachment.objects.filter(pk=stored.json()["attachment"]).exists()
+        )
+        code = client.post(f"/console/calls/{reference}/do/invite/", **fetch).json()["code"]
+        assert len(code) == 6
+        assert client.post(f"/console/calls/{reference}/do/end/", **fetch).json()["ok"]
+    assert call_queries.get(started.call.pk).state == CallState.ENDED

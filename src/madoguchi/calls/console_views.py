@@ -88,7 +88,7 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             return _answer(request, "", reference)
         if action == "screenshot":
             consent = actions.do_ask_screenshot(user, reference)
-            return _answer(request, "", reference, request=consent.pk)
+            return _answer(request, "", reference, consent=consent.pk)
         if action == "mail":
             actions.do_switch_to_mail(user, reference)
             return _answer(request, _("The call ended; answer by email below."), reference)
