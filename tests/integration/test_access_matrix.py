@@ -1061,6 +1061,7 @@ CALL_POST_ROUTES = [
     "/console/calls/{ref}/do/mail/",
     "/console/calls/{ref}/do/end/",
     "/console/calls/{ref}/do/invite/",
+    "/console/calls/{ref}/do/offer/",
     "/console/calls/{ref}/screenshot/",
 ]
 

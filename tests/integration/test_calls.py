@@ -512,3 +512,32 @@ def test_the_operators_http_actions(client, desk):
         assert len(code) == 6
         assert client.post(f"/console/calls/{reference}/do/end/", **fetch).json()["ok"]
     assert call_queries.get(started.call.pk).state == CallState.ENDED
+
+
+@live
+def test_chat_then_call_then_mail_is_one_inquiry(desk):
+    from madoguchi.chat import actions as chat_actions
+
+    student = desk["student"]
+    with frozen(IN_HOURS):
+        turn = chat_actions.do_start("人と話したい", client_id="cid-chat-call-01", lang="ja")
+        chat_actions.do_request_person(turn.conversation)
+        reference = turn.conversation.inquiry.reference
+        chat_actions.do_accept(student, reference)
+        with pytest.raises(Http404):  # the code is only for the chat's operator to give
+            call_actions.do_offer_call_in_chat(desk["other"], "Q-NOPE")
+        code = call_actions.do_offer_call_in_chat(student, reference)
+        offer = Message.objects.filter(meta__event="call_offered").get()
+        assert offer.meta["link"] == f"/call/?code={code}&lang=ja"
+        joined = call_actions.do_join_by_code(
+            code, lang="ja", terms_version=terms_version(), address="192.0.2.9"
+        )
+        call = call_queries.get(joined.call.pk)
+        assert call.inquiry.reference == reference and call.state == CallState.ACTIVE
+        assert call.operator == student
+        call_actions.do_switch_to_mail(student, reference)
+        call_actions.do_continue_by_mail(call_queries.get(call.pk), "chat-call@example.ac.jp")
+    inquiry = Inquiry.objects.get()
+    assert inquiry.channel == Channel.CHAT and inquiry.requester_email == "chat-call@example.ac.jp"
+    events = [m.meta.get("event") for m in Message.objects.filter(inquiry=inquiry).order_by("pk")]
+    assert events.index("call_offered") < events.index("admitted") < events.index("by_mail")

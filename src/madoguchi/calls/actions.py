@@ -612,24 +612,60 @@ def do_create_invitation(user: Any, reference: str) -> tuple[CallInvitation, str
     """A connection code for an inquiry the operator can see, to read out on the phone."""
     with transaction.atomic():
         inquiry = access.access_inquiry(user, reference, for_update=True)
-        # A code is unique among live ones; six digits leave room for that.
-        while True:
-            code = f"{secrets.randbelow(1_000_000):06d}"
-            digest = queries.code_hash(code)
-            if not CallInvitation.objects.filter(
-                code_hash=digest, used_at__isnull=True, expires_at__gt=now()
-            ).exists():
-                break
-        invitation = CallInvitation.objects.create(
-            inquiry=inquiry,
-            operator=user,
-            code_hash=digest,
-            expires_at=now() + dt.timedelta(minutes=settings.CALL_CODE_MINUTES),
-        )
-        audit.record(
-            "call.invitation_created", actor=user, inquiry=inquiry, invitation=invitation.pk
-        )
+        return _invitation(user, inquiry)
+
+
+def _invitation(user: Any, inquiry: Inquiry) -> tuple[CallInvitation, str]:
+    # A code is unique among live ones; six digits leave room for that.
+    while True:
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        digest = queries.code_hash(code)
+        if not CallInvitation.objects.filter(
+            code_hash=digest, used_at__isnull=True, expires_at__gt=now()
+        ).exists():
+            break
+    invitation = CallInvitation.objects.create(
+        inquiry=inquiry,
+        operator=user,
+        code_hash=digest,
+        expires_at=now() + dt.timedelta(minutes=settings.CALL_CODE_MINUTES),
+    )
+    audit.record("call.invitation_created", actor=user, inquiry=inquiry, invitation=invitation.pk)
     return invitation, code
+
+
+def do_offer_call_in_chat(user: Any, reference: str) -> str:
+    """ "Let's talk": the operator of a live chat offers a call on the same inquiry. The
+    requester gets a line with a link that carries a connection code for this operator;
+    the call, when joined, is one more session of the same case."""
+    from madoguchi.chat import actions as chat_actions
+    from madoguchi.chat.models import ChatState
+    from madoguchi.chat.validation import ChatError
+
+    with transaction.atomic():
+        try:
+            conversation = chat_actions.conversation_operated_by(user, reference)
+        except ChatError as exc:
+            raise CallError(str(exc), exc.code) from None
+        if conversation.state != ChatState.ACTIVE:
+            raise CallError(_("A call can be offered only in a live chat."), "not_live")
+        _invitation_row, code = _invitation(user, conversation.inquiry)
+        lang = conversation.lang
+        with translation.override(lang):
+            text = _(
+                "The operator invites you to an online call. Open the link to join (valid "
+                "for %(minutes)s minutes)."
+            ) % {"minutes": settings.CALL_CODE_MINUTES}
+        chat_actions.do_add_entry(
+            conversation,
+            kind=MessageKind.EVENT,
+            body=text,
+            meta={
+                "event": "call_offered",
+                "link": reverse("call-page") + f"?code={code}&lang={lang}",
+            },
+        )
+    return code
 
 
 # --- ending, housekeeping -------------------------------------------------------------------

@@ -70,7 +70,7 @@ def _refuse(request: HttpRequest, error: str, reference: str, status: int = 409)
     return redirect("console:detail", reference=reference)
 
 
-CALL_ACTIONS = {"admit", "share", "screenshot", "mail", "end", "invite"}
+CALL_ACTIONS = {"admit", "share", "screenshot", "mail", "end", "invite", "offer"}
 
 
 @staff_required
@@ -92,6 +92,9 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
         if action == "mail":
             actions.do_switch_to_mail(user, reference)
             return _answer(request, _("The call ended; answer by email below."), reference)
+        if action == "offer":  # in a live chat: "let's talk"
+            actions.do_offer_call_in_chat(user, reference)
+            return _answer(request, _("The requester was sent a link to a call."), reference)
         if action == "end":
             actions.do_end_by_operator(user, reference)
             return _answer(request, _("The call was ended."), reference)

@@ -604,6 +604,12 @@ def _operated_by(user: Any, reference: str) -> Conversation:
     return conversation
 
 
+def conversation_operated_by(user: Any, reference: str) -> Conversation:
+    """The live side of ``reference``, locked, for another channel's action in the same
+    transaction (a call offered in a chat): refused unless ``user`` operates the chat."""
+    return _operated_by(user, reference)
+
+
 def do_accept(user: Any, reference: str, *, force: bool = False) -> Conversation:
     """An operator takes a waiting chat (``force``: even above their limit, for transfers)."""
     with transaction.atomic():

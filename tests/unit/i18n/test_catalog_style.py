@@ -101,9 +101,39 @@ def _other_japanese_texts() -> dict[str, str]:
             out[f"article {article['topic']} answer"] = article["answer"]
     for slug, name_ja, _en, _extra, _form_only, description_ja, _d_en in demo.CATEGORIES:
         out[f"category {slug}"] = name_ja + "\n" + description_ja
+    from madoguchi.calls.terms import TERMS_JA
+
+    out["call terms"] = TERMS_JA
     return out
 
 
 def test_japanese_outside_the_catalog_follows_the_style():
     bad = {k: (v, found) for k, v in _other_japanese_texts().items() if (found := violations(v))}
     assert not bad, "\n".join(f"{k}: {v[0][:80]!r}: {', '.join(v[1])}" for k, v in bad.items())
+
+
+PO = MO.with_suffix(".po")
+
+
+def test_every_catalog_entry_is_translated_and_compiled():
+    """No entry is left empty or fuzzy (a fuzzy one is a guess from a similar text, and
+    gettext does not use it), and the committed .mo says what the .po says."""
+    text = PO.read_text(encoding="utf-8")
+    problems = []
+    compiled = _catalog()
+    for block in text.split("\n\n")[1:]:
+        if block.startswith("#~") or "msgid " not in block:
+            continue
+        ids = re.findall(r'^msgid ((?:".*"\n?)+)', block, re.M)
+        msgid = "".join(re.findall(r'"(.*)"', ids[0])) if ids else ""
+        if not msgid:
+            continue
+        if "#, fuzzy" in block or re.search(r", fuzzy", block):
+            problems.append(f"fuzzy: {msgid[:70]}")
+        elif re.search(r'^msgstr(?:\[0\])? ""\n(?!")', block + "\n", re.M):
+            problems.append(f"untranslated: {msgid[:70]}")
+        elif "msgid_plural" not in block:
+            key = bytes(msgid, "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
+            if key not in compiled:
+                problems.append(f"not compiled (run scripts/i18n): {msgid[:70]}")
+    assert not problems, "\n".join(problems[:30])
