@@ -33,6 +33,15 @@ REALM = "madoguchi.test"
 LABEL = "c0ffee-call_42"
 
 
+def _run(coro):  # noqa: ANN001, ANN202 - a coroutine in, its result out
+    """Run ``coro`` on a loop of its own thread: the suite may already have a running loop
+    in this one (browser tests before this file)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 @dataclass
 class Coturn:
     host: str
@@ -229,7 +238,7 @@ def _server_of(url: str) -> tuple[tuple[str, int], str]:
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_minted_credentials_allocate_a_relay_and_data_flows(coturn, transport):
     username, password = mint_credentials(coturn.secret, ttl_seconds=600, label=LABEL)
-    relayed = asyncio.run(
+    relayed = _run(
         _relay_round_trip((coturn.host, coturn.port), username, password, transport=transport)
     )
     host, port = relayed
@@ -249,7 +258,7 @@ def test_what_the_browser_is_given_works_on_both_transports(coturn, settings):
     assert stun_entry == {"urls": settings.CALL_STUN_URLS}
     for url in turn_entry["urls"]:
         server, transport = _server_of(url)
-        relayed = asyncio.run(
+        relayed = _run(
             _relay_round_trip(
                 server, turn_entry["username"], turn_entry["credential"], transport=transport
             )
@@ -260,7 +269,7 @@ def test_what_the_browser_is_given_works_on_both_transports(coturn, settings):
 def test_a_wrong_password_is_refused(coturn):
     username, _ = mint_credentials(coturn.secret, ttl_seconds=600, label=LABEL)
     _, other = mint_credentials("not-the-secret", ttl_seconds=600, label=LABEL)
-    assert asyncio.run(_refused((coturn.host, coturn.port), username, other)) == 401
+    assert _run(_refused((coturn.host, coturn.port), username, other)) == 401
 
 
 def test_an_expired_username_is_refused(coturn):
@@ -269,7 +278,7 @@ def test_an_expired_username_is_refused(coturn):
         coturn.secret, ttl_seconds=60, label=LABEL, now=time.time() - 3600
     )
     assert int(username.split(":")[0]) < time.time()
-    assert asyncio.run(_refused((coturn.host, coturn.port), username, password)) == 401
+    assert _run(_refused((coturn.host, coturn.port), username, password)) == 401
 
 
 def test_a_username_changed_after_minting_is_refused(coturn):
@@ -277,4 +286,4 @@ def test_a_username_changed_after_minting_is_refused(coturn):
     username, password = mint_credentials(coturn.secret, ttl_seconds=600, label=LABEL)
     expiry, _, label = username.partition(":")
     later = f"{int(expiry) + 86400}:{label}"
-    assert asyncio.run(_refused((coturn.host, coturn.port), later, password)) == 401
+    assert _run(_refused((coturn.host, coturn.port), later, password)) == 401
