@@ -77,9 +77,11 @@ def machine_busy() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-def cpu_by_command(names: tuple[str, ...] = ("postgres", "redis-server")) -> dict[str, float]:
-    """CPU seconds so far of every process whose command is one of ``names`` (summed by name)."""
-    out = dict.fromkeys(names, 0.0)
+def cpu_by_pid(
+    names: tuple[str, ...] = ("postgres", "redis-server"),
+) -> dict[int, tuple[str, float]]:
+    """pid -> (command, CPU seconds so far) of every process whose command is in ``names``."""
+    out = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -87,9 +89,24 @@ def cpu_by_command(names: tuple[str, ...] = ("postgres", "redis-server")) -> dic
             comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        seconds = proc_cpu_seconds(int(entry.name)) if comm in out else float("nan")
-        if seconds == seconds:  # not NaN: the process was still there
-            out[comm] += seconds
+        if comm in names:
+            seconds = proc_cpu_seconds(int(entry.name))
+            if seconds == seconds:  # not NaN: the process was still there
+                out[int(entry.name)] = (comm, seconds)
+    return out
+
+
+def cpu_delta(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds used between two ``cpu_by_pid`` readings, summed by command: processes
+    started meanwhile count in full, those that ended meanwhile are missed (PostgreSQL
+    backends of short connections)."""
+    out: dict[str, float] = {}
+    for pid, (comm, seconds) in after.items():
+        old = before.get(pid)
+        used = seconds - old[1] if old is not None and old[0] == comm else seconds
+        out[comm] = out.get(comm, 0.0) + max(0.0, used)
     return out
 
 
@@ -102,7 +119,7 @@ class CpuMeter:
         self.t = time.perf_counter()
         self.cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
         self.busy0 = machine_busy()
-        self.services0 = cpu_by_command()
+        self.services0 = cpu_by_pid()
         self.self0 = resource.getrusage(resource.RUSAGE_SELF)
 
     def read(self) -> dict[str, Any]:
@@ -118,9 +135,8 @@ class CpuMeter:
             / wall,
             1,
         )
-        services = cpu_by_command()
-        for name in services:
-            cpu[name] = round(100 * (services[name] - self.services0[name]) / wall, 1)
+        for name, seconds in cpu_delta(self.services0, cpu_by_pid()).items():
+            cpu[name] = round(100 * seconds / wall, 1)
         busy1 = machine_busy()
         cpus = os.cpu_count() or 1
         busy = round(100 * (busy1[0] - self.busy0[0]) / max(1, busy1[1] - self.busy0[1]), 1)
@@ -193,12 +209,13 @@ class Http:
 
     async def close(self) -> None:
         if self.writer is not None:
-            self.writer.close()
+            writer, self.writer = self.writer, None
+            writer.close()
             try:
-                await self.writer.wait_closed()
-            except OSError:
+                await asyncio.wait_for(writer.wait_closed(), 2)
+            except (OSError, TimeoutError, asyncio.CancelledError):
+                # CancelledError: the close waiter of a request cancelled at the end
                 pass
-            self.writer = None
 
     async def request(
         self,
@@ -537,6 +554,8 @@ class LoadClient:
         self.console_wait: dict[str, list[tuple[str, float]]] = {}  # reference -> (who, sent)
         self.thread_wait: dict[str, list[tuple[str, float]]] = {}  # reference -> (token, sent)
         self.posts_in_flight = 0
+        self.operator_messages = 0  # numbers the operators' client ids across windows
+        self.undelivered: list[str] = []
         self.integrity = Counter()
 
     # --- idle widgets ----------------------------------------------------------------------
@@ -783,7 +802,8 @@ class LoadClient:
             if delay > 0:
                 await asyncio.sleep(delay)
             self.stats.counts["operator messages started"] += 1
-            n = self.stats.counts["operator messages started"]
+            self.operator_messages += 1
+            n = self.operator_messages
             cid = f"benchop-{self.tag}-{op.index}-{n}"
             t0 = time.perf_counter()
             self.op_sent[cid] = (t0, r)
@@ -905,6 +925,7 @@ class LoadClient:
             "counts": counts,
             "errors": dict(self.stats.errors),
             "drain_after_window_s": round(drain, 1),
+            "undelivered": self.undelivered[-20:],
             "rss_peak_mb": rss_peak,
             **usage,
         }
@@ -919,6 +940,10 @@ class LoadClient:
                 r.bot_wait.clear()
         if self.op_sent:
             self.stats.errors["operator message not delivered within timeout"] += len(self.op_sent)
+            self.undelivered += [
+                f"{cid} ({r.reference}, sent {t0 - self.stats.window[0]:.1f} s into the window)"
+                for cid, (t0, r) in self.op_sent.items()
+            ]
             self.op_sent.clear()
 
     # --- the end ----------------------------------------------------------------------------------
