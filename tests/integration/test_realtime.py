@@ -73,7 +73,11 @@ def test_a_pool_thread_holds_no_connection_between_calls(desk):  # noqa: F811
     def held() -> list[bool]:  # run on the pool threads directly, not through ``run``
         return [connections["default"].connection is not None]
 
-    probes = [realtime.executor().submit(held) for _ in range(realtime.threads() * 4)]
+    probes = [
+        realtime.executor(lane).submit(held)
+        for lane in ("live", "slow")
+        for _ in range(realtime.threads() * 4)
+    ]
     assert not any(p.result()[0] for p in probes)
 
 
@@ -83,9 +87,9 @@ def test_the_ack_comes_before_the_bot_answer(desk, monkeypatch):  # noqa: F811
     answered_after_ack = []
     bot_turn = chat_actions._bot_turn
 
-    def slow_bot(conversation, message):  # the bot thinks until the requester has the ack
+    def slow_bot(*args):  # the bot thinks until the requester has the ack
         answered_after_ack.append(acked.wait(5))
-        return bot_turn(conversation, message)
+        return bot_turn(*args)
 
     async def scenario() -> list[dict]:
         w = Widget()
@@ -112,7 +116,7 @@ def test_a_failing_bot_keeps_the_acknowledged_message_and_says_so(desk, monkeypa
         await w.say("Zoomにログインできない", "cid-botfail-0001")
         await w.expect("welcome")
 
-        def broken(conversation, message):
+        def broken(*args):
             raise RuntimeError("the engine broke")
 
         monkeypatch.setattr(chat_actions, "_bot_turn", broken)

@@ -248,12 +248,18 @@ def do_bot_answer(turn: Turn) -> list[Message]:
     if not turn.pending:
         return turn.replies
     turn.pending = False
+    # The search and what it needs to know are reads: done before the write transaction,
+    # so the database is held only for writing the answer.
+    lang = turn.conversation.lang
+    message = Message.objects.get(pk=turn.message.pk)
+    decision = search.engine().ask(message.body, lang=lang, audience="requester")
+    answered = decision.decision == "answer" and bool(decision.articles)
+    availability = None if answered else queries.person_availability(lang)
     with transaction.atomic():
         conversation = _locked(turn.conversation.pk)
         if conversation.state == ChatState.BOT:
-            message = Message.objects.get(pk=turn.message.pk)
             message.inquiry = conversation.inquiry
-            turn.replies = _bot_turn(conversation, message)
+            turn.replies = _bot_turn(conversation, message, decision, availability)
     return turn.replies
 
 
@@ -261,13 +267,21 @@ def _article_link(topic: str, lang: str) -> str:
     return reverse("faq-article", args=[topic]) + f"?lang={lang}"
 
 
-def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
-    """The bot answers a requester's message (while no person has taken over)."""
+def _bot_turn(
+    conversation: Conversation,
+    message: Message,
+    decision: Any,
+    availability: queries.Availability | None,
+) -> list[Message]:
+    """The bot answers a requester's message (while no person has taken over) with the
+    engine's ``decision``; ``availability`` of a person, when already known."""
     lang = conversation.lang
-    decision = search.engine().ask(message.body, lang=lang, audience="requester")
     learning.record_question(message.body, lang, decision, channel="chat", message=message)
+    if availability is None and not (decision.decision == "answer" and decision.articles):
+        availability = queries.person_availability(lang)
     if decision.decision == "rule" and decision.rule == "human":
-        return [_person_reply(conversation)]
+        assert availability is not None
+        return [_person_reply(conversation, availability)]
     if decision.decision == "rule":
         meta: dict[str, Any] = {"rule": decision.rule, "link": decision.link}
         reply, _c = do_add_entry(
@@ -293,7 +307,9 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
                 conversation, kind=MessageKind.BOT, body=plain(article.answer), meta=meta
             )
             return [reply]
-    person = queries.person_availability(lang).status == "open"
+    if availability is None:  # an answer whose article went away meanwhile
+        availability = queries.person_availability(lang)
+    person = availability.status == "open"
     with translation.override(lang):
         if person:
             body = _(
@@ -314,12 +330,11 @@ def _bot_turn(conversation: Conversation, message: Message) -> list[Message]:
     return [reply]
 
 
-def _person_reply(conversation: Conversation) -> Message:
+def _person_reply(conversation: Conversation, availability: queries.Availability) -> Message:
     """The answer to "I want to talk to a person", in one message that tells the truth
     first: a person can take over now (wait, or use the form), or not (when they are next
     available, and the two ways on: the email form or an answer by mail)."""
     lang = conversation.lang
-    availability = queries.person_availability(lang)
     with translation.override(lang):
         if availability.status == "open":
             body = _(

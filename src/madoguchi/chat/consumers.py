@@ -134,14 +134,14 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
 
-    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    async def _run(self, fn: Any, *args: Any, lane: str = "live", **kwargs: Any) -> Any:
         lang = self.lang
 
         def call() -> Any:
             with translation.override(lang):
                 return fn(*args, **kwargs)
 
-        return await db(call)()
+        return await realtime.run(call, lane=lane)()
 
     async def on_ping(self, data: dict[str, Any]) -> None:
         await self.send_json({"t": "pong"})
@@ -235,7 +235,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         """The bot's answer to a stored, acknowledged message; if it fails the message
         stays (a re-send would not be answered either), and the requester is told."""
         try:
-            await self._run(actions.do_bot_answer, turn)
+            await self._run(actions.do_bot_answer, turn, lane="slow")
         except Exception:  # noqa: BLE001 - whatever broke, the message is already kept
             log.exception("the bot could not answer in conversation %s", turn.conversation.pk)
             await self.send_json({"t": "error", "code": "bot", "message": self._t(BOT_FAILED)})

@@ -6,9 +6,10 @@ waits for every other socket's queries (and for the requests that run there). Pe
 threads (``thread_sensitive=False`` on the loop's default executor) were tried and leaked
 connections: each new thread opened its own and nothing returned it.
 
-``run`` sends the call to one fixed pool of long-lived threads instead
+``run`` sends the call to a fixed pool of long-lived threads instead
 (``MADOGUCHI_REALTIME_DB_THREADS``; one on SQLite, which writes one transaction at a time
-anyway, four on PostgreSQL, within the connection pool). Each call releases its
+anyway, four on PostgreSQL, within the connection pool), and slow work (``lane="slow"``:
+the bot's answer) to a second, smaller pool, so that it never sits in front of a store. Each call releases its
 connection afterwards as Django does after a request (``close_old_connections``: back to
 the pool on PostgreSQL), so a thread never holds one between calls. Calls of one socket
 still run one after another (a consumer handles one frame at a time), so the order of a
@@ -31,31 +32,37 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 
 
 def threads() -> int:
-    """How many threads the pool has: the setting, or the default for the database."""
+    """How many threads the hot path's pool has: the setting, or the default for the
+    database."""
     configured = getattr(settings, "REALTIME_DB_THREADS", 0)
     if configured > 0:
         return int(configured)
     return 1 if connection.vendor == "sqlite" else 4
 
 
-def executor() -> ThreadPoolExecutor:
-    global _pool
+def executor(lane: str = "live") -> ThreadPoolExecutor:
+    """The pool of ``lane``: ``live`` for what a socket waits for (store, ack, publish),
+    ``slow`` for what may take longer (the bot's answer; half as many threads, at least
+    one), so that slow work never holds up a store."""
     with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="realtime-db")
-        return _pool
+        pool = _pools.get(lane)
+        if pool is None:
+            size = threads() if lane == "live" else max(1, threads() // 2)
+            pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"realtime-{lane}")
+            _pools[lane] = pool
+        return pool
 
 
 def shutdown() -> None:
-    """Stop the pool (tests, process exit); the next call starts a new one."""
-    global _pool
+    """Stop the pools (tests, process exit); the next call starts new ones."""
     with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
         pool.shutdown(wait=True)
 
 
@@ -73,14 +80,14 @@ class _Call(SyncToAsync):
             close_old_connections()
 
 
-def run(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """``fn`` as an awaitable that runs on the realtime pool (connections released after
-    each call, exceptions raised to the caller, context variables such as the active
-    language carried over). The pool starts on the first call, not at import."""
+def run(fn: Callable[P, R], *, lane: str = "live") -> Callable[P, Awaitable[R]]:
+    """``fn`` as an awaitable that runs on the realtime pool of ``lane`` (connections
+    released after each call, exceptions raised to the caller, context variables such as
+    the active language carried over). The pools start on first use, not at import."""
 
     @functools.wraps(fn)
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        work: Callable[P, Awaitable[R]] = _Call(fn, thread_sensitive=False, executor=executor())
+        work: Callable[P, Awaitable[R]] = _Call(fn, thread_sensitive=False, executor=executor(lane))
         return await work(*args, **kwargs)
 
     return call
