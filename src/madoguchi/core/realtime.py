@@ -11,7 +11,8 @@ connections: each new thread opened its own and nothing returned it.
 anyway, four on PostgreSQL, within the connection pool), and slow work (``lane="slow"``:
 the bot's answer) to a second, smaller pool, so that it never sits in front of a store. Each call releases its
 connection afterwards as Django does after a request (``close_old_connections``: back to
-the pool on PostgreSQL), so a thread never holds one between calls. Calls of one socket
+the pool on PostgreSQL), so a thread never holds one between calls; on SQLite each
+thread keeps its own open (no pool to return it to, and a new one costs pragmas). Calls of one socket
 still run one after another (a consumer handles one frame at a time), so the order of a
 conversation's writes is the order of its frames.
 """
@@ -26,7 +27,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import SyncToAsync
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,7 +78,18 @@ class _Call(SyncToAsync):
         try:
             return super().thread_handler(loop, *args, **kwargs)
         finally:
+            _keep_sqlite_open()
             close_old_connections()
+
+
+def _keep_sqlite_open() -> None:
+    """A pool thread lives as long as the process, so its SQLite connection may too:
+    reopening one (and running its pragmas) was a quarter of a chat message's cost. Only
+    a connection that failed or was left in a transaction is closed. (PostgreSQL's go
+    back to the pool after each call.)"""
+    for conn in connections.all(initialized_only=True):
+        if conn.vendor == "sqlite" and conn.connection is not None:
+            conn.close_at = None
 
 
 def run(fn: Callable[P, R], *, lane: str = "live") -> Callable[P, Awaitable[R]]:
