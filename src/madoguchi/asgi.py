@@ -24,3 +24,11 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# What is loaded by now (Django, the apps, their modules) lives as long as the process:
+# move it out of the cyclic collector's reach, so that its full collections do not walk
+# hundreds of thousands of objects and pause every socket of the process for that time.
+import gc  # noqa: E402
+
+gc.collect()
+gc.freeze()
