@@ -51,23 +51,46 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (``madoguchi serve --processes N`` runs N children)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            todo += [
+                int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            ]
+        except (OSError, ValueError):
+            pass
+    return out
+
+
 def proc_status(pid: int, key: str = "VmRSS:") -> float | None:
-    """VmRSS (MB) of a process."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key):
-                return round(int(line.split()[1]) / 1024, 2)
-    except OSError:
-        return None
-    return None
+    """VmRSS (MB) of a process and its descendants."""
+    total, found = 0, False
+    for member in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith(key):
+                    total += int(line.split()[1])
+                    found = True
+        except OSError:
+            continue
+    return round(total / 1024, 2) if found else None
 
 
 def proc_cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
+    """utime + stime of a process and its live descendants."""
+    total, found = 0.0, False
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            found = True
+        except (OSError, IndexError, ValueError):
+            continue
+    return total if found else float("nan")
 
 
 def machine_busy() -> tuple[float, float]:

@@ -498,6 +498,8 @@ def start_desk(args: argparse.Namespace, tmp: Path, pg_url: str, prefix: str, lo
         cmd = [*launcher, "serve", "--host", "127.0.0.1", "--port", str(port)]
         if args.scenario == "embedded":
             cmd.append("--demo")  # as scripts/run (the data is already there)
+        elif args.processes > 1:  # each of A and B is that many processes on its port
+            cmd += ["--processes", str(args.processes)]
         servers.start(name, cmd, {**env, "MADOGUCHI_SITE_URL": f"http://127.0.0.1:{port}"}, port)
     servers.wait()
     return servers, DeskTarget(db, args.refetch, args.max_chats)
@@ -1135,6 +1137,12 @@ def main(argv: list[str] | None = None) -> int:
         "--experiment-parallel-consumers",
         action="store_true",
         help="experiment: the desk consumers' database calls on a thread pool (patched at start)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="scaled: `madoguchi serve --processes N` for each of A and B (topology runs)",
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
