@@ -1062,6 +1062,7 @@ CALL_POST_ROUTES = [
     "/console/calls/{ref}/do/end/",
     "/console/calls/{ref}/do/invite/",
     "/console/calls/{ref}/do/offer/",
+    "/console/calls/{ref}/do/transfer/",
     "/console/calls/{ref}/screenshot/",
 ]
 

@@ -541,3 +541,35 @@ def test_chat_then_call_then_mail_is_one_inquiry(desk):
     assert inquiry.channel == Channel.CHAT and inquiry.requester_email == "chat-call@example.ac.jp"
     events = [m.meta.get("event") for m in Message.objects.filter(inquiry=inquiry).order_by("pk")]
     assert events.index("call_offered") < events.index("admitted") < events.index("by_mail")
+
+
+@live
+def test_a_call_passed_to_a_colleague_or_to_faculty(desk):
+    student, other, faculty = desk["student"], desk["other"], desk["faculty"]
+    with frozen(IN_HOURS):
+        started = start()
+        reference = started.call.inquiry.reference
+        call_actions.do_admit(student, reference)
+        deadline = call_queries.get(started.call.pk).deadline_at
+        with pytest.raises(CallError):
+            call_actions.do_transfer(student, reference, to_user=student)
+        call_actions.do_transfer(student, reference, to_user=other)
+        call = call_queries.get(started.call.pk)
+        assert call.state == CallState.WAITING and call.invited_by == other
+        assert call_queries.queue(for_user=faculty) == []  # waiting for that colleague only
+        with pytest.raises(CallError):
+            call_actions.do_admit(faculty, reference)
+        call_actions.do_admit(other, reference)
+    with frozen(IN_HOURS + dt.timedelta(minutes=3)):
+        call_actions.do_transfer(other, reference, to_faculty=True)
+        call = call_queries.get(started.call.pk)
+        assert call.inquiry.lane == Lane.FACULTY and call.state == CallState.WAITING
+        with pytest.raises(Http404):  # a student cannot see it any more
+            call_actions.do_admit(student, reference)
+        call_actions.do_admit(faculty, reference)
+    call = call_queries.get(started.call.pk)
+    assert call.operator == faculty and call.deadline_at == deadline  # the limit stays
+    events = [
+        m.meta.get("event") for m in Message.objects.filter(inquiry=call.inquiry).order_by("pk")
+    ]
+    assert events.count("admitted") == 3 and "transferred" in events and "to_faculty" in events

@@ -106,6 +106,10 @@ def _event(call: Call, event: str, **values: Any) -> Message:
             "by_mail": lambda: _("This inquiry will be answered by email."),
             "ended": lambda: _("The call ended after %(minutes)s min.") % values,
             "time_limit": lambda: _("The call reached its time limit and ended."),
+            "transferred": lambda: (
+                _("The call was passed to %(name)s. Please wait a moment.") % values
+            ),
+            "to_faculty": lambda: _("The call was passed to faculty staff. Please wait a moment."),
             "left": lambda: _("You left the waiting room."),
         }
         text = texts[event]()
@@ -447,8 +451,9 @@ def _admit(call: Call, user: Any) -> None:
         inquiry_actions.do_change_status(call.inquiry, Status.OPEN, acting_user=user)
     call.state = CallState.ACTIVE
     call.operator = user
-    call.admitted_at = now()
-    call.deadline_at = now() + dt.timedelta(minutes=settings.CALL_MAX_MINUTES)
+    call.admitted_at = call.admitted_at or now()
+    # A call passed on keeps its time limit; a new one gets the whole of it.
+    call.deadline_at = call.deadline_at or now() + dt.timedelta(minutes=settings.CALL_MAX_MINUTES)
     call.save(update_fields=["state", "operator", "admitted_at", "deadline_at"])
     audit.record("call.admitted", actor=user, inquiry=call.inquiry, call=call.pk)
     _event(call, "admitted", name=str(user))
@@ -596,6 +601,52 @@ def do_switch_to_mail(user: Any, reference: str) -> Call:
         call.save(update_fields=["state"])
         _event(call, "by_mail")
         audit.record("call.switched_to_mail", actor=user, inquiry=call.inquiry)
+    return call
+
+
+def do_transfer(
+    user: Any, reference: str, *, to_user: Any | None = None, to_faculty: bool = False
+) -> Call:
+    """Pass a live call to a colleague (only they may admit it again) or to faculty (the
+    inquiry moves to the faculty lane: restricted at once). The requester waits again;
+    the media starts afresh with the next operator. The time limit stays the call's."""
+    with transaction.atomic():
+        call = _operated_by(user, reference)
+        if call.state != CallState.ACTIVE:
+            raise CallError(_("Only a live call can be passed on."), "not_live")
+        if not to_faculty and (
+            to_user is None or to_user.pk == user.pk or not access.can_see(to_user, call.inquiry)
+        ):
+            raise CallError(_("Choose a member of staff who can see this inquiry."), "invalid")
+        audit.record(
+            "call.transferred",
+            actor=user,
+            inquiry=call.inquiry,
+            to=getattr(to_user, "pk", None) if not to_faculty else None,
+            to_faculty=to_faculty,
+        )
+        call.state = CallState.WAITING
+        call.operator = None
+        call.invited_by = None if to_faculty else to_user
+        call.share = ShareState.NONE
+        call.queued_at = now()
+        call.save(update_fields=["state", "operator", "invited_by", "share", "queued_at"])
+        if to_faculty:
+            if call.inquiry.assignee_id == user.pk:
+                inquiry_actions.do_assign(call.inquiry, None, acting_user=user)
+            _event(call, "to_faculty")
+            # Last: a student passing it on cannot see it afterwards.
+            inquiry_actions.do_pass_to_faculty(call.inquiry, acting_user=user)
+        elif to_user is not None:
+            if call.inquiry.assignee_id == user.pk:  # the case goes with the call
+                inquiry_actions.do_assign(call.inquiry, to_user, acting_user=user)
+            _event(call, "transferred", name=str(to_user))
+            publish_on_commit(
+                {"kind": "call.invited_joined", "inquiry": call.inquiry.reference},
+                audience=access.user_audience(to_user),
+            )
+        _publish_state(call)
+        _publish_queue(call)
     return call
 
 

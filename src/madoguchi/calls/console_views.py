@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -70,7 +71,7 @@ def _refuse(request: HttpRequest, error: str, reference: str, status: int = 409)
     return redirect("console:detail", reference=reference)
 
 
-CALL_ACTIONS = {"admit", "share", "screenshot", "mail", "end", "invite", "offer"}
+CALL_ACTIONS = {"admit", "share", "screenshot", "mail", "end", "invite", "offer", "transfer"}
 
 
 @staff_required
@@ -95,6 +96,21 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
         if action == "offer":  # in a live chat: "let's talk"
             actions.do_offer_call_in_chat(user, reference)
             return _answer(request, _("The requester was sent a link to a call."), reference)
+        if action == "transfer":
+            target = request.POST.get("to", "")
+            if target == "faculty":
+                actions.do_transfer(user, reference, to_faculty=True)
+            else:
+                to_user = (
+                    get_user_model()
+                    .objects.filter(pk=int(target) if target.isdigit() else 0, is_active=True)
+                    .first()
+                )
+                actions.do_transfer(user, reference, to_user=to_user)
+            if request.headers.get("X-Requested-With") == "fetch":
+                return JsonResponse({"ok": True})
+            messages.success(request, _("The call was passed on."))
+            return redirect("console:detail", reference=reference)
         if action == "end":
             actions.do_end_by_operator(user, reference)
             return _answer(request, _("The call was ended."), reference)
