@@ -63,6 +63,22 @@ STATS = """async () => {
 
 SERIOUS = {"serious", "critical"}
 
+# What the browser's picker gave the page, and, when ``__ignoreHints`` is set, a browser
+# that ignores the page's hints (monitorTypeSurfaces and the rest) and offers a screen.
+RECORD_CAPTURES = """(() => {
+  if (!window.MediaDevices) return;  // not a secure context (the first about:blank)
+  const native = MediaDevices.prototype.getDisplayMedia;
+  window.__captures = [];
+  MediaDevices.prototype.getDisplayMedia = async function (options) {
+    const stream = await native.call(this, window.__ignoreHints ? {video: true} : options);
+    const track = stream.getVideoTracks()[0];
+    window.__captures.push([track, track.getSettings().displaySurface]);
+    return stream;
+  };
+})();"""
+CAPTURES = "() => window.__captures.map(([track, surface]) => [surface, track.readyState])"
+NO_SCREEN_CAPTURE = "if (window.MediaDevices) delete MediaDevices.prototype.getDisplayMedia;"
+
 
 def _launch(browser, surface: str):
     return browser.browser_type.launch(
@@ -103,8 +119,10 @@ def operator(media, call_desk):
 def requester(media):
     contexts = []
 
-    def make(browser=None, **kwargs):
+    def make(browser=None, script="", **kwargs):
         context = _context(browser or media, **kwargs)
+        if script:
+            context.add_init_script(script)
         contexts.append(context)
         return context.new_page()
 
@@ -405,18 +423,26 @@ def test_a_call_from_the_queue_voice_a_shared_window_pause_and_screenshots(
 def test_a_whole_screen_is_refused_and_nothing_is_sent(call_desk, browser, operator, requester):
     screen = _launch(browser, "monitor")
     try:
-        page = requester(screen)
+        page = requester(screen, RECORD_CAPTURES)
         topic = "画面全体を共有してみる e2e-monitor"
         start_call(page, call_desk, topic)
         admit_from_the_queue(operator, call_desk, topic)
         both_connected(page, operator)
         operator.locator("form[data-action=share] button").click()
+        refused = re.compile("共有しませんでした|not shared")
+        # Asked for a window, a picker that only has a screen offers this tab instead
+        # (Chromium honours monitorTypeSurfaces: "exclude"); a picker that ignores the
+        # page's hints gives the whole screen. The page stops either at once.
         page.locator("#share-start").click()
-        expect(page.locator("#share-note")).to_contain_text(
-            re.compile("共有しませんでした|not shared")
-        )
+        expect(page.locator("#share-note")).to_contain_text(refused)
+        page.evaluate("window.__ignoreHints = true")
+        page.locator("#share-note").evaluate("el => { el.textContent = ''; }")
+        page.locator("#share-start").click()
+        expect(page.locator("#share-note")).to_contain_text(refused)
+        assert page.evaluate(CAPTURES) == [["browser", "ended"], ["monitor", "ended"]]
         expect(page.locator("#share-pause")).to_be_hidden()
         assert stats(page)["sending_video"] is False
+        no_script_errors(page)
         # A moment for anything that might have been sent, then: no video on the
         # operator's side, and the desk never heard of a live share.
         time.sleep(2.0)
@@ -433,11 +459,12 @@ def test_a_whole_screen_is_refused_and_nothing_is_sent(call_desk, browser, opera
 def test_a_connection_code_joins_the_operator_and_the_time_limit_ends_the_call(
     call_desk, operator, requester
 ):
-    operator.goto(call_desk.url + "/console/")
-    first = operator.locator("#rows a[href*='/console/i/']").first
-    first.click()
-    expect(operator).to_have_url(re.compile(r"/console/i/[^/]+/$"))
-    reference = operator.url.rstrip("/").rsplit("/", 1)[-1]
+    # A requester who wrote by the form calls the desk; the operator opens the inquiry.
+    reference = call_desk.manage(
+        "from madoguchi.inquiries.models import Inquiry;"
+        "print(Inquiry.objects.filter(channel='form', lane='general').order_by('pk')[0].reference)"
+    ).split()[-1]
+    operator.goto(f"{call_desk.url}/console/i/{reference}/")
     operator.get_by_role("button", name=re.compile("Invite to a call|通話に招待")).click()
     code_text = operator.locator("#call-code .code")
     expect(code_text).to_have_text(re.compile(r"^\d{3} \d{3}$"))
@@ -445,7 +472,7 @@ def test_a_connection_code_joins_the_operator_and_the_time_limit_ends_the_call(
 
     # The link the operator reads out carries the code; the requester accepts the terms
     # and joins the operator directly, without the queue.
-    page = requester()
+    page = requester(script=NO_SCREEN_CAPTURE)  # as on a phone
     page.goto(f"{call_desk.url}/call/?lang=ja&code={code}")
     expect(page.locator("#call")).to_have_attribute("data-connected", "1")
     expect(page.locator("#code-input")).to_have_value(code)
@@ -459,6 +486,14 @@ def test_a_connection_code_joins_the_operator_and_the_time_limit_ends_the_call(
     both_connected(page, operator)
     no_serious_violations(operator)
     no_serious_violations(page)
+
+    # No screen capture in this browser: asked to share, the page says what it needs;
+    # voice goes on.
+    operator.locator("form[data-action=share] button").click()
+    expect(page.locator("#share-note")).to_contain_text(re.compile("パソコン|computer"))
+    expect(page.locator("#share-start")).to_be_hidden()
+    audio = stats(operator)["audio"]
+    wait_for(operator, lambda s: s["audio"] > audio, "audio after the share was asked")
 
     # The requester's network drops: the socket comes back and the call's token reopens
     # the call; a line written meanwhile is sent then, and stored once.

@@ -724,6 +724,7 @@ function answerShot(allow) {
   shotRequest = null;
   clearInterval(shotTimer);
   $("call-shot").hidden = true;
+  announce("");
   $("live-h").focus();
 }
 

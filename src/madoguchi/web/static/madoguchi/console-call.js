@@ -22,17 +22,37 @@ let early = [];
 let signals = Promise.resolve();
 let muted = false;
 let mic = null;
+let micAsked = null;
 
-const micReady = (async () => {
-  if (!navigator.mediaDevices?.getUserMedia) return null;
-  try {
-    mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-  } catch {
-    mic = null;
-    say(S.mic_denied);
+function getMic() {
+  // Asked once the call is live; the answer does not wait for it (the microphone joins
+  // the audio sender when it is allowed, without a new offer).
+  if (!micAsked) {
+    micAsked = (async () => {
+      if (!navigator.mediaDevices?.getUserMedia) return null;
+      try {
+        mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+        for (const t of mic.getAudioTracks()) t.enabled = !muted;
+        await useMic();
+      } catch {
+        mic = null;
+        say(S.mic_denied);
+      }
+      return mic;
+    })();
   }
-  return mic;
-})();
+  return micAsked;
+}
+
+async function useMic() {
+  const track = mic?.getAudioTracks()[0] || null;
+  if (!pc) return;
+  for (const t of pc.getTransceivers()) {
+    if (t.receiver.track.kind === "audio" && t.direction === "sendrecv" && t.sender.track !== track) {
+      await t.sender.replaceTrack(track);
+    }
+  }
+}
 
 function format(text, values) {
   return String(text).replace(/%\((\w+)\)s/g, (_, k) => String(values[k] ?? ""));
@@ -117,11 +137,16 @@ function apply(data) {
     form.querySelector("button").disabled = !enabled;
   }
   $("call-after").hidden = state !== "email";
-  if (state === "active") setTimer(data.seconds_left);
+  if (state === "active") {
+    setTimer(data.seconds_left);
+    getMic();
+  }
   if (ended) {
     setTimer(null);
     closePeer();
     if (mic) for (const t of mic.getTracks()) t.stop();
+    mic = null;
+    micAsked = null;
     $("call-composer").querySelector("button").disabled = true;
   }
 }
@@ -193,14 +218,10 @@ async function onSignal(signal) {
     remotePrint = print;
     answeredOffer = same;
     // Audio both ways: the microphone goes on the requester's audio line.
-    const track = (await micReady)?.getAudioTracks()[0] || null;
-    if (track) track.enabled = !muted;
     for (const t of peer.getTransceivers()) {
-      if (t.receiver.track.kind === "audio" && t.direction !== "stopped") {
-        t.direction = "sendrecv";
-        if (t.sender.track !== track) await t.sender.replaceTrack(track);
-      }
+      if (t.receiver.track.kind === "audio" && t.direction !== "stopped") t.direction = "sendrecv";
     }
+    await useMic();
     if (peer !== pc) return;
     const answer = await peer.createAnswer();
     await peer.setLocalDescription(answer);
