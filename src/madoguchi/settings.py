@@ -372,7 +372,7 @@ SCREENSHOT_MAX_BYTES = env_int("MADOGUCHI_SCREENSHOT_MAX_BYTES", 8 * 1024 * 1024
 
 # Online calls (WebRTC): the media goes peer to peer, or through a TURN relay; never through
 # the desk. The browsers are given these STUN and TURN servers (calls.turn.ice_servers).
-# Lists are separated by spaces or commas. See docs/calls-turn.md.
+# Lists are separated by spaces or commas. See docs/calls.md.
 
 
 def _ice_urls(name: str, schemes: tuple[str, ...]) -> list[str]:

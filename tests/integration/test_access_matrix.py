@@ -1058,6 +1058,7 @@ CALL_POST_ROUTES = [
     "/console/calls/{ref}/do/admit/",
     "/console/calls/{ref}/do/share/",
     "/console/calls/{ref}/do/screenshot/",
+    "/console/calls/{ref}/do/say/",
     "/console/calls/{ref}/do/mail/",
     "/console/calls/{ref}/do/end/",
     "/console/calls/{ref}/do/invite/",

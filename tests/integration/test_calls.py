@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -573,3 +574,96 @@ def test_a_call_passed_to_a_colleague_or_to_faculty(desk):
         m.meta.get("event") for m in Message.objects.filter(inquiry=call.inquiry).order_by("pk")
     ]
     assert events.count("admitted") == 3 and "transferred" in events and "to_faculty" in events
+
+
+@live
+def test_the_operator_writes_in_the_calls_text_chat_once_per_line(client, desk):
+    student = desk["student"]
+
+    async def scenario(secret, reference):
+        page = Page()
+        await page.open(secret)
+        fetch = {"HTTP_X_REQUESTED_WITH": "fetch"}
+
+        def say(**data):
+            return client.post(f"/console/calls/{reference}/do/say/", data, **fetch)
+
+        first = await database_sync_to_async(say)(body="<b>聞こえますか</b>", cid="op-line-0001")
+        again = await database_sync_to_async(say)(body="<b>聞こえますか</b>", cid="op-line-0001")
+        heard = await page.expect("message")
+        no_id = await database_sync_to_async(say)(body="id がない")
+        empty = await database_sync_to_async(say)(body="   ", cid="op-line-0002")
+        await page.close()
+        return first, again, heard, no_id, empty
+
+    with frozen(IN_HOURS):
+        started = start()
+        reference = started.call.inquiry.reference
+        call_actions.do_admit(student, reference)
+        client.force_login(student)
+
+        async def both():
+            return await scenario(started.secret, reference)
+
+        first, again, heard, no_id, empty = run(both)
+        assert first.status_code == 200 and again.json()["seq"] == first.json()["seq"]
+        assert (
+            heard["message"]["kind"] == "reply"
+            and heard["message"]["body"] == "<b>聞こえますか</b>"
+        )
+        assert heard["message"]["author"] == str(student)
+        assert no_id.status_code == 409 and empty.status_code == 409
+        assert Message.objects.filter(inquiry__reference=reference, kind="reply").count() == 1
+        # Another student may see the inquiry, but only the call's operator writes in it.
+        client.force_login(desk["other"])
+        refused = client.post(
+            f"/console/calls/{reference}/do/say/",
+            {"body": "横から", "cid": "op-line-0003"},
+            HTTP_X_REQUESTED_WITH="fetch",
+        )
+        assert refused.status_code == 403
+        client.force_login(student)
+        call_actions.do_end_by_operator(student, reference)
+        late = client.post(
+            f"/console/calls/{reference}/do/say/",
+            {"body": "終わった後", "cid": "op-line-0004"},
+            HTTP_X_REQUESTED_WITH="fetch",
+        )
+        assert late.status_code == 409
+    assert Message.objects.filter(inquiry__reference=reference, kind="reply").count() == 1
+
+
+@live
+def test_the_call_pages_may_use_the_microphone_and_the_console_shows_calls(client, desk):
+    student = desk["student"]
+    with frozen(IN_HOURS):
+        page = client.get("/call/?code=123456")
+        assert page.status_code == 200
+        policy = page["Permissions-Policy"]
+        assert "microphone=(self)" in policy and "display-capture=(self)" in policy
+        assert "camera=()" in policy
+        html = page.content.decode()
+        assert 'data-code="123456"' in html and 'id="call-strings"' in html
+        assert client.get("/")["Permissions-Policy"].count("microphone=()") == 1
+        started = start()
+        reference = started.call.inquiry.reference
+        client.force_login(student)
+        # The queue is on the operators' live page, beside the chat queue.
+        panel = client.get("/console/chat/").content.decode()
+        assert 'id="call-queue"' in panel and reference in panel
+        assert "/console/chat/#calls" in client.get("/console/").content.decode()
+        admitted = client.post(f"/console/calls/{reference}/do/admit/")
+        assert admitted.status_code == 302 and admitted["Location"].endswith(
+            f"/console/calls/{reference}/"
+        )
+        operator = client.get(f"/console/calls/{reference}/")
+        policy = operator["Permissions-Policy"]
+        assert "microphone=(self)" in policy and "display-capture=()" in policy
+        html = operator.content.decode()
+        assert 'id="thread"' in html and "console-call.js" in html
+        detail = client.get(f"/console/i/{reference}/").content.decode()
+        assert f"/console/calls/{reference}/" in detail  # "open the call page"
+        # A connection code without the page's script: shown on the inquiry's page.
+        invited = client.post(f"/console/calls/{reference}/do/invite/", follow=True)
+        assert invited.redirect_chain[-1][0].endswith(f"/console/i/{reference}/")
+        assert any(re.search(r"\d{6}", str(m)) for m in invited.context["messages"])

@@ -29,8 +29,9 @@ pytestmark = pytest.mark.django_db
 INBOX_MAX = {"faculty": 14, "student": 11}
 ROWS_MAX = {"faculty": 13, "student": 10}
 API_LIST_MAX = 3
-# The detail page: one more for the reply editor's mail frame (the template override).
-DETAIL_MAX = 11
+# The detail page: one more for the reply editor's mail frame (the template override),
+# one more for the inquiry's latest online call (its link, or "Invite to a call").
+DETAIL_MAX = 12
 
 
 @pytest.fixture

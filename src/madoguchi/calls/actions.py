@@ -461,10 +461,14 @@ def _admit(call: Call, user: Any) -> None:
     _publish_queue(call)
 
 
-def do_operator_text(user: Any, reference: str, body: Any, *, client_id: str) -> Message:
-    body = clean_text(body)
+def do_operator_text(user: Any, reference: Any, body: Any, *, client_id: Any) -> Message:
+    """A line the operator types in the call's text chat (stored once per client id).
+    Checked in this order: the inquiry (404 for one the user may not see), the operator,
+    then what was sent."""
     with transaction.atomic():
         call = _operated_by(user, reference)
+        body = clean_text(body)
+        client_id = _client_id(client_id)
         if call.state != CallState.ACTIVE:
             raise CallError(_("This call is not live; reply by email instead."), "not_live")
         message, created = inquiry_actions.do_append_message(
@@ -473,6 +477,15 @@ def do_operator_text(user: Any, reference: str, body: Any, *, client_id: str) ->
         if created:
             _to_requester(call, {"kind": "call.message", "message": _payload(message)})
     return message
+
+
+def _client_id(value: Any) -> str:
+    from madoguchi.chat.validation import ChatError, clean_client_id
+
+    try:
+        return clean_client_id(value)
+    except ChatError as exc:
+        raise CallError(str(exc), exc.code) from None
 
 
 def do_ask_share(user: Any, reference: str) -> Call:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -19,21 +20,51 @@ from madoguchi.inquiries import access
 from madoguchi.web.decorators import staff_required
 
 from . import actions, queries
-from .models import Call
+from .models import Call, CallState, ShareState
 from .validation import CallError
-
-
-def _queue_context(user: Any) -> dict[str, Any]:
-    return {
-        "calls": queries.queue(for_user=user),
-        "mine": list(Call.objects.filter(operator=user, state="active").select_related("inquiry")),
-    }
+from .views import OPERATOR_MEDIA_POLICY
 
 
 @staff_required
 @require_GET
 def queue_fragment(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/_call_queue.html", _queue_context(request.user))
+    return render(request, "console/_call_queue.html", queries.console_queue(request.user))
+
+
+def operator_strings() -> dict[str, str]:
+    """What console-call.js says, in the operator's language."""
+    return {
+        "connecting": _("Connecting…"),
+        "offline": _("Connection lost. Reconnecting…"),
+        "waiting": str(CallState.WAITING.label),
+        "active": _("You are talking with %(name)s."),
+        "ended": _("The call has ended."),
+        "time_up": _("The call reached its time limit."),
+        "by_mail": _("The call ended. Answer the requester by email on the inquiry's page."),
+        "warning": _("%(minutes)s min left in this call."),
+        "media_connected": _("Voice connected."),
+        "media_lost": _("The voice connection was interrupted. Reconnecting…"),
+        "mic_denied": _(
+            "Your microphone is blocked, so the requester cannot hear you. Allow it in the "
+            "browser's site settings, or use the text chat."
+        ),
+        "mute": _("Mute"),
+        "unmute": _("Unmute"),
+        "sound": _("Turn on the sound"),
+        "send": _("Send"),
+        "share_none": str(ShareState.NONE.label),
+        "share_asked": str(ShareState.ASKED.label),
+        "share_live": str(ShareState.LIVE.label),
+        "share_paused": str(ShareState.PAUSED.label),
+        "shot_waiting": _("Asked. Waiting for the requester’s answer…"),
+        "shot_denied": _("The requester did not allow the screenshot."),
+        "shot_saving": _("Allowed. Storing the screenshot…"),
+        "shot_stored": _("Screenshot stored. Only you and faculty staff can open it."),
+        "shot_failed": _("The screenshot could not be stored."),
+        "shot_open": _("Open the stored screenshot"),
+        "shot_alt": _("The stored screenshot of the shared window"),
+        "failed": _("Not sent"),
+    }
 
 
 @staff_required
@@ -45,15 +76,22 @@ def call_page(request: HttpRequest, reference: str) -> HttpResponse:
     if call is None:
         raise Http404
     call.inquiry = inquiry
-    return render(
+    response = render(
         request,
         "console/call.html",
         {
             "inquiry": inquiry,
             "call": call,
             "operator": access.is_call_operator(request.user, call),
+            # The call's text chat is the inquiry's thread (kept live by console.js).
+            "thread": access.visible_messages(request.user, inquiry),
+            "hidden_count": access.hidden_message_count(request.user, inquiry),
+            "strings": operator_strings(),
+            "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         },
     )
+    response["Permissions-Policy"] = OPERATOR_MEDIA_POLICY
+    return response
 
 
 def _answer(request: HttpRequest, ok: str, reference: str, **data: Any) -> HttpResponse:
@@ -71,7 +109,17 @@ def _refuse(request: HttpRequest, error: str, reference: str, status: int = 409)
     return redirect("console:detail", reference=reference)
 
 
-CALL_ACTIONS = {"admit", "share", "screenshot", "mail", "end", "invite", "offer", "transfer"}
+CALL_ACTIONS = {
+    "admit",
+    "share",
+    "screenshot",
+    "say",
+    "mail",
+    "end",
+    "invite",
+    "offer",
+    "transfer",
+}
 
 
 @staff_required
@@ -90,6 +138,13 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
         if action == "screenshot":
             consent = actions.do_ask_screenshot(user, reference)
             return _answer(request, "", reference, consent=consent.pk)
+        if action == "say":
+            # A line of the call's text chat; one client id per line, so a retry after a
+            # failed request is stored once.
+            message = actions.do_operator_text(
+                user, reference, request.POST.get("body"), client_id=request.POST.get("cid")
+            )
+            return _answer(request, "", reference, seq=message.pk)
         if action == "mail":
             actions.do_switch_to_mail(user, reference)
             return _answer(request, _("The call ended; answer by email below."), reference)
@@ -115,13 +170,17 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             actions.do_end_by_operator(user, reference)
             return _answer(request, _("The call was ended."), reference)
         invitation, code = actions.do_create_invitation(user, reference)
-        return _answer(
+        if request.headers.get("X-Requested-With") == "fetch":
+            return JsonResponse(
+                {"ok": True, "code": code, "expires": invitation.expires_at.isoformat()}
+            )
+        # Without the page's script: the code as a message on the inquiry's page (the
+        # call page does not exist before the requester joins).
+        messages.success(
             request,
             _("Connection code %(code)s (valid for 10 minutes, once).") % {"code": code},
-            reference,
-            code=code,
-            expires=invitation.expires_at.isoformat(),
         )
+        return redirect("console:detail", reference=reference)
     except CallError as exc:
         return _refuse(request, str(exc), reference)
     except PermissionDenied as exc:

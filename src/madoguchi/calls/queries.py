@@ -99,6 +99,27 @@ def queue(*, for_user: Any | None = None) -> list[Call]:
     return [c for c in qs if c.invited_by_id in (None, for_user.pk)]
 
 
+def console_queue(user: Any) -> dict[str, Any]:
+    """The console's call queue: the waiting calls ``user`` may admit, and their own live
+    calls."""
+    return {
+        "calls": queue(for_user=user),
+        "mine": list(
+            Call.objects.filter(operator=user, state=CallState.ACTIVE).select_related("inquiry")
+        ),
+    }
+
+
+def inquiry_page_context(user: Any, inquiry: Any) -> dict[str, Any]:
+    """What an inquiry's page shows about calls: its latest call, and whether ``user`` is
+    that call's operator. The caller has checked that ``user`` may see ``inquiry``."""
+    call = Call.objects.filter(inquiry=inquiry).order_by("-pk").select_related("operator").first()
+    if call is None:
+        return {"call": None, "call_operator": False}
+    call.inquiry = inquiry
+    return {"call": call, "call_operator": access.is_call_operator(user, call)}
+
+
 @dataclass
 class Place:
     position: int

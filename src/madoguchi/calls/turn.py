@@ -10,7 +10,7 @@ and coturn share one secret (``MADOGUCHI_CALL_TURN_SECRET`` = coturn's
 is ``base64(HMAC-SHA1(secret, username))``. coturn recomputes the password and refuses the
 username once its expiry has passed, also for the refreshes of a running allocation: the
 lifetime (``MADOGUCHI_CALL_TURN_TTL_SECONDS``) must cover the longest call. See
-docs/calls-turn.md.
+docs/calls.md.
 """
 
 from __future__ import annotations

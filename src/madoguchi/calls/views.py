@@ -70,6 +70,16 @@ def strings() -> dict[str, str]:
         "mute": _("Mute"),
         "unmute": _("Unmute"),
         "typing": _("The operator is typing…"),
+        "sound": _("Turn on the sound"),
+        "terms_needed": _("Please read the terms of use and tick the box to accept them."),
+        "topic_needed": _("Please write in one line what it is about."),
+        "code_needed": _("Enter the six-digit code."),
+        "media_connected": _("Voice connected."),
+        "media_lost": _("The voice connection was interrupted. Reconnecting…"),
+        "sending": _("Sending…"),
+        "failed": _("Not sent"),
+        "reload": _("Reload the page"),
+        "mail_needed": _("Enter your email address."),
     }
 
 
@@ -86,10 +96,19 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "strings": strings(),
         "form_url": reverse("inquiry-form") + f"?lang={lang}",
         "max_minutes": settings.CALL_MAX_MINUTES,
+        "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         "code": request.GET.get("code", "")[:12] if request.GET.get("code", "").isdigit() else "",
     }
 
 
+# The desk's pages deny the microphone (core.middleware); a call's pages ask for it, and
+# the requester's page for one window's capture. Nothing else: no camera, no location.
+REQUESTER_MEDIA_POLICY = "camera=(), microphone=(self), display-capture=(self), geolocation=()"
+OPERATOR_MEDIA_POLICY = "camera=(), microphone=(self), display-capture=(), geolocation=()"
+
+
 @require_GET
 def page(request: HttpRequest) -> HttpResponse:
-    return render(request, "calls/page.html", _context(request))
+    response = render(request, "calls/page.html", _context(request))
+    response["Permissions-Policy"] = REQUESTER_MEDIA_POLICY
+    return response

@@ -21,11 +21,6 @@ from .validation import ChatError, clean_client_id
 
 
 @staff_required
-def panel(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/chat_panel.html", queries.panel_context(request.user))
-
-
-@staff_required
 def panel_fragment(request: HttpRequest) -> HttpResponse:
     return render(request, "console/_chat_queue.html", queries.panel_context(request.user))
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.roles import sees_restricted
+from madoguchi.calls import queries as call_queries
 from madoguchi.chat import queries as chat_queries
 from madoguchi.inquiries import access, actions, queries
 from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priority, Status
@@ -133,6 +136,9 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
             },
         ),
         **chat_queries.inquiry_page_context(request.user, inquiry),
+        **call_queries.inquiry_page_context(request.user, inquiry),
+        "call_page_url": settings.SITE_URL + reverse("call-page"),
+        "call_code_minutes": settings.CALL_CODE_MINUTES,
     }
 
 
@@ -266,6 +272,20 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
     if not access.can_see(user, inquiry) or (action == "sensitive" and not sees_restricted(user)):
         return redirect("console:inbox")
     return redirect("console:detail", reference=reference)
+
+
+@staff_required
+def live_panel(request: HttpRequest) -> HttpResponse:
+    """The operators' live page: availability, the chat queue and the call queue (one
+    availability switch counts for both)."""
+    return render(
+        request,
+        "console/chat_panel.html",
+        {
+            **chat_queries.panel_context(request.user),
+            "call_queue": call_queries.console_queue(request.user),
+        },
+    )
 
 
 @staff_required

@@ -26,12 +26,23 @@ if (root) {
       if (event.kind.startsWith("chat.") || event.kind.startsWith("inquiry.")) {
         schedule(() => refresh(root.dataset.chatUrl, document.getElementById("chat-queue")));
       }
+      // The call queue (the same page: the same availability switch counts for both).
+      if (root.dataset.callUrl && (event.kind.startsWith("call.") || event.kind.startsWith("inquiry."))) {
+        schedule(() => refresh(root.dataset.callUrl, document.getElementById("call-queue")), "calls");
+      }
       return;
     }
     if (reference) {
       if (event.inquiry !== reference) return;
       if (event.kind === "inquiry.revoked") {
         location.assign("/console/");
+        return;
+      }
+      if (event.kind === "call.invited_joined") {
+        // The requester entered this page's connection code: the call is live.
+        const joined = document.getElementById("call-joined");
+        const output = document.getElementById("call-code");
+        if (joined && output) output.replaceChildren(joined.content.cloneNode(true));
         return;
       }
       if (event.kind === "chat.typing") {
@@ -44,7 +55,7 @@ if (root) {
       } else {
         schedule(() => refresh(root.dataset.threadUrl, document.getElementById("thread")));
       }
-    } else if (!event.kind.startsWith("chat.")) {
+    } else if (!event.kind.startsWith("chat.") && !event.kind.startsWith("call.")) {
       if (event.kind === "inquiry.revoked") {
         document.querySelector(`tr[data-reference="${CSS.escape(event.inquiry)}"]`)?.remove();
         return;
@@ -158,5 +169,40 @@ if (composer) {
     typing(false);
     body.focus();
     refresh(document.getElementById("console").dataset.threadUrl, document.getElementById("thread"));
+  });
+}
+
+// --- a connection code for an online call (the inquiry page) -----------------------------
+
+const invite = document.getElementById("call-invite");
+if (invite) {
+  const output = document.getElementById("call-code");
+  invite.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = new FormData(invite);
+    let result = {};
+    try {
+      const response = await fetch(invite.action, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch", "X-CSRFToken": data.get("csrfmiddlewaretoken") || "" },
+      });
+      result = await response.json().catch(() => ({}));
+    } catch {
+      result = { message: invite.dataset.offline };
+    }
+    output.replaceChildren();
+    if (!result.ok || typeof result.code !== "string") {
+      output.textContent = result.message || invite.dataset.offline || "…";
+      return;
+    }
+    // Digits in two groups of three, as they are read out on the phone.
+    const code = document.createElement("p");
+    code.className = "code";
+    code.textContent = `${result.code.slice(0, 3)} ${result.code.slice(3)}`;
+    const note = document.createElement("p");
+    note.textContent = invite.dataset.note;
+    output.append(code, note);
   });
 }
