@@ -667,3 +667,23 @@ def test_the_call_pages_may_use_the_microphone_and_the_console_shows_calls(clien
         invited = client.post(f"/console/calls/{reference}/do/invite/", follow=True)
         assert invited.redirect_chain[-1][0].endswith(f"/console/i/{reference}/")
         assert any(re.search(r"\d{6}", str(m)) for m in invited.context["messages"])
+
+
+@live
+def test_an_operator_offers_a_call_from_the_chat_box(client, desk):
+    from madoguchi.chat import actions as chat_actions
+
+    student = desk["student"]
+    with frozen(IN_HOURS):
+        turn = chat_actions.do_start("人と話したい", client_id="cid-chat-box-01", lang="en")
+        chat_actions.do_request_person(turn.conversation)
+        reference = turn.conversation.inquiry.reference
+        chat_actions.do_accept(student, reference)
+        client.force_login(student)
+        page = client.get(f"/console/i/{reference}/").content.decode()
+        assert f"/console/calls/{reference}/do/offer/" in page
+        offered = client.post(f"/console/calls/{reference}/do/offer/", follow=True)
+    assert offered.redirect_chain[-1][0].endswith(f"/console/i/{reference}/")
+    line = Message.objects.get(meta__event="call_offered")
+    assert line.meta["link"].startswith("/call/?code=") and line.meta["link"].endswith("&lang=en")
+    assert "online call" in line.body  # in the chat's language

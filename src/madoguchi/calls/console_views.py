@@ -150,7 +150,10 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             return _answer(request, _("The call ended; answer by email below."), reference)
         if action == "offer":  # in a live chat: "let's talk"
             actions.do_offer_call_in_chat(user, reference)
-            return _answer(request, _("The requester was sent a link to a call."), reference)
+            if request.headers.get("X-Requested-With") == "fetch":
+                return JsonResponse({"ok": True})
+            messages.success(request, _("The requester was sent a link to a call."))
+            return redirect("console:detail", reference=reference)  # no call yet: the chat
         if action == "transfer":
             target = request.POST.get("to", "")
             if target == "faculty":

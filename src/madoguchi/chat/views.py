@@ -86,6 +86,7 @@ def _strings() -> dict[str, str]:
         "mail_sent": _("Thank you. We will reply to this address; a confirmation is on its way."),
         "file_too_big": _("The file is too large."),
         "download": _("Download"),
+        "join_call": _("Join the online call"),
         "operators_now": _("Operators are available now."),
         "operators_later": _("Operators are not available now."),
         "busy": queries.busy_text(),

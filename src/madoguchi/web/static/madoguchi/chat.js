@@ -343,6 +343,17 @@ function render(m) {
     li = document.createElement("li");
     li.className = "chat-msg event";
     li.textContent = m.body;
+    const call = meta.event === "call_offered" ? deskLink(meta.link) : null;
+    if (call) {
+      // The operator offers an online call on this inquiry: the link carries its code.
+      const a = document.createElement("a");
+      a.href = call;
+      a.target = "_blank";
+      a.rel = "noopener";
+      a.className = "call-offer";
+      a.textContent = S.join_call;
+      li.append(" ", a);
+    }
   } else {
     const who = m.kind === "requester" ? S.you : m.kind === "bot" ? S.bot : m.author || S.staff;
     li = bubble(m.kind, who, m.body);
