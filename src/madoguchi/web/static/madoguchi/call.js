@@ -205,8 +205,8 @@ function apply(data) {
   if (state !== "new") alertText("");
   if (state === "waiting") {
     const text = data.position ? format(S.waiting, { position: data.position, minutes: data.wait_minutes }) : S.invited;
+    if ($("call-place").textContent !== text || before !== "waiting") announce(text); // moves only
     $("call-place").textContent = text;
-    announce(text);
     if (before !== "waiting") $("waiting-h").focus();
     getMic();
   } else if (state === "active") {
