@@ -687,3 +687,27 @@ def test_an_operator_offers_a_call_from_the_chat_box(client, desk):
     line = Message.objects.get(meta__event="call_offered")
     assert line.meta["link"].startswith("/call/?code=") and line.meta["link"].endswith("&lang=en")
     assert "online call" in line.body  # in the chat's language
+
+
+@live
+def test_a_reopened_call_page_gets_the_calls_text_chat_again(desk):
+    student = desk["student"]
+
+    async def scenario():
+        started = await database_sync_to_async(start)("Wi-Fi がつながりません")
+        await database_sync_to_async(call_actions.do_admit)(student, started.call.inquiry.reference)
+        page = Page()
+        await page.open(started.secret)
+        await page.send({"t": "say", "cid": "call-line-0001", "body": "聞こえますか"})
+        await page.expect("ack")
+        await page.close()
+        again = Page()
+        welcome = await again.open(started.secret)
+        await again.close()
+        return welcome
+
+    with frozen(IN_HOURS):
+        welcome = run(scenario)
+    lines = [(m["kind"], m["meta"].get("event") or m["body"]) for m in welcome["messages"]]
+    assert lines == [("event", "waiting"), ("event", "admitted"), ("requester", "聞こえますか")]
+    assert "Wi-Fi" not in str(welcome["messages"])  # the topic is not part of the call's chat

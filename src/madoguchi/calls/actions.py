@@ -24,7 +24,6 @@ from madoguchi.core.events import publish_on_commit
 from madoguchi.inquiries import access
 from madoguchi.inquiries import actions as inquiry_actions
 from madoguchi.inquiries.models import (
-    PUBLIC_KINDS,
     Attachment,
     Channel,
     Inquiry,
@@ -116,21 +115,8 @@ def _event(call: Call, event: str, **values: Any) -> Message:
     message, _created = inquiry_actions.do_append_message(
         call.inquiry, kind=MessageKind.EVENT, body=text, meta={"event": event, "call": call.pk}
     )
-    _to_requester(call, {"kind": "call.message", "message": _payload(message)})
+    _to_requester(call, {"kind": "call.message", "message": queries.message_payload(message)})
     return message
-
-
-def _payload(message: Message) -> dict[str, Any]:
-    assert message.kind in PUBLIC_KINDS
-    return {
-        "seq": message.pk,
-        "cid": message.client_id,
-        "kind": message.kind,
-        "author": message.author_name if message.kind == MessageKind.REPLY else "",
-        "body": message.body,
-        "at": message.created_at.isoformat(),
-        "meta": message.meta,
-    }
 
 
 # --- the requester's side -------------------------------------------------------------------
@@ -199,8 +185,10 @@ def do_start(topic: Any, *, lang: str, terms_version: Any, name: str = "") -> St
 
 def _new_call(inquiry: Inquiry, *, lang: str, terms: Any, invited_by: Any | None = None) -> Started:
     secret = secrets.token_urlsafe(32)
+    last = inquiry.messages.order_by("-pk").values_list("pk", flat=True).first()
     call = Call.objects.create(
         inquiry=inquiry,
+        thread_from=last or 0,
         secret_hash=queries.secret_hash(secret),
         lang=lang,
         terms=terms,
@@ -312,8 +300,12 @@ def do_requester_text(call: Call, body: Any, *, client_id: str) -> Message:
             call.inquiry, kind=MessageKind.REQUESTER, body=body, client_id=client_id
         )
         if created:
-            _to_requester(call, {"kind": "call.message", "message": _payload(message)})
-            _to_operator(call, {"kind": "call.message", "message": _payload(message)})
+            _to_requester(
+                call, {"kind": "call.message", "message": queries.message_payload(message)}
+            )
+            _to_operator(
+                call, {"kind": "call.message", "message": queries.message_payload(message)}
+            )
     return message
 
 
@@ -475,7 +467,9 @@ def do_operator_text(user: Any, reference: Any, body: Any, *, client_id: Any) ->
             call.inquiry, kind=MessageKind.REPLY, body=body, client_id=client_id, author=user
         )
         if created:
-            _to_requester(call, {"kind": "call.message", "message": _payload(message)})
+            _to_requester(
+                call, {"kind": "call.message", "message": queries.message_payload(message)}
+            )
     return message
 
 

@@ -186,7 +186,7 @@ class RequesterCallConsumer(_CallSocket):
             await realtime.run(actions.do_mark_connected)(call.pk, True)
 
     async def _send_state(self, pk: int, *, welcome: bool = False) -> None:
-        state = await self._run(_requester_state, pk)
+        state = await self._run(_requester_state, pk, welcome)
         if state["state"] == CallState.WAITING and not self.in_waiting_group:
             await self._join(GROUP_CALL_WAITING)
             self.in_waiting_group = True
@@ -275,9 +275,11 @@ class RequesterCallConsumer(_CallSocket):
             await self.send_json({"t": "warning", "minutes": event["minutes"]})
 
 
-def _requester_state(pk: int) -> dict[str, Any]:
+def _requester_state(pk: int, welcome: bool = False) -> dict[str, Any]:
     call = queries.get(pk)
     state = queries.state_payload(call)
+    if welcome:  # a (re)opened page shows the call's text chat again
+        state["messages"] = queries.transcript(call)
     if call.state == CallState.ACTIVE:
         state["ice"] = queries.ice_servers(call)
     pending = queries.pending_screenshot(call)

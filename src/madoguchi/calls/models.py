@@ -92,6 +92,9 @@ class Call(models.Model):
     # requester / operator / time_limit / abandoned / email / closed_hours
     ended_by = models.CharField(max_length=12, blank=True)
     requester_left_at = models.DateTimeField(null=True, blank=True)
+    # The inquiry's last thread entry before this call: the call's own text chat and
+    # events are the entries after it (what a reopened call page shows again).
+    thread_from = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=now)
 
     class Meta:

@@ -20,7 +20,7 @@ from madoguchi.chat.models import OperatorStatus
 from madoguchi.core.clock import desk_zone, now
 from madoguchi.hours import format_local, is_open, next_open
 from madoguchi.inquiries import access
-from madoguchi.inquiries.models import Lane
+from madoguchi.inquiries.models import PUBLIC_KINDS, Lane, Message, MessageKind
 from madoguchi.sla.schedules import channel_schedule
 
 from . import turn
@@ -200,6 +200,34 @@ def operator_payload(call: Call) -> dict[str, Any]:
 def ice_servers(call: Call) -> list[dict[str, Any]]:
     """STUN/TURN for this call's two peers (TURN credentials minted for the call)."""
     return turn.ice_servers(label=f"call{call.pk}")
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """A thread entry as the requester's call page receives it (public kinds only)."""
+    assert message.kind in PUBLIC_KINDS
+    return {
+        "seq": message.pk,
+        "cid": message.client_id,
+        "kind": message.kind,
+        "author": message.author_name if message.kind == MessageKind.REPLY else "",
+        "body": message.body,
+        "at": message.created_at.isoformat(),
+        "meta": message.meta,
+    }
+
+
+TRANSCRIPT_MAX = 300
+
+
+def transcript(call: Call) -> list[dict[str, Any]]:
+    """The call's text chat and events so far (what a reloaded page shows again): the
+    public entries of its inquiry since the call began, oldest first."""
+    entries = (
+        access.requester_messages(call.inquiry)
+        .filter(pk__gt=call.thread_from)
+        .order_by("pk")[:TRANSCRIPT_MAX]
+    )
+    return [message_payload(m) for m in entries]
 
 
 def consent_ledger(inquiry: Any) -> list[Consent]:

@@ -152,6 +152,7 @@ function handle(data) {
       root.dataset.connected = "1";
       if (data.state === "new" && token) storeToken(null); // an unknown or expired call
       apply(data);
+      for (const m of Array.isArray(data.messages) ? data.messages : []) render(m);
       flush();
       break;
     case "token":
