@@ -1128,3 +1128,35 @@ def test_call_signalling_reaches_only_the_calls_operator(world, role):
     for lane, inquiry in inquiries.items():
         got = async_to_sync(join)(users[role], inquiry.reference)
         assert got == ("joined" if role == "faculty" else "error"), (role, lane)
+
+
+@realtime
+@pytest.mark.parametrize("role", ["student", "faculty", "admin"])
+@pytest.mark.parametrize("topic", ["Zoom の画面共有ができません", "成績の確認画面が開きません"])
+def test_call_events_reach_only_who_may_see_the_call(world, role, topic):
+    """A call entering the waiting room tells the console sockets of those who may admit
+    it that the call queue moved; a faculty-only call (a sensitive topic) tells no student,
+    and no console socket ever gets a call's signalling or consent token."""
+    from madoguchi.calls import actions as call_actions
+    from madoguchi.calls import queries as call_queries
+    from madoguchi.chat.models import OperatorStatus
+    from madoguchi.core.clock import frozen
+
+    users, _inquiries = world
+    OperatorStatus.objects.create(user=users["faculty"], available=True)
+
+    def enter():
+        with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):
+            call_actions.do_start(
+                topic, lang="ja", terms_version=call_queries.current_terms().version
+            )
+
+    events = async_to_sync(_events_for)(users[role], enter)
+    kinds = [e.get("kind") for e in events]
+    restricted = topic.startswith("成績")
+    if role == "student" and restricted:
+        assert "call.queue" not in kinds and not any("inquiry" in e for e in events)
+    else:
+        assert "call.queue" in kinds
+    assert not any(k in ("call.screenshot", "call.signal", "call.message") for k in kinds)
+    assert not any("token" in e for e in events)

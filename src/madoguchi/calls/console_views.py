@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from madoguchi.inquiries import access
 from madoguchi.web.decorators import staff_required
+from madoguchi.web.forms import active_user
 
 from . import actions, queries
 from .models import Call, CallState, ShareState
@@ -159,12 +159,7 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             if target == "faculty":
                 actions.do_transfer(user, reference, to_faculty=True)
             else:
-                to_user = (
-                    get_user_model()
-                    .objects.filter(pk=int(target) if target.isdigit() else 0, is_active=True)
-                    .first()
-                )
-                actions.do_transfer(user, reference, to_user=to_user)
+                actions.do_transfer(user, reference, to_user=active_user(target))
             if request.headers.get("X-Requested-With") == "fetch":
                 return JsonResponse({"ok": True})
             messages.success(request, _("The call was passed on."))

@@ -15,8 +15,10 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from madoguchi.accounts.roles import is_desk_staff, sees_restricted
-from madoguchi.chat.models import OperatorStatus
+from madoguchi.accounts.roles import is_desk_staff
+
+# Operators on duty and the requester's secret work as for chat (one availability switch).
+from madoguchi.chat.queries import operators_on_duty, secret_hash
 from madoguchi.core.clock import desk_zone, now
 from madoguchi.hours import format_local, is_open, next_open
 from madoguchi.inquiries import access
@@ -25,10 +27,6 @@ from madoguchi.sla.schedules import channel_schedule
 
 from . import turn
 from .models import Call, CallState, CallTerms, Consent, ConsentKind
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def code_hash(code: str) -> str:
@@ -71,16 +69,6 @@ def calls_open_now() -> bool:
 
 def next_open_at() -> dt.datetime | None:
     return next_open(channel_schedule("call"), now())
-
-
-def operators_on_duty(*, faculty_only: bool = False) -> int:
-    """Staff marked available (the same switch as for chat)."""
-    rows = OperatorStatus.objects.filter(available=True, user__is_active=True).select_related(
-        "user"
-    )
-    return sum(
-        1 for r in rows if is_desk_staff(r.user) and (not faculty_only or sees_restricted(r.user))
-    )
 
 
 def queue(*, for_user: Any | None = None) -> list[Call]:

@@ -7,11 +7,10 @@ import re
 import unicodedata
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from madoguchi.core.validation import valid_text
+from madoguchi.chat.validation import ChatError
+from madoguchi.chat.validation import clean_text as chat_clean_text
 
 
 class CallError(Exception):
@@ -23,24 +22,12 @@ class CallError(Exception):
 
 
 def clean_text(body: Any, *, limit: int | None = None) -> str:
-    """A line of the call's text chat, or the topic a requester gives before waiting."""
-    limit = limit or settings.CHAT_MAX_MESSAGE_CHARS
-    if not isinstance(body, str):
-        raise CallError(_("A message must be text."), "invalid")
-    body = body.replace("\r\n", "\n").strip()
-    if "\x00" in body:
-        raise CallError(_("This text contains characters that are not valid."), "invalid")
+    """A line of the call's text chat, or the topic given before waiting: checked as a
+    chat line is (``chat.validation.clean_text``)."""
     try:
-        valid_text(body)
-    except ValidationError as exc:
-        raise CallError(str(exc.messages[0]), "invalid") from None
-    if not body:
-        raise CallError(_("The message is empty."), "empty")
-    if len(body) > limit:
-        raise CallError(
-            _("The message is too long (at most %(n)d characters).") % {"n": limit}, "too_long"
-        )
-    return body
+        return chat_clean_text(body, limit=limit)
+    except ChatError as exc:
+        raise CallError(str(exc), exc.code) from None
 
 
 # WebRTC signalling: an SDP offer or answer, or one ICE candidate. The desk relays these

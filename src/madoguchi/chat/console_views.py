@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from madoguchi.web.decorators import staff_required
-from madoguchi.web.forms import MultipleFileField, TextCheckedForm
+from madoguchi.web.forms import MultipleFileField, TextCheckedForm, active_user
 
 from . import actions, queries
 from .validation import ChatError, clean_client_id
@@ -96,12 +95,7 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             if target == "faculty":
                 actions.do_transfer(user, reference, to_faculty=True)
             else:
-                to_user = (
-                    get_user_model()
-                    .objects.filter(pk=int(target) if target.isdigit() else 0, is_active=True)
-                    .first()
-                )
-                actions.do_transfer(user, reference, to_user=to_user)
+                actions.do_transfer(user, reference, to_user=active_user(target))
             if request.headers.get("X-Requested-With") == "fetch":
                 return JsonResponse({"ok": True})
             messages.success(request, _("The chat was passed on."))

@@ -21,7 +21,10 @@ class ChatError(Exception):
         self.code = code
 
 
-def clean_text(body: Any) -> str:
+def clean_text(body: Any, *, limit: int | None = None) -> str:
+    """A line of a live channel's text (at most ``limit`` characters, by default
+    ``CHAT_MAX_MESSAGE_CHARS``); calls check their text chat with it too."""
+    limit = limit or settings.CHAT_MAX_MESSAGE_CHARS
     if not isinstance(body, str):
         raise ChatError(_("A message must be text."), "invalid")
     body = body.replace("\r\n", "\n").strip()
@@ -33,11 +36,9 @@ def clean_text(body: Any) -> str:
         raise ChatError(str(exc.messages[0]), "invalid") from None
     if not body:
         raise ChatError(_("The message is empty."), "empty")
-    if len(body) > settings.CHAT_MAX_MESSAGE_CHARS:
+    if len(body) > limit:
         raise ChatError(
-            _("The message is too long (at most %(n)d characters).")
-            % {"n": settings.CHAT_MAX_MESSAGE_CHARS},
-            "too_long",
+            _("The message is too long (at most %(n)d characters).") % {"n": limit}, "too_long"
         )
     return body
 

@@ -57,3 +57,14 @@ class TextCheckedForm(forms.Form):
         for field in self.fields.values():
             if isinstance(field, forms.CharField):
                 field.validators.insert(0, valid_text)  # type: ignore[arg-type]  # valid_text returns the value
+
+
+def active_user(value: str) -> Any | None:
+    """The active account a form's ``to`` field names by id (None: no such account)."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(pk=int(value) if value.isdigit() else 0, is_active=True)
+        .first()
+    )
