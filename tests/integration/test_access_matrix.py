@@ -1160,3 +1160,38 @@ def test_call_events_reach_only_who_may_see_the_call(world, role, topic):
         assert "call.queue" in kinds
     assert not any(k in ("call.screenshot", "call.signal", "call.message") for k in kinds)
     assert not any("token" in e for e in events)
+
+
+# --- a signed-in requester ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_a_signed_in_requester_is_no_staff_even_for_their_own_inquiry(client, world, lane):
+    """Requester sign-in (accounts.requester) proves an address; it opens no staff route,
+    not even for the inquiries of that address."""
+    from madoguchi.accounts import requester
+
+    users, inquiries = world
+    _calls_on_every_lane(world)
+    inquiry = inquiries[lane]
+    session = client.session
+    session[requester.SESSION_KEY] = {
+        "email": inquiry.requester_email,
+        "via": "code",
+        "signed_in_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    session.save()
+    assert requester.current(client.session) is not None
+    for route in DETAIL_ROUTES + CALL_GET_ROUTES:
+        expect_denied("anonymous", client.get(route.format(ref=inquiry.reference)))
+    for route in LIST_ROUTES:
+        expect_denied("anonymous", client.get(route.format(view="all")))
+    for route in CALL_POST_ROUTES:
+        response = client.post(route.format(ref=inquiry.reference), {"token": "x" * 20})
+        assert response.status_code in (302, 401, 403), (route, response.status_code)
+    attachment = Attachment.objects.filter(inquiry=inquiry).first()
+    assert attachment is not None
+    expect_denied("anonymous", client.get(f"/console/files/{attachment.pk}/"))
+    # The sign-in page itself shows the requester only their own address.
+    page = client.get("/signin/")
+    assert page.status_code == 200 and inquiry.requester_email in page.content.decode()

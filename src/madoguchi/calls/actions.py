@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from madoguchi.accounts.requester import RequesterIdentity
 from madoguchi.core.clock import now
 from madoguchi.core.events import publish_on_commit
 from madoguchi.inquiries import access
@@ -35,10 +36,11 @@ from madoguchi.inquiries.models import (
 )
 from madoguchi.kb import search
 from madoguchi.privacy import audit
+from madoguchi.sla import entitlements
 
 from . import queries
 from .models import Call, CallInvitation, CallState, Consent, ConsentKind, ShareState
-from .validation import CallError, clean_code, clean_share, clean_text
+from .validation import CallError, clean_code, clean_member_category, clean_share, clean_text
 
 
 def _locked(pk: int) -> Call:
@@ -141,12 +143,35 @@ def _form_link(lang: str) -> str:
     return reverse("inquiry-form") + f"?lang={lang}"
 
 
-def do_start(topic: Any, *, lang: str, terms_version: Any, name: str = "") -> Started:
+def do_start(
+    topic: Any,
+    *,
+    lang: str,
+    terms_version: Any,
+    name: str = "",
+    requester: RequesterIdentity | None = None,
+    member_category: Any = "",
+) -> Started:
     """A requester accepted the terms and enters the waiting room with a short topic. A
     topic about examinations goes to the email form instead (as in chat); one that may
-    be sensitive makes the call one for faculty staff only."""
+    be sensitive makes the call one for faculty staff only. Where the desk requires
+    sign-in (``CALL_REQUIRE_SIGNIN``) only a signed-in requester may start, and the
+    inquiry is theirs (their address, name and member category); where the channel is
+    restricted to some requesters (entitlements), the member category decides."""
     lang = "en" if lang == "en" else "ja"
     with translation.override(lang):
+        if settings.CALL_REQUIRE_SIGNIN and requester is None:
+            raise CallError(_("Please sign in before starting a call."), "signin")
+        category = (requester.member_category if requester else "") or clean_member_category(
+            member_category
+        )
+        verdict = entitlements.check(category or None, "call", lang)
+        if not verdict.allowed:
+            raise CallError(
+                verdict.note
+                or _("Online calls are not available to you. Please use the email form."),
+                "not_entitled",
+            )
         topic = clean_text(topic, limit=500)
         terms = _check_terms(terms_version)
         rule = search.rules().match(topic)
@@ -162,6 +187,8 @@ def do_start(topic: Any, *, lang: str, terms_version: Any, name: str = "") -> St
         if available.status == "busy":
             raise CallError(queries.busy_text(lang), "busy")
         visitor = name.strip()[:100] if isinstance(name, str) else ""
+        if requester is not None and requester.name:
+            visitor = requester.name[:100]
         with transaction.atomic():
             sensitive = rule is not None and rule.name == "sensitive"
             inquiry = Inquiry(
@@ -171,13 +198,15 @@ def do_start(topic: Any, *, lang: str, terms_version: Any, name: str = "") -> St
                 or "—",
                 lang=lang,
                 requester_name=visitor or _("Call visitor"),
-                requester_email="",
+                requester_email=requester.email if requester else "",
                 priority=Priority.P3,
             )
             first = inquiry_actions.do_open_inquiry(inquiry, body=topic)
             if sensitive:
                 inquiry_actions.do_withhold_message(first, reason="sensitive")
-            inquiry_actions.do_open_for_staff(inquiry, verb="call.requested")
+            inquiry_actions.do_open_for_staff(
+                inquiry, verb="call.requested", member_category=category
+            )
             started = _new_call(inquiry, lang=lang, terms=terms)
             _publish_queue(started.call)
     return started

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
+from madoguchi.accounts import requester
 from madoguchi.core import realtime
 from madoguchi.core.events import GROUP_CALL_WAITING, call_group
 from madoguchi.core.ratelimit import Bucket
@@ -203,6 +204,8 @@ class RequesterCallConsumer(_CallSocket):
             lang=self.lang,
             terms_version=data.get("terms"),
             name=data.get("name") or "",
+            requester=await realtime.run(requester.current)(self.scope.get("session")),
+            member_category=data.get("category") or "",
         )
         await self.send_json({"t": "token", "token": started.secret})
         await self._attach(started.call)

@@ -172,6 +172,8 @@ def state_payload(call: Call) -> dict[str, Any]:
         data["seconds_left"] = max(0, int((call.deadline_at - now()).total_seconds()))
     if call.ended_by:
         data["ended_by"] = call.ended_by
+    if call.state == CallState.EMAIL:
+        data["email_on_file"] = bool(call.inquiry.requester_email)
     return data
 
 

@@ -29,7 +29,7 @@ from madoguchi.core.clock import now
 
 from .defang import defang
 from .models import MailTemplate, OutboundMail, OutboundStatus
-from .texts import DEFAULTS, DESK_NAME, SIGNATURE
+from .texts import DEFAULTS, DESK_NAME, SIGNATURE, SIGNATURE_STANDALONE, STANDALONE
 
 if TYPE_CHECKING:
     from madoguchi.inquiries.models import Inquiry
@@ -52,7 +52,7 @@ def new_message_id(hint: str = "") -> str:
 # Placeholders whose values a requester wrote, with the length each may take in our mail.
 REQUESTER_VALUES = {"name": 50, "subject": 200}
 # Kinds a requester can cause without being staff; capped per recipient.
-REQUESTER_TRIGGERED = frozenset({"confirmation", "confirmation_sensitive"})
+REQUESTER_TRIGGERED = frozenset({"confirmation", "confirmation_sensitive", "signin_code"})
 
 
 def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
@@ -67,9 +67,8 @@ def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
         **{k: defang(values[k], limit) for k, limit in REQUESTER_VALUES.items() if k in values},
     }
     subject = Template(subject_t).safe_substitute(values)
-    body = Template(body_t).safe_substitute(values) + Template(SIGNATURE[lang]).safe_substitute(
-        values
-    )
+    signature = (SIGNATURE_STANDALONE if key in STANDALONE else SIGNATURE)[lang]
+    body = Template(body_t).safe_substitute(values) + Template(signature).safe_substitute(values)
     return header_safe(subject, 300), body
 
 

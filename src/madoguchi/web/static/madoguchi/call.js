@@ -201,7 +201,7 @@ function apply(data) {
   $("call-live").hidden = state !== "active";
   $("call-chat").hidden = !(state === "waiting" || state === "active");
   $("call-ended").hidden = !ended;
-  $("call-mail").hidden = state !== "email" || mailSent;
+  $("call-mail").hidden = state !== "email" || mailSent || Boolean(data.email_on_file);
   if (Array.isArray(data.ice)) iceServers = data.ice;
   if (state !== "new") alertText("");
   if (state === "waiting") {
@@ -224,7 +224,8 @@ function apply(data) {
   } else if (ended) {
     stopMedia();
     setTimer(null);
-    const text = state === "email" ? S.by_mail : data.ended_by === "time_limit" ? S.time_up : S.ended;
+    const byMail = data.email_on_file ? S.by_mail_known : S.by_mail;
+    const text = state === "email" ? byMail : data.ended_by === "time_limit" ? S.time_up : S.ended;
     $("ended-text").textContent = text;
     $("ended-form").href = formLink().href;
     if (before !== state) {
@@ -243,7 +244,7 @@ function reset() {
   shown.clear();
   $("call-list").replaceChildren();
   mailSent = false;
-  $("call-start").reset();
+  $("call-start")?.reset(); // absent where the desk asks to sign in first
   $("call-accept").checked = false;
 }
 
@@ -264,7 +265,7 @@ $("call-accept").addEventListener("change", (e) => {
   if (e.target.checked) fieldError(e.target, "call-accept-error", "");
 });
 
-$("call-start").addEventListener("submit", (e) => {
+$("call-start")?.addEventListener("submit", (e) => {
   e.preventDefault();
   alertText("");
   const input = $("call-topic");
@@ -277,7 +278,16 @@ $("call-start").addEventListener("submit", (e) => {
   }
   fieldError(input, "call-topic-error", "");
   topic = text;
-  if (!send({ t: "start", topic: text, terms: termsVersion })) announce(S.connecting);
+  const category = $("call-category");
+  if (category && !category.value) {
+    fieldError(category, "call-category-error", S.category_needed);
+    category.focus();
+    return;
+  }
+  if (category) fieldError(category, "call-category-error", "");
+  const frame = { t: "start", topic: text, terms: termsVersion };
+  if (category) frame.category = category.value;
+  if (!send(frame)) announce(S.connecting);
 });
 
 $("call-code").addEventListener("submit", (e) => {
@@ -326,7 +336,9 @@ function failed(data) {
     fieldError($("call-mail-address"), "call-mail-error", data.message || S.failed);
     return;
   }
-  if (code === "exam" || code === "closed_hours" || code === "busy") {
+  if (code === "signin") {
+    alertText(data.message, { href: root.dataset.signinUrl, text: S.signin });
+  } else if (code === "exam" || code === "closed_hours" || code === "busy" || code === "not_entitled") {
     const url = formLink();
     if (code === "exam") url.searchParams.set("category", "exam");
     alertText(data.message, { href: url.href, text: S.form });
