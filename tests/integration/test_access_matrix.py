@@ -1144,6 +1144,7 @@ def test_call_events_reach_only_who_may_see_the_call(world, role, topic):
 
     users, _inquiries = world
     OperatorStatus.objects.create(user=users["faculty"], available=True)
+    OperatorStatus.objects.create(user=users["student"], available=True)  # admin is not
 
     def enter():
         with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):
@@ -1158,8 +1159,54 @@ def test_call_events_reach_only_who_may_see_the_call(world, role, topic):
         assert "call.queue" not in kinds and not any("inquiry" in e for e in events)
     else:
         assert "call.queue" in kinds
+    # The notice of a waiting call (with its reference): for those on duty who may see it.
+    notified = [e for e in events if e.get("kind") == "call.waiting"]
+    if role == "admin" or (role == "student" and restricted):
+        assert notified == []
+    else:
+        assert len(notified) == 1 and notified[0]["inquiry"].startswith("Q-")
     assert not any(k in ("call.screenshot", "call.signal", "call.message") for k in kinds)
     assert not any("token" in e for e in events)
+
+
+@realtime
+def test_a_call_passed_to_a_colleague_is_noticed_by_them_alone(world):
+    from madoguchi.calls import actions as call_actions
+    from madoguchi.calls import queries as call_queries
+    from madoguchi.chat.models import OperatorStatus
+    from madoguchi.core.clock import frozen
+
+    users, _inquiries = world
+    colleague, bystander = make_user("colleague", "student"), make_user("bystander", "student")
+    OperatorStatus.objects.create(user=users["student"], available=True)
+    OperatorStatus.objects.create(user=bystander, available=True)  # on duty, not chosen
+    at = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+    with frozen(at):
+        started = call_actions.do_start(
+            "Zoom の音が出ません", lang="ja", terms_version=call_queries.current_terms().version
+        )
+        reference = started.call.inquiry.reference
+        call_actions.do_admit(users["student"], reference)
+
+    def pass_to(giver, taker):
+        def run():
+            with frozen(at):
+                call_actions.do_transfer(giver, reference, to_user=taker)
+
+        return run
+
+    def notices(events):
+        return [e.get("for_you") for e in events if e.get("kind") == "call.waiting"]
+
+    # The colleague it is passed to is told, though not on duty ...
+    assert notices(async_to_sync(_events_for)(colleague, pass_to(users["student"], colleague))) == [
+        True
+    ]
+    with frozen(at):
+        call_actions.do_admit(colleague, reference)
+    # ... and nobody else, on duty or not.
+    passed_back = pass_to(colleague, users["student"])
+    assert notices(async_to_sync(_events_for)(bystander, passed_back)) == []
 
 
 # --- a signed-in requester ------------------------------------------------------------------

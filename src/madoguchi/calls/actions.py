@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
@@ -20,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.requester import RequesterIdentity
+from madoguchi.core import ratelimit
 from madoguchi.core.clock import now
 from madoguchi.core.events import publish_on_commit
 from madoguchi.inquiries import access
@@ -88,6 +88,19 @@ def _publish_queue(call: Call) -> None:
         audience=access.queue_audience(restricted=call.faculty_only)
         + access.call_waiting_audience(),
     )
+
+
+def _publish_waiting(call: Call) -> None:
+    """A call entered the waiting room: a notice on the console pages of those who may
+    admit it (the consumer keeps it for the staff on duty), or of the one colleague it was
+    passed to."""
+    event = {"kind": "call.waiting", "inquiry": call.inquiry.reference}
+    if call.invited_by is not None:
+        publish_on_commit(
+            {**event, "for_you": True}, audience=access.user_audience(call.invited_by)
+        )
+    else:
+        publish_on_commit(event, audience=access.queue_audience(restricted=call.faculty_only))
 
 
 def _event(call: Call, event: str, **values: Any) -> Message:
@@ -209,6 +222,7 @@ def do_start(
             )
             started = _new_call(inquiry, lang=lang, terms=terms)
             _publish_queue(started.call)
+            _publish_waiting(started.call)
     return started
 
 
@@ -235,20 +249,8 @@ def _new_call(inquiry: Inquiry, *, lang: str, terms: Any, invited_by: Any | None
     return Started(call, secret)
 
 
-def _code_lock_key(address: str) -> str:
-    return f"call-code-misses:{address}"
-
-
-GLOBAL_MISSES = "call-code-misses:all"
-
-
-def _miss(key: str, timeout: int) -> None:
-    if cache.add(key, 1, timeout=timeout):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=timeout)
+MISSES = "call-code"  # wrong connection codes, per client address and for the whole desk
+ALL = "all"
 
 
 def do_join_by_code(code: Any, *, lang: str, terms_version: Any, address: str) -> Started:
@@ -262,9 +264,10 @@ def do_join_by_code(code: Any, *, lang: str, terms_version: Any, address: str) -
             "Too many wrong codes. Please wait a few minutes, or ask the operator for a new code."
         )
         lockout = settings.CALL_CODE_LOCKOUT_MINUTES * 60
-        if (cache.get(_code_lock_key(address)) or 0) >= settings.CALL_CODE_MAX_MISSES or (
-            cache.get(GLOBAL_MISSES) or 0
-        ) >= settings.CALL_CODE_GLOBAL_MISSES_PER_HOUR:
+        if (
+            ratelimit.misses(MISSES, address) >= settings.CALL_CODE_MAX_MISSES
+            or ratelimit.misses(MISSES, ALL) >= settings.CALL_CODE_GLOBAL_MISSES_PER_HOUR
+        ):
             raise CallError(locked, "locked")
         value = clean_code(code)
         with transaction.atomic():
@@ -277,8 +280,8 @@ def do_join_by_code(code: Any, *, lang: str, terms_version: Any, address: str) -
             )
             if invitation is None or not access.can_see(invitation.operator, invitation.inquiry):
                 # The cache is outside the transaction: a miss stays counted.
-                _miss(_code_lock_key(address), lockout)
-                _miss(GLOBAL_MISSES, 3600)
+                ratelimit.add_miss(MISSES, address, seconds=lockout)
+                ratelimit.add_miss(MISSES, ALL, seconds=3600)
                 raise CallError(
                     _("This code is not valid. Check it, or ask for a new one."), "code"
                 )
@@ -476,6 +479,7 @@ def _admit(call: Call, user: Any) -> None:
     # A call passed on keeps its time limit; a new one gets the whole of it.
     call.deadline_at = call.deadline_at or now() + dt.timedelta(minutes=settings.CALL_MAX_MINUTES)
     call.save(update_fields=["state", "operator", "admitted_at", "deadline_at"])
+    _schedule_clock(call)
     audit.record("call.admitted", actor=user, inquiry=call.inquiry, call=call.pk)
     _event(call, "admitted", name=str(user))
     _publish_state(call)
@@ -683,6 +687,7 @@ def do_transfer(
             )
         _publish_state(call)
         _publish_queue(call)
+        _publish_waiting(call)
     return call
 
 
@@ -779,27 +784,39 @@ def _end(call: Call, by: str) -> None:
     _publish_queue(call)
 
 
-def do_sweep() -> dict[str, int]:
-    """Housekeeping: warnings before the time limit and the end at it, waiting requesters
-    gone longer than the grace period, and screenshots past their retention."""
-    done = {"warned": 0, "ended": 0, "abandoned": 0, "screenshots_deleted": 0}
+def _schedule_clock(call: Call) -> None:
+    """Tasks at the moments the call's clock needs: each warning and the time limit. They
+    commit with the admission (the task row is in the same transaction); housekeeping
+    (``do_sweep``) does the same every minute in case a worker was down."""
+    from .tasks import call_clock
+
+    assert call.deadline_at is not None
+    moments = [call.deadline_at - dt.timedelta(minutes=m) for m in settings.CALL_WARN_MINUTES]
+    for at in [*moments, call.deadline_at]:
+        if at > now():
+            call_clock.using(run_after=at).enqueue(call.pk)
+
+
+def do_check_clock(pk: int | None = None) -> dict[str, int]:
+    """Warnings ``CALL_WARN_MINUTES`` before the time limit and the end at it, for one
+    call or every live one. Idempotent: each warning is sent once, a call ends once."""
+    done = {"warned": 0, "ended": 0}
     t = now()
-    for pk in Call.objects.filter(state=CallState.ACTIVE, deadline_at__lte=t).values_list(
-        "pk", flat=True
-    ):
+    live = Call.objects.filter(state=CallState.ACTIVE)
+    if pk is not None:
+        live = live.filter(pk=pk)
+    for due in live.filter(deadline_at__lte=t).values_list("pk", flat=True):
         with transaction.atomic():
-            call = _locked(pk)
+            call = _locked(due)
             if call.state == CallState.ACTIVE:
                 _end(call, "time_limit")
                 done["ended"] += 1
     for minutes in settings.CALL_WARN_MINUTES:
         soon = t + dt.timedelta(minutes=minutes)
-        rows = Call.objects.filter(state=CallState.ACTIVE, deadline_at__lte=soon).exclude(
-            warned_minutes__lte=minutes
-        )
-        for pk in rows.values_list("pk", flat=True):
+        rows = live.filter(deadline_at__lte=soon).exclude(warned_minutes__lte=minutes)
+        for due in rows.values_list("pk", flat=True):
             with transaction.atomic():
-                call = _locked(pk)
+                call = _locked(due)
                 if call.state == CallState.ACTIVE and (
                     call.warned_minutes is None or call.warned_minutes > minutes
                 ):
@@ -809,6 +826,15 @@ def do_sweep() -> dict[str, int]:
                     _to_requester(call, event)
                     _to_operator(call, event)
                     done["warned"] += 1
+    return done
+
+
+def do_sweep() -> dict[str, int]:
+    """Housekeeping: the calls' clocks (a fallback for the tasks ``_schedule_clock``
+    sets), waiting requesters gone longer than the grace period, and screenshots past
+    their retention."""
+    done = {**do_check_clock(), "abandoned": 0, "screenshots_deleted": 0}
+    t = now()
     gone = t - dt.timedelta(seconds=settings.CALL_REJOIN_GRACE_SECONDS)
     for pk in Call.objects.filter(state=CallState.WAITING, requester_left_at__lte=gone).values_list(
         "pk", flat=True

@@ -159,6 +159,17 @@ def busy_text(lang: str) -> str:
 # --- payloads -------------------------------------------------------------------------------
 
 
+def operates(user: Any, pk: int) -> bool:
+    """Whether ``user`` is, now, the operator of call ``pk`` (checked on every relayed
+    frame and event of the operator's socket)."""
+    call = Call.objects.select_related("inquiry").filter(pk=pk).first()
+    return call is not None and access.is_call_operator(user, call)
+
+
+def is_active(pk: int) -> bool:
+    return Call.objects.filter(pk=pk, state=CallState.ACTIVE).exists()
+
+
 def state_payload(call: Call) -> dict[str, Any]:
     """The call's state as the requester's page shows it."""
     data: dict[str, Any] = {"state": call.state, "share": call.share}

@@ -9,6 +9,8 @@
 // (or reloads) still gets it; the operator's page answers a repeated offer with the same
 // answer. Everything the page says comes from the page's strings (ja or en), and every
 // message is rendered as text, never HTML.
+import { connect } from "./socket.js";
+
 const root = document.getElementById("call");
 const S = JSON.parse(document.getElementById("call-strings").textContent);
 const TOKEN_KEY = "madoguchi_call";
@@ -16,10 +18,8 @@ const $ = (id) => document.getElementById(id);
 const lang = root.dataset.lang === "en" ? "en" : "ja";
 const termsVersion = Number(root.dataset.terms);
 
-let socket = null;
-let connected = false;
-let delay = 500;
-let reconnectTimer = null;
+let live = null;
+let connected = false; // the desk has welcomed this page on the current socket
 let token = loadToken();
 let state = "new";
 let topic = "";
@@ -100,47 +100,8 @@ function formLink() {
 
 // --- the connection ------------------------------------------------------------------------
 
-function connect() {
-  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/call/`);
-  socket.addEventListener("open", () => {
-    delay = 500;
-    socket.send(JSON.stringify({ t: "hello", token, lang }));
-  });
-  socket.addEventListener("message", (e) => {
-    let data;
-    try {
-      data = JSON.parse(e.data);
-    } catch {
-      return;
-    }
-    handle(data);
-  });
-  socket.addEventListener("close", () => {
-    const was = connected;
-    connected = false;
-    root.dataset.connected = "0";
-    if (was && state !== "new") announce(S.offline);
-    if (!navigator.onLine) return; // the "online" event reconnects
-    reconnectTimer = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, 10000);
-  });
-}
-
-window.addEventListener("offline", () => {
-  if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
-});
-window.addEventListener("online", () => {
-  clearTimeout(reconnectTimer);
-  delay = 500;
-  if (!socket || socket.readyState === WebSocket.CLOSED) connect();
-});
-
 function send(data) {
-  if (connected && socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(data));
-    return true;
-  }
-  return false;
+  return connected && live !== null && live.send(data);
 }
 
 setInterval(() => send({ t: "ping" }), 25000);
@@ -169,6 +130,9 @@ function handle(data) {
       break;
     case "ack":
       acknowledge(data.cid, data.seq);
+      break;
+    case "peer_ready":
+      peerReady();
       break;
     case "screenshot_asked":
       askShot(data.request);
@@ -481,6 +445,21 @@ async function makeOffer() {
   };
   push();
   offerTimer = setInterval(push, 2000);
+}
+
+function peerReady() {
+  // The operator's page is new (opened or reloaded): an offer not answered yet goes to it
+  // now; a connection made with an earlier page starts again at once, not after the
+  // ICE timeouts.
+  if (state !== "active") return;
+  root.dataset.operatorPages = String(Number(root.dataset.operatorPages || 0) + 1);
+  if (!pc) {
+    startMedia();
+  } else if (pc.signalingState === "have-local-offer" && !pc.remoteDescription) {
+    send({ t: "signal", signal: { type: "offer", sdp: pc.localDescription.sdp, restart: restarting } });
+  } else {
+    newPeer();
+  }
 }
 
 function restartIce() {
@@ -848,4 +827,13 @@ $("call-input").addEventListener("keydown", (e) => {
 });
 
 drawShare();
-connect();
+live = connect("/ws/call/", handle, {
+  onOpen: () => live.send({ t: "hello", token, lang }),
+  onClose: () => {
+    const was = connected;
+    connected = false;
+    root.dataset.connected = "0";
+    if (was && state !== "new") announce(S.offline);
+  },
+  maxDelay: 10000,
+});
