@@ -114,6 +114,7 @@ def _sign_in(person: Person, staff_groups: dict[str, str]) -> StaffSignIn:
     return StaffSignIn(user=user, created=created, allowed=allowed)
 
 
-def record_refusal(reason: str, *, issuer: str = "") -> None:
-    """A callback refused before anyone was known (bad state, token, tenant…)."""
-    audit.record("auth.sso_refused", actor_kind="system", reason=reason, issuer=issuer)
+def record_refusal(reason: str, *, provider: str) -> None:
+    """An ID token refused (signature, issuer, tenant, audience, expiry, nonce), in a
+    sign-in this session had started: who it was is not known."""
+    audit.record("auth.sso_refused", actor_kind="system", reason=reason, provider=provider)

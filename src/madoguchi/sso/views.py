@@ -191,8 +191,7 @@ def _take_flow(request: HttpRequest, state: str) -> dict[str, Any] | None:
 def oidc_callback(request: HttpRequest) -> HttpResponse:
     current = _enabled()
     flow = _take_flow(request, request.GET.get("state", ""))
-    if flow is None:
-        actions.record_refusal("state")
+    if flow is None:  # logged, not audited: anyone can call this URL, as often as they like
         return _error(request, "state", "unknown, spent or expired state")
     if request.GET.get("error"):
         error = request.GET.get("error", "")
@@ -224,7 +223,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
         )
     except oidc.OidcError as exc:
         if exc.reason in ("tenant", "issuer", "signature", "audience", "expired", "nonce"):
-            actions.record_refusal(exc.reason, issuer=current.discovery_url)
+            actions.record_refusal(exc.reason, provider=current.discovery_url)
         shown = exc.detail.split(": ", 1)[0] if exc.reason == "provider_error" else ""
         return _error(request, exc.reason, exc.detail, shown=shown)
 
