@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "madoguchi.chat",
     "madoguchi.calls",
     "madoguchi.console",
+    "madoguchi.sso",
     "madoguchi.web",
 ]
 
@@ -122,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "madoguchi.web.context.desk",
+                "madoguchi.sso.context.sso",
             ],
         },
     }
@@ -228,6 +230,38 @@ REQUESTER_CODE_ATTEMPTS = env_int("MADOGUCHI_REQUESTER_CODE_ATTEMPTS", 5)
 # Codes asked for, per client address and per mail address ("N/seconds").
 REQUESTER_CODE_RATE = env("MADOGUCHI_REQUESTER_CODE_RATE", "5/3600")
 LOGOUT_REDIRECT_URL = "portal"
+# OpenID Connect sign-in (sso, docs/sso.md): on when the discovery URL and client id are
+# set. A public client (no secret) uses PKCE alone; PKCE (S256) is sent either way.
+OIDC_DISCOVERY_URL = env("MADOGUCHI_OIDC_DISCOVERY_URL").strip()
+OIDC_CLIENT_ID = env("MADOGUCHI_OIDC_CLIENT_ID").strip()
+OIDC_CLIENT_SECRET = env("MADOGUCHI_OIDC_CLIENT_SECRET")
+OIDC_NAME = env("MADOGUCHI_OIDC_NAME").strip()  # the button's label; empty: a generic one
+OIDC_SCOPES = env("MADOGUCHI_OIDC_SCOPES", "openid profile email").split()
+# Entra ID tenants (`tid`) allowed when the discovery URL is a multi-tenant one
+# (organizations/common, whose issuer reads {tenantid}); empty: the issuer only.
+OIDC_TENANTS = tuple(
+    t.strip().lower() for t in env("MADOGUCHI_OIDC_TENANTS").replace(",", " ").split()
+)
+# Claims, each a list of names tried in order (the first present counts).
+OIDC_EMAIL_CLAIMS = env("MADOGUCHI_OIDC_EMAIL_CLAIMS", "email,preferred_username,upn").split(",")
+OIDC_NAME_CLAIMS = env("MADOGUCHI_OIDC_NAME_CLAIMS", "name,preferred_username").split(",")
+OIDC_GROUP_CLAIMS = env("MADOGUCHI_OIDC_GROUP_CLAIMS", "groups,roles").split(",")
+OIDC_CATEGORY_CLAIMS = env(
+    "MADOGUCHI_OIDC_CATEGORY_CLAIMS", "eduperson_affiliation,affiliation,roles,groups"
+).split(",")
+# claim value=member category (inquiries.models.MemberCategory), comma-separated; replaces
+# the default (student, faculty, staff, employee, member, affiliate).
+OIDC_CATEGORY_MAP = env("MADOGUCHI_OIDC_CATEGORY_MAP")
+# group or app-role value=staff tier (student or faculty), comma-separated. Empty: the
+# identity provider never sets a tier (administrators do, in the admin).
+OIDC_STAFF_GROUPS = env("MADOGUCHI_OIDC_STAFF_GROUPS")
+# Leeway for exp/iat/nbf of the ID token, seconds (at most 300).
+OIDC_CLOCK_SKEW_SECONDS = min(300, max(0, env_int("MADOGUCHI_OIDC_CLOCK_SKEW_SECONDS", 120)))
+OIDC_HTTP_TIMEOUT_SECONDS = env_int("MADOGUCHI_OIDC_HTTP_TIMEOUT_SECONDS", 10)
+if OIDC_DISCOVERY_URL and not OIDC_CLIENT_ID:
+    raise ImproperlyConfigured(
+        "MADOGUCHI_OIDC_DISCOVERY_URL is set but MADOGUCHI_OIDC_CLIENT_ID is not"
+    )
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
@@ -400,6 +434,15 @@ CALL_TURN_SECRET = env("MADOGUCHI_CALL_TURN_SECRET")
 # How long a minted TURN credential is valid. coturn refuses an expired one also when a
 # running call refreshes its relay, so this must cover the longest call.
 CALL_TURN_TTL_SECONDS = env_int("MADOGUCHI_CALL_TURN_TTL_SECONDS", 3600)
+# "relay": the browsers connect only through TURN, so neither side learns the other's
+# network address (a student operator does not see a requester's home address). Needs TURN.
+CALL_ICE_POLICY = env("MADOGUCHI_CALL_ICE_POLICY", "all").strip().lower() or "all"
+if CALL_ICE_POLICY not in ("all", "relay"):
+    raise ImproperlyConfigured("MADOGUCHI_CALL_ICE_POLICY must be all or relay")
+if CALL_ICE_POLICY == "relay" and not CALL_TURN_URLS:
+    raise ImproperlyConfigured(
+        "MADOGUCHI_CALL_ICE_POLICY=relay needs TURN: set MADOGUCHI_CALL_TURN_URLS and _SECRET"
+    )
 if CALL_TURN_URLS and not CALL_TURN_SECRET:
     raise ImproperlyConfigured(
         "MADOGUCHI_CALL_TURN_URLS is set but MADOGUCHI_CALL_TURN_SECRET is not: "

@@ -6,6 +6,7 @@ from django.views.i18n import JavaScriptCatalog, set_language
 from madoguchi.chat.views import loader as chat_loader
 from madoguchi.intake.api import api
 from madoguchi.sla.views import schedule_calendar
+from madoguchi.sso.views import logout
 from madoguchi.web.throttle import (
     ThrottledAdminAuthenticationForm,
     ThrottledAuthenticationForm,
@@ -29,7 +30,8 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", logout, name="logout"),
+    path("sso/", include("madoguchi.sso.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("console/kb/", include("madoguchi.kb.staff_urls")),

@@ -597,3 +597,60 @@ def test_the_widget_offers_a_call_only_when_the_host_page_asks(call_desk, reques
     expect(call_page).to_have_url(re.compile(r"/call/\?lang=ja$"))
     expect(call_page.locator("#call")).to_have_attribute("data-connected", "1")
     server.shutdown()
+
+
+# --- through a TURN relay -------------------------------------------------------------------
+
+SELECTED_PAIR = """async () => {
+  const pc = (window.__pcs || []).at(-1);
+  if (!pc) return null;
+  const stats = await pc.getStats();
+  let pair = null;
+  stats.forEach((r) => {
+    if (r.type === "transport" && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+  });
+  if (!pair) return null;
+  const local = stats.get(pair.localCandidateId);
+  const remote = stats.get(pair.remoteCandidateId);
+  const seen = [];
+  stats.forEach((r) => {
+    if (r.type === "local-candidate" || r.type === "remote-candidate") seen.push(r.candidateType);
+  });
+  return {local: local.candidateType, remote: remote.candidateType, port: local.port, seen};
+}"""
+
+
+@pytest.fixture(scope="module")
+def relay_desk(tmp_path_factory):
+    """A desk whose calls go only through a real coturn (MADOGUCHI_CALL_ICE_POLICY=relay)."""
+    from tests.coturn import running_coturn
+
+    with (
+        running_coturn(tmp_path_factory.mktemp("coturn")) as turn,
+        running_desk(
+            tmp_path_factory.mktemp("relay-desk"),
+            MADOGUCHI_CALL_TURN_URLS=f"turn:{turn.host}:{turn.port}?transport=udp",
+            MADOGUCHI_CALL_TURN_SECRET=turn.secret,
+            MADOGUCHI_CALL_ICE_POLICY="relay",
+        ) as desk,
+    ):
+        desk.manage(OPEN_HOURS + ON_DUTY)
+        desk.turn = turn  # type: ignore[attr-defined]
+        yield desk
+
+
+def test_a_call_relayed_through_turn_shares_no_address(relay_desk, media, requester):
+    """Both browsers connect through coturn with the credentials the desk minted for the
+    call, and neither learns the other's address: every candidate is a relay one."""
+    operator = requester()
+    sign_in(operator, relay_desk, "student1")
+    page = requester()
+    start_call(page, relay_desk, "VPN の接続 e2e-relay")
+    admit_from_the_queue(operator, relay_desk, "e2e-relay")
+    both_connected(page, operator)
+    for side in (page, operator):
+        pair = side.evaluate(SELECTED_PAIR)
+        assert pair is not None and pair["local"] == "relay" and pair["remote"] == "relay", pair
+        assert set(pair["seen"]) == {"relay"}, pair
+        assert pair["port"] in relay_desk.turn.relay_ports, pair  # type: ignore[attr-defined]
+    end_from_the_console(operator, page)

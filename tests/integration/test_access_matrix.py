@@ -1242,3 +1242,65 @@ def test_a_signed_in_requester_is_no_staff_even_for_their_own_inquiry(client, wo
     # The sign-in page itself shows the requester only their own address.
     page = client.get("/signin/")
     assert page.status_code == 200 and inquiry.requester_email in page.content.decode()
+
+
+# --- single sign-on (sso) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_sso_routes(client, world, role, settings):
+    users, _ = world
+    login(client, users, role)
+    settings.OIDC_DISCOVERY_URL = settings.OIDC_CLIENT_ID = ""
+    assert client.get("/sso/oidc/login/?as=staff").status_code == 404  # not configured
+    assert client.get("/sso/oidc/callback/?state=x&code=y").status_code == 404
+    # A provider that does not answer (the discard port): a page, for whoever asks.
+    settings.OIDC_DISCOVERY_URL = "http://127.0.0.1:9/.well-known/openid-configuration"
+    settings.OIDC_CLIENT_ID = "desk"
+    settings.OIDC_HTTP_TIMEOUT_SECONDS = 2
+    assert client.get("/sso/oidc/login/?as=staff").status_code == 502
+    # Without a sign-in of its own in the session, a callback signs nobody in.
+    response = client.get("/sso/oidc/callback/?state=x&code=y")
+    assert response.status_code == 400
+    assert response.wsgi_request.user.is_authenticated == (role != "anonymous")
+    for url in ("/admin/sso/externalidentity/", "/admin/sso/externalidentity/settings/"):
+        response = client.get(url)
+        if role == "admin":
+            assert response.status_code == 200
+        else:
+            assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert client.get("/accounts/logout/").status_code == 405  # sign-out is a POST
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("tier", ["student", "faculty", ""])
+@pytest.mark.parametrize("lane", LANES)
+def test_users_made_by_a_sign_in_see_what_their_tier_sees(client, world, tier, lane):
+    """Identity never widens access: an account the identity provider made is a role like
+    any other (no mapped group: no console at all)."""
+    from madoguchi.sso.actions import do_oidc_staff_sign_in
+    from madoguchi.sso.claims import Person
+
+    person = Person(
+        issuer="https://idp.example.ac.jp",
+        key=f"key-{tier}",
+        email=f"idp-{tier or 'none'}@example.ac.jp",
+        name="IdP",
+        member_category="",
+        groups=(f"g-{tier}",) if tier else ("g-unmapped",),
+    )
+    result = do_oidc_staff_sign_in(
+        person, staff_groups={"g-student": "student", "g-faculty": "faculty"}
+    )
+    assert result.allowed == bool(tier)
+    client.force_login(result.user)
+    role = tier or "plain"
+    _, inquiries = world
+    for route in DETAIL_ROUTES:
+        response = client.get(route.format(ref=inquiries[lane].reference))
+        if sees(role, lane):
+            assert response.status_code == 200
+        else:
+            expect_denied(role, response)

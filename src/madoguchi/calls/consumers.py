@@ -289,6 +289,7 @@ def _requester_state(pk: int, welcome: bool = False) -> dict[str, Any]:
         state["messages"] = queries.transcript(call)
     if call.state == CallState.ACTIVE:
         state["ice"] = queries.ice_servers(call)
+        state["ice_policy"] = settings.CALL_ICE_POLICY
     pending = queries.pending_screenshot(call)
     if pending is not None:
         state["screenshot_request"] = pending.pk
@@ -386,4 +387,5 @@ def _operator_state(pk: int) -> dict[str, Any]:
     payload = queries.operator_payload(call)
     if call.state == CallState.ACTIVE:
         payload["ice"] = queries.ice_servers(call)
+        payload["ice_policy"] = settings.CALL_ICE_POLICY
     return payload

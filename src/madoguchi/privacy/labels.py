@@ -58,6 +58,8 @@ VERB_LABELS = {
     "kb.bot_rule_deleted": pgettext_lazy("audit", "Bot rule deleted"),
     "kb.questions_taught": pgettext_lazy("audit", "Questions taught to the bot"),
     "kb.questions_dismissed": pgettext_lazy("audit", "Questions dismissed"),
+    "auth.sso_signed_in": pgettext_lazy("audit", "Signed in through the identity provider"),
+    "auth.sso_refused": pgettext_lazy("audit", "Sign-in through the identity provider refused"),
     "requester.code_sent": pgettext_lazy("audit", "Sign-in code mailed to a requester"),
     "requester.signed_in": pgettext_lazy("audit", "A requester signed in"),
 }

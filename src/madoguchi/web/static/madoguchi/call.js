@@ -9,6 +9,7 @@
 // (or reloads) still gets it; the operator's page answers a repeated offer with the same
 // answer. Everything the page says comes from the page's strings (ja or en), and every
 // message is rendered as text, never HTML.
+import { countdown, fingerprint, muteButton, sound } from "./callkit.js";
 import { connect } from "./socket.js";
 
 const root = document.getElementById("call");
@@ -167,6 +168,7 @@ function apply(data) {
   $("call-ended").hidden = !ended;
   $("call-mail").hidden = state !== "email" || mailSent || Boolean(data.email_on_file);
   if (Array.isArray(data.ice)) iceServers = data.ice;
+  if (data.ice_policy === "relay" || data.ice_policy === "all") icePolicy = data.ice_policy;
   if (state !== "new") alertText("");
   if (state === "waiting") {
     const text = data.position ? format(S.waiting, { position: data.position, minutes: data.wait_minutes }) : S.invited;
@@ -317,9 +319,9 @@ function failed(data) {
 // --- the microphone and the peer connection ------------------------------------------------
 
 let iceServers = [];
+let icePolicy = "all"; // "relay": through TURN only, no addresses shared
 let mic = null;
 let micAsked = null;
-let muted = false;
 let pc = null;
 let audioSender = null;
 let offerTimer = null;
@@ -339,7 +341,7 @@ function getMic() {
       }
       try {
         mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-        for (const t of mic.getAudioTracks()) t.enabled = !muted;
+        for (const t of mic.getAudioTracks()) t.enabled = !mute.muted;
         if (audioSender) await audioSender.replaceTrack(mic.getAudioTracks()[0] || null);
       } catch {
         mic = null;
@@ -351,18 +353,13 @@ function getMic() {
   return micAsked;
 }
 
-function fingerprint(sdp) {
-  const m = /^a=fingerprint:(.+)$/m.exec(sdp || "");
-  return m ? m[1].trim() : "";
-}
-
 function startMedia() {
   if (!pc) newPeer();
 }
 
 function newPeer() {
   closePeer();
-  pc = new RTCPeerConnection({ iceServers });
+  pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: icePolicy });
   const peer = pc;
   remotePrint = "";
   early = [];
@@ -521,54 +518,17 @@ function stopMedia() {
   clearInterval(shotTimer);
 }
 
-function play() {
-  const player = $("call-audio");
-  player.play().then(
-    () => {
-      $("call-sound").hidden = true;
-    },
-    () => {
-      $("call-sound").hidden = false; // autoplay was refused: one click turns it on
-    },
-  );
-}
-$("call-sound").addEventListener("click", play);
-
-$("call-mute").addEventListener("click", (e) => {
-  muted = !muted;
-  if (mic) for (const t of mic.getAudioTracks()) t.enabled = !muted;
-  e.currentTarget.setAttribute("aria-pressed", muted ? "true" : "false");
-  e.currentTarget.textContent = muted ? S.unmute : S.mute;
-});
+const play = sound($("call-audio"), $("call-sound"));
+const mute = muteButton($("call-mute"), S, () => mic?.getAudioTracks() || []);
 
 // --- the time limit ------------------------------------------------------------------------
 
-let deadline = 0;
-let timer = null;
-
-function setTimer(seconds) {
-  clearInterval(timer);
-  if (typeof seconds !== "number") {
-    deadline = 0;
-    $("call-timer").textContent = "--:--";
-    return;
-  }
-  deadline = Date.now() + seconds * 1000;
-  tick();
-  timer = setInterval(tick, 1000);
-}
-
-function tick() {
-  const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-  $("call-timer").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-}
+const clock = countdown($("call-timer"));
+const setTimer = (seconds) => clock.set(seconds);
 
 function warned(minutes) {
   announce(format(S.warning, { minutes }));
-  if (deadline && deadline - Date.now() > minutes * 60000) {
-    deadline = Date.now() + minutes * 60000; // the desk's clock decides; the page follows
-    tick();
-  }
+  clock.warned(minutes);
 }
 
 // --- sharing one window --------------------------------------------------------------------

@@ -5,6 +5,7 @@
 // same answer again). /ws/call/op/ carries the signalling and the call's state; the
 // actions are POSTs to the console's call routes; the call's text chat is the inquiry's
 // thread, which console.js keeps live on this page.
+import { countdown, fingerprint, muteButton, sound } from "./callkit.js";
 import { connect } from "./socket.js";
 
 const root = document.getElementById("console");
@@ -15,12 +16,12 @@ const csrf = root.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
 
 let state = root.dataset.state || "";
 let iceServers = [];
+let icePolicy = "all"; // "relay": through TURN only, no addresses shared
 let pc = null;
 let remotePrint = "";
 let answeredOffer = "";
 let early = [];
 let signals = Promise.resolve();
-let muted = false;
 let mic = null;
 let micAsked = null;
 
@@ -32,7 +33,7 @@ function getMic() {
       if (!navigator.mediaDevices?.getUserMedia) return null;
       try {
         mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-        for (const t of mic.getAudioTracks()) t.enabled = !muted;
+        for (const t of mic.getAudioTracks()) t.enabled = !mute.muted;
         await useMic();
       } catch {
         mic = null;
@@ -106,7 +107,7 @@ function handle(data) {
       break;
     case "warning":
       say(format(S.warning, { minutes: data.minutes }));
-      if (deadline && deadline - Date.now() > data.minutes * 60000) deadline = Date.now() + data.minutes * 60000;
+      clock.warned(data.minutes);
       break;
     case "error":
       if (data.code !== "not_live" && data.code !== "rate") $("call-action-error").textContent = data.message || "";
@@ -121,6 +122,7 @@ function apply(data) {
   state = data.state;
   root.dataset.state = state;
   if (Array.isArray(data.ice)) iceServers = data.ice;
+  if (data.ice_policy === "relay" || data.ice_policy === "all") icePolicy = data.ice_policy;
   const running = state === "active" || state === "waiting";
   const ended = state === "ended" || state === "email";
   let text = S.waiting;
@@ -153,11 +155,6 @@ function apply(data) {
 
 // --- answering the requester's offers -------------------------------------------------------
 
-function fingerprint(sdp) {
-  const m = /^a=fingerprint:(.+)$/m.exec(sdp || "");
-  return m ? m[1].trim() : "";
-}
-
 function withoutCandidates(sdp) {
   return (sdp || "")
     .split(/\r?\n/)
@@ -167,7 +164,7 @@ function withoutCandidates(sdp) {
 
 function newPeer() {
   closePeer();
-  pc = new RTCPeerConnection({ iceServers });
+  pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: icePolicy });
   const peer = pc;
   remotePrint = "";
   answeredOffer = "";
@@ -238,45 +235,13 @@ async function onSignal(signal) {
   }
 }
 
-function play() {
-  $("call-audio").play().then(
-    () => {
-      $("call-sound").hidden = true;
-    },
-    () => {
-      $("call-sound").hidden = false;
-    },
-  );
-}
-$("call-sound").addEventListener("click", play);
-
-$("call-mute").addEventListener("click", (e) => {
-  muted = !muted;
-  if (mic) for (const t of mic.getAudioTracks()) t.enabled = !muted;
-  e.currentTarget.setAttribute("aria-pressed", muted ? "true" : "false");
-  e.currentTarget.textContent = muted ? S.unmute : S.mute;
-});
+const play = sound($("call-audio"), $("call-sound"));
+const mute = muteButton($("call-mute"), S, () => mic?.getAudioTracks() || []);
 
 // --- the time limit ------------------------------------------------------------------------
 
-let deadline = 0;
-let timer = null;
-
-function setTimer(seconds) {
-  clearInterval(timer);
-  if (typeof seconds !== "number") {
-    deadline = 0;
-    $("call-timer").textContent = "--:--";
-    return;
-  }
-  deadline = Date.now() + seconds * 1000;
-  const tick = () => {
-    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-    $("call-timer").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-  };
-  tick();
-  timer = setInterval(tick, 1000);
-}
+const clock = countdown($("call-timer"));
+const setTimer = (seconds) => clock.set(seconds);
 
 // --- the actions ---------------------------------------------------------------------------
 

@@ -1,0 +1,84 @@
+"""Claims → person, and the URL and header checks of sso.oidc: pure, no provider."""
+
+from __future__ import annotations
+
+import pytest
+
+from madoguchi.sso import oidc
+from madoguchi.sso.claims import parse_mapping, person_from_claims, stable_key, tier_from_groups
+from madoguchi.sso.config import DEFAULT_CATEGORY_MAP
+
+NAMES = dict(
+    email_claims=("email", "preferred_username", "upn"),
+    name_claims=("name", "preferred_username"),
+    group_claims=("groups", "roles"),
+    category_claims=("eduperson_affiliation", "affiliation", "roles", "groups"),
+    category_map=parse_mapping(DEFAULT_CATEGORY_MAP),
+)
+
+
+def test_entra_key_is_tenant_and_object_id_and_mail_falls_back_to_the_upn():
+    person = person_from_claims(
+        {
+            "iss": "https://login.microsoftonline.com/T/v2.0",
+            "sub": "pairwise",
+            "tid": "T",
+            "oid": "O",
+            "preferred_username": "Taro@Univ.ac.jp",
+            "roles": ["Student"],
+        },
+        **NAMES,
+    )
+    assert (person.key, person.email, person.name) == ("t/o", "taro@univ.ac.jp", "Taro@Univ.ac.jp")
+    assert person.member_category == "student_current"
+    assert stable_key({"sub": "s"}) == "s"
+
+
+def test_an_unverified_email_is_not_used_and_the_map_order_is_the_preference():
+    person = person_from_claims(
+        {
+            "sub": "s",
+            "email": "x@evil.example",
+            "email_verified": False,
+            "eduperson_affiliation": ["member", "student", "staff"],
+        },
+        **NAMES,
+    )
+    assert person.email == "" and person.member_category == "staff"
+    assert person_from_claims({"sub": "s", "groups": "a b"}, **NAMES).groups == ("a", "b")
+
+
+def test_tiers_and_mappings():
+    groups = parse_mapping("G-Fac=faculty, g-stu=student")
+    assert tier_from_groups(["g-stu", "G-FAC"], groups) == "faculty"
+    assert tier_from_groups(["g-stu"], groups) == "student"
+    assert tier_from_groups(["other"], groups) == ""
+    with pytest.raises(ValueError):
+        parse_mapping("no-equals-sign")
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://login.microsoftonline.com/x", True),
+        ("http://127.0.0.1:8080/x", True),
+        ("http://localhost:8080/x", True),
+        ("http://[::1]/x", True),
+        ("http://idp.example.ac.jp/x", False),
+        ("http://10.0.0.1/x", False),
+        ("file:///etc/passwd", False),
+        ("ftp://idp.example/x", False),
+        ("https:///nohost", False),
+    ],
+)
+def test_only_https_or_loopback_urls_are_fetched(url, ok):
+    if ok:
+        assert oidc.check_url(url) == url
+    else:
+        with pytest.raises(oidc.OidcError):
+            oidc.check_url(url)
+
+
+def test_pkce_challenge_is_rfc7636s_example():
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert oidc.code_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
