@@ -8,6 +8,11 @@ SIGNATURE = {
     "en": "--\n$desk_name\nReplying to this mail adds to the same inquiry.\n",
 }
 
+# Mail that is not about an inquiry (a staff member's password reset) ends with the desk's
+# name alone: replying to it does not add to anything.
+PLAIN_SIGNATURE = {"ja": "--\n$desk_name\n", "en": "--\n$desk_name\n"}
+NOT_ABOUT_AN_INQUIRY = frozenset({"password_reset"})
+
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "confirmation": {
         "ja": (
@@ -79,6 +84,25 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "$note\n\n"
             "Please choose “I agree” or “I do not agree” on this page. If you do not agree, "
             "only faculty staff will continue to handle it.\n$consent_link\n\n",
+        ),
+    },
+    "password_reset": {
+        "ja": (
+            "パスワードの再設定",
+            "$name様\n\n"
+            "$desk_nameのスタッフ用アカウント（ユーザー名：$username）のパスワードの再設定が求められました。\n"
+            "以下のページで新しいパスワードを設定してください。このリンクは$minutes分間、1回だけ使えます。\n"
+            "$link\n\n"
+            "心当たりがない場合は、このメールを破棄してください。パスワードは変わりません。\n\n",
+        ),
+        "en": (
+            "Resetting your password",
+            "Dear $name,\n\n"
+            "Someone asked to reset the password of your staff account at $desk_name "
+            "(user name: $username).\n"
+            "Set a new password on this page. The link works once, for $minutes minutes.\n"
+            "$link\n\n"
+            "If you did not ask for this, ignore this mail; your password stays as it is.\n\n",
         ),
     },
 }

@@ -26,6 +26,12 @@ VERB_LABELS = {
     "sla.breached": pgettext_lazy("audit", "Target missed (supervisors notified)"),
     "mail.withheld": pgettext_lazy("audit", "Mail to the requester withheld (limit)"),
     "auth.locked_out": pgettext_lazy("audit", "Sign-in locked after failed attempts"),
+    "auth.2fa_enrolled": pgettext_lazy("audit", "Two-factor sign-in turned on"),
+    "auth.2fa_disabled": pgettext_lazy("audit", "Two-factor sign-in turned off"),
+    "auth.2fa_reset": pgettext_lazy("audit", "Two-factor sign-in reset by an administrator"),
+    "auth.recovery_code_used": pgettext_lazy("audit", "Signed in with a recovery code"),
+    "auth.recovery_codes_renewed": pgettext_lazy("audit", "New recovery codes made"),
+    "auth.password_reset": pgettext_lazy("audit", "Password reset through the mailed link"),
     "inquiry.files_added": pgettext_lazy("audit", "The requester sent the form again with files"),
     "inquiry.link_revoked": pgettext_lazy("audit", "The requester's link was revoked"),
 }
