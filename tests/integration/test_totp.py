@@ -89,7 +89,11 @@ def test_enrolment_shows_qr_uri_and_key_and_needs_a_right_first_code(client, stu
         # Reloading shows the same key (kept sealed in the session until confirmed).
         again = client.get("/accounts/two-factor/enrol/")
         assert again.context["grouped_secret"].replace(" ", "") == secret
-        wrong = client.post("/accounts/two-factor/enrol/", {"code": code_now(secret, 5)})
+        wrong = client.post(
+            "/accounts/two-factor/enrol/",
+            {"code": code_now(secret, 5)},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
         assert b"The code is not correct" in wrong.content
         assert not TOTPDevice.objects.exists()
         right = client.post(

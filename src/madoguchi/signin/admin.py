@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy
 
 from . import actions
 from .models import TOTPDevice
@@ -45,11 +45,6 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
         )
         self.message_user(
             request,
-            ngettext(
-                "Two-factor sign-in reset for %(count)d user.",
-                "Two-factor sign-in reset for %(count)d users.",
-                count,
-            )
-            % {"count": count},
+            gettext("Two-factor sign-in reset for users: %(count)d") % {"count": count},
             messages.SUCCESS,
         )
