@@ -328,3 +328,22 @@ def test_student_staff_cannot_reach_the_admin_list(client, enrolled):
     student, _secret, _codes = enrolled
     client.force_login(student)
     assert client.get("/admin/signin/totpdevice/").status_code == 302
+
+
+def test_sealed_secrets_survive_a_key_rotation_only_with_the_old_key_as_fallback(settings):
+    settings.SECRET_KEY = "old-key-" + "x" * 40
+    sealed = sealing.seal("JBSWY3DPEHPK3PXP", owner=7)
+    settings.SECRET_KEY = "new-key-" + "y" * 40
+    with pytest.raises(sealing.SealError):
+        sealing.unseal(sealed, owner=7)
+    settings.SECRET_KEY_FALLBACKS = ["old-key-" + "x" * 40]
+    assert sealing.unseal(sealed, owner=7) == "JBSWY3DPEHPK3PXP"
+
+
+def test_someone_signed_in_in_the_same_browser_is_signed_out_by_the_password_step(client, enrolled):
+    student, secret, _codes = enrolled
+    client.force_login(make_user("other", "student"))
+    with frozen(T0 + dt.timedelta(minutes=5)):
+        assert password_step(client, "student1")["Location"] == "/accounts/login/code/"
+        assert not signed_in(client)
+        assert client.get("/console/").status_code == 302

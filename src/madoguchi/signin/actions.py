@@ -49,7 +49,7 @@ def second_step_for(user: Any) -> SecondStep | None:
 def _recovery_hashes(normalised: str) -> list[str]:
     return [
         totp.hash_recovery_code(normalised, key)
-        for key in sealing._keys(_RECOVERY_LABEL)  # SECRET_KEY first, then its fallbacks
+        for key in sealing.keys(_RECOVERY_LABEL)  # SECRET_KEY first, then its fallbacks
     ]
 
 

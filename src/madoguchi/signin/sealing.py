@@ -35,7 +35,8 @@ def derive_key(label: str, secret_key: str | None = None) -> bytes:
     ).derive((secret_key if secret_key is not None else settings.SECRET_KEY).encode("utf-8"))
 
 
-def _keys(label: str) -> Iterator[bytes]:
+def keys(label: str) -> Iterator[bytes]:
+    """The key for ``label`` from ``SECRET_KEY``, then from each of its fallbacks."""
     yield derive_key(label)
     for fallback in getattr(settings, "SECRET_KEY_FALLBACKS", ()):
         yield derive_key(label, fallback)
@@ -55,7 +56,7 @@ def unseal(value: str, *, owner: int, label: str = "totp-secret") -> str:
         raw = base64.urlsafe_b64decode(payload.encode("ascii"))
     except ValueError:
         raise SealError("not base64") from None
-    for key in _keys(label):
+    for key in keys(label):
         try:
             return AESGCM(key).decrypt(raw[:12], raw[12:], str(owner).encode()).decode("utf-8")
         except InvalidTag:

@@ -17,7 +17,7 @@ import segno
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model, login
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -98,6 +98,8 @@ class StaffLoginView(auth_views.LoginView):
         step = actions.second_step_for(user)
         if step is None:
             return super().form_valid(form)
+        if self.request.user.is_authenticated:
+            logout(self.request)  # someone else's sign-in does not wait beside the pending one
         _begin_pending(self.request, user, step=step, next_url=self.get_success_url())
         return redirect("signin:code" if step == "code" else "signin:enrol")
 
@@ -205,9 +207,10 @@ def _qr_svg(uri: str) -> str:
 @never_cache
 @sensitive_post_parameters("code")
 def enrol(request: HttpRequest) -> HttpResponseBase:
+    was_pending = PENDING in request.session
     who = _enrolling(request)
     if who is None:
-        if request.session.get(PENDING) is not None or request.method == "POST":
+        if was_pending or request.method == "POST":
             return _expired(request)
         return redirect_to_login(request.get_full_path())
     user, pending = who
