@@ -227,6 +227,8 @@ LOGIN_REDIRECT_URL = "console:inbox"
 REQUESTER_SESSION_HOURS = env_int("MADOGUCHI_REQUESTER_SESSION_HOURS", 12)
 REQUESTER_CODE_MINUTES = env_int("MADOGUCHI_REQUESTER_CODE_MINUTES", 10)
 REQUESTER_CODE_ATTEMPTS = env_int("MADOGUCHI_REQUESTER_CODE_ATTEMPTS", 5)
+# Codes asked for, per client address and per mail address ("N/seconds").
+REQUESTER_CODE_RATE = env("MADOGUCHI_REQUESTER_CODE_RATE", "5/3600")
 LOGOUT_REDIRECT_URL = "portal"
 # Staff two-factor sign-in (signin/, docs/staff-sign-in.md): "none" (offered, not required),
 # "faculty" (required for faculty staff and administrators) or "all" (every account).

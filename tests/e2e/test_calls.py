@@ -209,11 +209,17 @@ def no_serious_violations(page) -> None:
     assert found == [], found
 
 
+def choose_category(page, value: str = "student_current") -> None:
+    """The demo's entitlements restrict calls, so the page asks who the requester is."""
+    page.locator("#call-category").select_option(value)
+
+
 def start_call(page, desk, topic: str, *, lang: str = "ja") -> None:
     page.goto(f"{desk.url}/call/?lang={lang}")
     root = page.locator("#call")
     expect(root).to_have_attribute("data-connected", "1")
     page.locator("#call-accept").check()
+    choose_category(page)
     page.locator("#call-topic").fill(topic)
     page.locator("#call-start button[type=submit]").click()
     expect(root).to_have_attribute("data-state", "waiting")
@@ -268,6 +274,20 @@ def test_the_call_page_asks_for_the_terms_and_is_accessible(call_desk, requester
     expect(page.locator("#call-accept")).to_be_focused()
     expect(page.locator("#call-accept")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#call")).to_have_attribute("data-state", "new")
+    # Entitlements restrict calls (the demo: members only): who the requester is is asked
+    # first, and a visitor who may not call is told why and offered the form.
+    page.locator("#call-accept").check()
+    page.locator("#call-start button[type=submit]").click()
+    expect(page.locator("#call-category")).to_be_focused()
+    expect(page.locator("#call-category-error")).not_to_be_empty()
+    choose_category(page, "other")
+    page.locator("#call-start button[type=submit]").click()
+    expect(page.locator("#call-alert")).to_contain_text("構成員")
+    expect(page.locator("#call-alert").get_by_role("link")).to_have_attribute(
+        "href", re.compile(r"/form/")
+    )
+    expect(page.locator("#call")).to_have_attribute("data-state", "new")
+    page.locator("#call-accept").uncheck()
     no_serious_violations(page)
     page.goto(call_desk.url + "/call/?lang=en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -286,6 +306,7 @@ def test_out_of_hours_the_call_offers_the_email_form_and_stores_nothing(call_des
             "from madoguchi.calls.models import Call; print(Call.objects.count())"
         ).split()[-1]
         page.locator("#call-accept").check()
+        choose_category(page)
         page.locator("#call-topic").fill("Printer jam in room 301 e2e-closed")
         page.locator("#call-start button[type=submit]").click()
         alert = page.locator("#call-alert")
@@ -509,11 +530,13 @@ def test_a_connection_code_joins_the_operator_and_the_time_limit_ends_the_call(
     expect(operator.locator("#thread")).to_contain_text("オフライン中に書いたメッセージ")
     assert operator.locator("#thread").get_by_text("オフライン中に書いたメッセージ").count() == 1
 
-    # Either page reloaded: the voice comes back on a new connection (the operator's
-    # reload is noticed when the old connection drops: an ICE restart, then a new one).
+    # Either page reloaded: the voice comes back on a new connection. The operator's new
+    # page tells the requester's page at once (peer_ready), which connects to it.
     page.reload()
     both_connected(page, operator)
+    pages_before = page.locator("#call").get_attribute("data-operator-pages") or "0"
     operator.reload()
+    expect(page.locator("#call")).not_to_have_attribute("data-operator-pages", pages_before)
     expect(operator.locator("#console")).to_have_attribute("data-media", "connected", timeout=45000)
     both_connected(page, operator)
     no_script_errors(page, operator)

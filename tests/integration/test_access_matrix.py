@@ -1144,6 +1144,7 @@ def test_call_events_reach_only_who_may_see_the_call(world, role, topic):
 
     users, _inquiries = world
     OperatorStatus.objects.create(user=users["faculty"], available=True)
+    OperatorStatus.objects.create(user=users["student"], available=True)  # admin is not
 
     def enter():
         with frozen(dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)):
@@ -1158,8 +1159,89 @@ def test_call_events_reach_only_who_may_see_the_call(world, role, topic):
         assert "call.queue" not in kinds and not any("inquiry" in e for e in events)
     else:
         assert "call.queue" in kinds
+    # The notice of a waiting call (with its reference): for those on duty who may see it.
+    notified = [e for e in events if e.get("kind") == "call.waiting"]
+    if role == "admin" or (role == "student" and restricted):
+        assert notified == []
+    else:
+        assert len(notified) == 1 and notified[0]["inquiry"].startswith("Q-")
     assert not any(k in ("call.screenshot", "call.signal", "call.message") for k in kinds)
     assert not any("token" in e for e in events)
+
+
+@realtime
+def test_a_call_passed_to_a_colleague_is_noticed_by_them_alone(world):
+    from madoguchi.calls import actions as call_actions
+    from madoguchi.calls import queries as call_queries
+    from madoguchi.chat.models import OperatorStatus
+    from madoguchi.core.clock import frozen
+
+    users, _inquiries = world
+    colleague, bystander = make_user("colleague", "student"), make_user("bystander", "student")
+    OperatorStatus.objects.create(user=users["student"], available=True)
+    OperatorStatus.objects.create(user=bystander, available=True)  # on duty, not chosen
+    at = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+    with frozen(at):
+        started = call_actions.do_start(
+            "Zoom の音が出ません", lang="ja", terms_version=call_queries.current_terms().version
+        )
+        reference = started.call.inquiry.reference
+        call_actions.do_admit(users["student"], reference)
+
+    def pass_to(giver, taker):
+        def run():
+            with frozen(at):
+                call_actions.do_transfer(giver, reference, to_user=taker)
+
+        return run
+
+    def notices(events):
+        return [e.get("for_you") for e in events if e.get("kind") == "call.waiting"]
+
+    # The colleague it is passed to is told, though not on duty ...
+    assert notices(async_to_sync(_events_for)(colleague, pass_to(users["student"], colleague))) == [
+        True
+    ]
+    with frozen(at):
+        call_actions.do_admit(colleague, reference)
+    # ... and nobody else, on duty or not.
+    passed_back = pass_to(colleague, users["student"])
+    assert notices(async_to_sync(_events_for)(bystander, passed_back)) == []
+
+
+# --- a signed-in requester ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_a_signed_in_requester_is_no_staff_even_for_their_own_inquiry(client, world, lane):
+    """Requester sign-in (accounts.requester) proves an address; it opens no staff route,
+    not even for the inquiries of that address."""
+    from madoguchi.accounts import requester
+
+    users, inquiries = world
+    _calls_on_every_lane(world)
+    inquiry = inquiries[lane]
+    session = client.session
+    session[requester.SESSION_KEY] = {
+        "email": inquiry.requester_email,
+        "via": "code",
+        "signed_in_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    session.save()
+    assert requester.current(client.session) is not None
+    for route in DETAIL_ROUTES + CALL_GET_ROUTES:
+        expect_denied("anonymous", client.get(route.format(ref=inquiry.reference)))
+    for route in LIST_ROUTES:
+        expect_denied("anonymous", client.get(route.format(view="all")))
+    for route in CALL_POST_ROUTES:
+        response = client.post(route.format(ref=inquiry.reference), {"token": "x" * 20})
+        assert response.status_code in (302, 401, 403), (route, response.status_code)
+    attachment = Attachment.objects.filter(inquiry=inquiry).first()
+    assert attachment is not None
+    expect_denied("anonymous", client.get(f"/console/files/{attachment.pk}/"))
+    # The sign-in page itself shows the requester only their own address.
+    page = client.get("/signin/")
+    assert page.status_code == 200 and inquiry.requester_email in page.content.decode()
 
 
 # --- staff sign-in (signin/): the second step, two-factor, password reset -------------------

@@ -108,6 +108,20 @@ class Operator(Page):
         return await self.expect("joined")
 
 
+async def admitted(user) -> tuple[Page, str, dict]:
+    """A requester's page in a new call that ``user`` admitted, once the page shows it
+    live: (the page, the inquiry's reference, the page's "active" state)."""
+    started = await database_sync_to_async(start)()
+    page = Page()
+    await page.open(started.secret)
+    reference = started.call.inquiry.reference
+    await database_sync_to_async(call_actions.do_admit)(user, reference)
+    active = await page.expect("state")
+    while active["state"] != "active":
+        active = await page.expect("state")
+    return page, reference, active
+
+
 # --- terms, waiting room, hours -------------------------------------------------------------
 
 
@@ -185,14 +199,7 @@ def test_admitted_calls_relay_signalling_between_their_two_parties_only(desk):
     student, other = desk["student"], desk["other"]
 
     async def scenario():
-        started = await database_sync_to_async(start)()
-        page = Page()
-        await page.open(started.secret)
-        reference = started.call.inquiry.reference
-        await database_sync_to_async(call_actions.do_admit)(student, reference)
-        active = await page.expect("state")
-        while active["state"] != "active":
-            active = await page.expect("state")
+        page, reference, active = await admitted(student)
         operator = Operator(student)
         joined = await operator.join(reference)
         intruder = Operator(other)
@@ -231,6 +238,37 @@ def test_admitted_calls_relay_signalling_between_their_two_parties_only(desk):
     call = Call.objects.select_related("inquiry").get()
     assert call.inquiry.assignee == student and call.inquiry.status == Status.OPEN
     assert call.deadline_at == IN_HOURS + dt.timedelta(minutes=40)
+
+
+@live
+def test_a_new_operator_page_tells_the_requesters_page_to_connect_now(desk):
+    student, other = desk["student"], desk["other"]
+
+    async def scenario():
+        page, reference, _active = await admitted(student)
+        reconnected = Operator(student)  # the same page's socket again: not new
+        await reconnected.join(reference)
+        quiet = await page.frames()
+        reloaded = Operator(student)
+        connected, _ = await reloaded.ws.connect()
+        await reloaded.send({"t": "join", "inquiry": reference, "fresh": True})
+        await reloaded.expect("joined")
+        ready = await page.expect("peer_ready")
+        intruder = Operator(other)  # not the call's operator: refused, nobody told
+        await intruder.ws.connect()
+        await intruder.send({"t": "join", "inquiry": reference, "fresh": True})
+        refused = await intruder.expect("error")
+        after = await page.frames()
+        for ws in (page, reconnected, reloaded, intruder):
+            await ws.close()
+        return quiet, ready, refused, after
+
+    with frozen(IN_HOURS):
+        quiet, ready, refused, after = run(scenario)
+    assert not [f for f in quiet if f["t"] == "peer_ready"]
+    assert ready == {"t": "peer_ready"}
+    assert refused["code"] == "denied"
+    assert not [f for f in after if f["t"] == "peer_ready"]
 
 
 @live
@@ -377,18 +415,34 @@ def _secret_for(call: Call) -> str:
 
 
 @live
-def test_the_time_limit_warns_then_ends_the_call(desk, settings):
+def test_the_time_limit_warns_then_ends_the_call_on_time(desk, settings):
+    """Tasks at each warning and at the limit (not a minute late), and housekeeping as the
+    fallback; each warning is sent once, the call ends once."""
+    from django_tasks_db.models import DBTaskResult
+
+    from madoguchi.calls.tasks import call_clock
+
     settings.CALL_MAX_MINUTES = 10
     with frozen(IN_HOURS):
         started = start()
         call_actions.do_admit(desk["student"], started.call.inquiry.reference)
-    with frozen(IN_HOURS + dt.timedelta(minutes=5, seconds=30)):
-        assert call_actions.do_sweep()["warned"] == 1
+    deadline = Call.objects.get().deadline_at
+    assert deadline == IN_HOURS + dt.timedelta(minutes=10)
+    scheduled = DBTaskResult.objects.filter(task_path__endswith="call_clock")
+    assert sorted(r.run_after for r in scheduled) == [
+        deadline - dt.timedelta(minutes=5),
+        deadline - dt.timedelta(minutes=1),
+        deadline,
+    ]
+    with frozen(deadline - dt.timedelta(minutes=5)):
+        assert call_clock.call(started.call.pk) == {"warned": 1, "ended": 0}
+        assert call_clock.call(started.call.pk) == {"warned": 0, "ended": 0}
         assert call_actions.do_sweep()["warned"] == 0
-    with frozen(IN_HOURS + dt.timedelta(minutes=9, seconds=30)):
+    with frozen(deadline - dt.timedelta(seconds=30)):  # the task was lost: housekeeping
         assert call_actions.do_sweep()["warned"] == 1
-    with frozen(IN_HOURS + dt.timedelta(minutes=10, seconds=1)):
-        assert call_actions.do_sweep()["ended"] == 1
+    with frozen(deadline):
+        assert call_clock.call(started.call.pk)["ended"] == 1
+        assert call_actions.do_sweep()["ended"] == 0
     call = Call.objects.get()
     assert call.state == CallState.ENDED and call.ended_by == "time_limit"
     assert Message.objects.filter(inquiry=call.inquiry, meta__event="time_limit").exists()

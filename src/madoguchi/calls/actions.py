@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
@@ -19,6 +18,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from madoguchi.accounts.requester import RequesterIdentity
+from madoguchi.core import ratelimit
 from madoguchi.core.clock import now
 from madoguchi.core.events import publish_on_commit
 from madoguchi.inquiries import access
@@ -35,10 +36,11 @@ from madoguchi.inquiries.models import (
 )
 from madoguchi.kb import search
 from madoguchi.privacy import audit
+from madoguchi.sla import entitlements
 
 from . import queries
 from .models import Call, CallInvitation, CallState, Consent, ConsentKind, ShareState
-from .validation import CallError, clean_code, clean_share, clean_text
+from .validation import CallError, clean_code, clean_member_category, clean_share, clean_text
 
 
 def _locked(pk: int) -> Call:
@@ -86,6 +88,19 @@ def _publish_queue(call: Call) -> None:
         audience=access.queue_audience(restricted=call.faculty_only)
         + access.call_waiting_audience(),
     )
+
+
+def _publish_waiting(call: Call) -> None:
+    """A call entered the waiting room: a notice on the console pages of those who may
+    admit it (the consumer keeps it for the staff on duty), or of the one colleague it was
+    passed to."""
+    event = {"kind": "call.waiting", "inquiry": call.inquiry.reference}
+    if call.invited_by is not None:
+        publish_on_commit(
+            {**event, "for_you": True}, audience=access.user_audience(call.invited_by)
+        )
+    else:
+        publish_on_commit(event, audience=access.queue_audience(restricted=call.faculty_only))
 
 
 def _event(call: Call, event: str, **values: Any) -> Message:
@@ -141,12 +156,35 @@ def _form_link(lang: str) -> str:
     return reverse("inquiry-form") + f"?lang={lang}"
 
 
-def do_start(topic: Any, *, lang: str, terms_version: Any, name: str = "") -> Started:
+def do_start(
+    topic: Any,
+    *,
+    lang: str,
+    terms_version: Any,
+    name: str = "",
+    requester: RequesterIdentity | None = None,
+    member_category: Any = "",
+) -> Started:
     """A requester accepted the terms and enters the waiting room with a short topic. A
     topic about examinations goes to the email form instead (as in chat); one that may
-    be sensitive makes the call one for faculty staff only."""
+    be sensitive makes the call one for faculty staff only. Where the desk requires
+    sign-in (``CALL_REQUIRE_SIGNIN``) only a signed-in requester may start, and the
+    inquiry is theirs (their address, name and member category); where the channel is
+    restricted to some requesters (entitlements), the member category decides."""
     lang = "en" if lang == "en" else "ja"
     with translation.override(lang):
+        if settings.CALL_REQUIRE_SIGNIN and requester is None:
+            raise CallError(_("Please sign in before starting a call."), "signin")
+        category = (requester.member_category if requester else "") or clean_member_category(
+            member_category
+        )
+        verdict = entitlements.check(category or None, "call", lang)
+        if not verdict.allowed:
+            raise CallError(
+                verdict.note
+                or _("Online calls are not available to you. Please use the email form."),
+                "not_entitled",
+            )
         topic = clean_text(topic, limit=500)
         terms = _check_terms(terms_version)
         rule = search.rules().match(topic)
@@ -162,6 +200,8 @@ def do_start(topic: Any, *, lang: str, terms_version: Any, name: str = "") -> St
         if available.status == "busy":
             raise CallError(queries.busy_text(lang), "busy")
         visitor = name.strip()[:100] if isinstance(name, str) else ""
+        if requester is not None and requester.name:
+            visitor = requester.name[:100]
         with transaction.atomic():
             sensitive = rule is not None and rule.name == "sensitive"
             inquiry = Inquiry(
@@ -171,15 +211,18 @@ def do_start(topic: Any, *, lang: str, terms_version: Any, name: str = "") -> St
                 or "—",
                 lang=lang,
                 requester_name=visitor or _("Call visitor"),
-                requester_email="",
+                requester_email=requester.email if requester else "",
                 priority=Priority.P3,
             )
             first = inquiry_actions.do_open_inquiry(inquiry, body=topic)
             if sensitive:
                 inquiry_actions.do_withhold_message(first, reason="sensitive")
-            inquiry_actions.do_open_for_staff(inquiry, verb="call.requested")
+            inquiry_actions.do_open_for_staff(
+                inquiry, verb="call.requested", member_category=category
+            )
             started = _new_call(inquiry, lang=lang, terms=terms)
             _publish_queue(started.call)
+            _publish_waiting(started.call)
     return started
 
 
@@ -206,20 +249,8 @@ def _new_call(inquiry: Inquiry, *, lang: str, terms: Any, invited_by: Any | None
     return Started(call, secret)
 
 
-def _code_lock_key(address: str) -> str:
-    return f"call-code-misses:{address}"
-
-
-GLOBAL_MISSES = "call-code-misses:all"
-
-
-def _miss(key: str, timeout: int) -> None:
-    if cache.add(key, 1, timeout=timeout):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=timeout)
+MISSES = "call-code"  # wrong connection codes, per client address and for the whole desk
+ALL = "all"
 
 
 def do_join_by_code(code: Any, *, lang: str, terms_version: Any, address: str) -> Started:
@@ -233,9 +264,10 @@ def do_join_by_code(code: Any, *, lang: str, terms_version: Any, address: str) -
             "Too many wrong codes. Please wait a few minutes, or ask the operator for a new code."
         )
         lockout = settings.CALL_CODE_LOCKOUT_MINUTES * 60
-        if (cache.get(_code_lock_key(address)) or 0) >= settings.CALL_CODE_MAX_MISSES or (
-            cache.get(GLOBAL_MISSES) or 0
-        ) >= settings.CALL_CODE_GLOBAL_MISSES_PER_HOUR:
+        if (
+            ratelimit.misses(MISSES, address) >= settings.CALL_CODE_MAX_MISSES
+            or ratelimit.misses(MISSES, ALL) >= settings.CALL_CODE_GLOBAL_MISSES_PER_HOUR
+        ):
             raise CallError(locked, "locked")
         value = clean_code(code)
         with transaction.atomic():
@@ -248,8 +280,8 @@ def do_join_by_code(code: Any, *, lang: str, terms_version: Any, address: str) -
             )
             if invitation is None or not access.can_see(invitation.operator, invitation.inquiry):
                 # The cache is outside the transaction: a miss stays counted.
-                _miss(_code_lock_key(address), lockout)
-                _miss(GLOBAL_MISSES, 3600)
+                ratelimit.add_miss(MISSES, address, seconds=lockout)
+                ratelimit.add_miss(MISSES, ALL, seconds=3600)
                 raise CallError(
                     _("This code is not valid. Check it, or ask for a new one."), "code"
                 )
@@ -447,6 +479,7 @@ def _admit(call: Call, user: Any) -> None:
     # A call passed on keeps its time limit; a new one gets the whole of it.
     call.deadline_at = call.deadline_at or now() + dt.timedelta(minutes=settings.CALL_MAX_MINUTES)
     call.save(update_fields=["state", "operator", "admitted_at", "deadline_at"])
+    _schedule_clock(call)
     audit.record("call.admitted", actor=user, inquiry=call.inquiry, call=call.pk)
     _event(call, "admitted", name=str(user))
     _publish_state(call)
@@ -654,6 +687,7 @@ def do_transfer(
             )
         _publish_state(call)
         _publish_queue(call)
+        _publish_waiting(call)
     return call
 
 
@@ -750,27 +784,39 @@ def _end(call: Call, by: str) -> None:
     _publish_queue(call)
 
 
-def do_sweep() -> dict[str, int]:
-    """Housekeeping: warnings before the time limit and the end at it, waiting requesters
-    gone longer than the grace period, and screenshots past their retention."""
-    done = {"warned": 0, "ended": 0, "abandoned": 0, "screenshots_deleted": 0}
+def _schedule_clock(call: Call) -> None:
+    """Tasks at the moments the call's clock needs: each warning and the time limit. They
+    commit with the admission (the task row is in the same transaction); housekeeping
+    (``do_sweep``) does the same every minute in case a worker was down."""
+    from .tasks import call_clock
+
+    assert call.deadline_at is not None
+    moments = [call.deadline_at - dt.timedelta(minutes=m) for m in settings.CALL_WARN_MINUTES]
+    for at in [*moments, call.deadline_at]:
+        if at > now():
+            call_clock.using(run_after=at).enqueue(call.pk)
+
+
+def do_check_clock(pk: int | None = None) -> dict[str, int]:
+    """Warnings ``CALL_WARN_MINUTES`` before the time limit and the end at it, for one
+    call or every live one. Idempotent: each warning is sent once, a call ends once."""
+    done = {"warned": 0, "ended": 0}
     t = now()
-    for pk in Call.objects.filter(state=CallState.ACTIVE, deadline_at__lte=t).values_list(
-        "pk", flat=True
-    ):
+    live = Call.objects.filter(state=CallState.ACTIVE)
+    if pk is not None:
+        live = live.filter(pk=pk)
+    for due in live.filter(deadline_at__lte=t).values_list("pk", flat=True):
         with transaction.atomic():
-            call = _locked(pk)
+            call = _locked(due)
             if call.state == CallState.ACTIVE:
                 _end(call, "time_limit")
                 done["ended"] += 1
     for minutes in settings.CALL_WARN_MINUTES:
         soon = t + dt.timedelta(minutes=minutes)
-        rows = Call.objects.filter(state=CallState.ACTIVE, deadline_at__lte=soon).exclude(
-            warned_minutes__lte=minutes
-        )
-        for pk in rows.values_list("pk", flat=True):
+        rows = live.filter(deadline_at__lte=soon).exclude(warned_minutes__lte=minutes)
+        for due in rows.values_list("pk", flat=True):
             with transaction.atomic():
-                call = _locked(pk)
+                call = _locked(due)
                 if call.state == CallState.ACTIVE and (
                     call.warned_minutes is None or call.warned_minutes > minutes
                 ):
@@ -780,6 +826,15 @@ def do_sweep() -> dict[str, int]:
                     _to_requester(call, event)
                     _to_operator(call, event)
                     done["warned"] += 1
+    return done
+
+
+def do_sweep() -> dict[str, int]:
+    """Housekeeping: the calls' clocks (a fallback for the tasks ``_schedule_clock``
+    sets), waiting requesters gone longer than the grace period, and screenshots past
+    their retention."""
+    done = {**do_check_clock(), "abandoned": 0, "screenshots_deleted": 0}
+    t = now()
     gone = t - dt.timedelta(seconds=settings.CALL_REJOIN_GRACE_SECONDS)
     for pk in Call.objects.filter(state=CallState.WAITING, requester_left_at__lte=gone).values_list(
         "pk", flat=True

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
+from madoguchi.accounts import requester
 from madoguchi.core import realtime
 from madoguchi.core.events import GROUP_CALL_WAITING, call_group
 from madoguchi.core.ratelimit import Bucket
@@ -203,6 +204,8 @@ class RequesterCallConsumer(_CallSocket):
             lang=self.lang,
             terms_version=data.get("terms"),
             name=data.get("name") or "",
+            requester=await realtime.run(requester.current)(self.scope.get("session")),
+            member_category=data.get("category") or "",
         )
         await self.send_json({"t": "token", "token": started.secret})
         await self._attach(started.call)
@@ -260,6 +263,10 @@ class RequesterCallConsumer(_CallSocket):
         )
         await self.send_json({"t": "mail_ok"})
 
+    async def call_peer_ready(self, message: dict[str, Any]) -> None:
+        if self.call_id is not None:
+            await self.send_json({"t": "peer_ready"})
+
     async def desk_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
         kind = event.get("kind")
@@ -310,6 +317,12 @@ class OperatorCallConsumer(_CallSocket):
         self.call_id = pk
         await self._join(call_group(pk, "operator"))
         await self.send_json({"t": "joined", **payload})
+        if data.get("fresh") is True and payload.get("state") == CallState.ACTIVE:
+            # A new operator page (a reload): the requester's page connects to it now,
+            # instead of after its connection to the old page times out.
+            await self.channel_layer.group_send(
+                call_group(pk, "requester"), {"type": "call.peer_ready"}
+            )
 
     async def on_signal(self, data: dict[str, Any]) -> None:
         await self._still_operator()
@@ -320,18 +333,18 @@ class OperatorCallConsumer(_CallSocket):
         drops this page at once."""
         if self.call_id is None:
             raise CallError(self._t(NO_CALL), "no_call")
-        if not await self._run(_is_operator, self.scope["user"], self.call_id):
+        if not await self._run(queries.operates, self.scope["user"], self.call_id):
             await self._leave(call_group(self.call_id, "operator"))
             self.call_id = None
             raise PermissionDenied
-        if not await self._run(_is_active, self.call_id):
+        if not await self._run(queries.is_active, self.call_id):
             raise CallError(self._t(NO_CALL), "not_live")
 
     async def desk_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
         if self.call_id is None:
             return
-        if not await self._run(_is_operator, self.scope["user"], self.call_id):
+        if not await self._run(queries.operates, self.scope["user"], self.call_id):
             await self._leave(call_group(self.call_id, "operator"))
             self.call_id = None
             return
@@ -366,15 +379,6 @@ def _operated_call(user: Any, reference: str) -> tuple[int, dict[str, Any]] | No
     if not access.is_call_operator(user, call):
         return None
     return call.pk, _operator_state(call.pk)
-
-
-def _is_operator(user: Any, pk: int) -> bool:
-    call = Call.objects.select_related("inquiry").filter(pk=pk).first()
-    return call is not None and access.is_call_operator(user, call)
-
-
-def _is_active(pk: int) -> bool:
-    return Call.objects.filter(pk=pk, state=CallState.ACTIVE).exists()
 
 
 def _operator_state(pk: int) -> dict[str, Any]:

@@ -159,6 +159,17 @@ def busy_text(lang: str) -> str:
 # --- payloads -------------------------------------------------------------------------------
 
 
+def operates(user: Any, pk: int) -> bool:
+    """Whether ``user`` is, now, the operator of call ``pk`` (checked on every relayed
+    frame and event of the operator's socket)."""
+    call = Call.objects.select_related("inquiry").filter(pk=pk).first()
+    return call is not None and access.is_call_operator(user, call)
+
+
+def is_active(pk: int) -> bool:
+    return Call.objects.filter(pk=pk, state=CallState.ACTIVE).exists()
+
+
 def state_payload(call: Call) -> dict[str, Any]:
     """The call's state as the requester's page shows it."""
     data: dict[str, Any] = {"state": call.state, "share": call.share}
@@ -172,6 +183,8 @@ def state_payload(call: Call) -> dict[str, Any]:
         data["seconds_left"] = max(0, int((call.deadline_at - now()).total_seconds()))
     if call.ended_by:
         data["ended_by"] = call.ended_by
+    if call.state == CallState.EMAIL:
+        data["email_on_file"] = bool(call.inquiry.requester_email)
     return data
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from madoguchi.chat.validation import ChatError
+from madoguchi.chat.validation import clean_member_category as chat_clean_member_category
 from madoguchi.chat.validation import clean_text as chat_clean_text
 
 
@@ -26,6 +27,14 @@ def clean_text(body: Any, *, limit: int | None = None) -> str:
     chat line is (``chat.validation.clean_text``)."""
     try:
         return chat_clean_text(body, limit=limit)
+    except ChatError as exc:
+        raise CallError(str(exc), exc.code) from None
+
+
+def clean_member_category(value: Any) -> str:
+    """Who the requester said they are, where entitlements ask (as chat does)."""
+    try:
+        return chat_clean_member_category(value if value is not None else "")
     except ChatError as exc:
         raise CallError(str(exc), exc.code) from None
 

@@ -5,6 +5,7 @@ loading goes through the socket; nothing here writes."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from madoguchi.accounts import requester
 from madoguchi.core.i18n import desk_lang
 
 from . import queries
@@ -80,11 +82,18 @@ def strings() -> dict[str, str]:
         "failed": _("Not sent"),
         "reload": _("Reload the page"),
         "mail_needed": _("Enter your email address."),
+        "by_mail_known": _("We will answer by email, to the address you signed in with."),
+        "signin": _("Sign in"),
+        "category_needed": _("Please choose who you are."),
     }
 
 
 def _context(request: HttpRequest) -> dict[str, Any]:
+    from madoguchi.inquiries.models import MemberCategory
+    from madoguchi.sla.models import Entitlement
+
     lang = desk_lang()
+    identity = requester.current(request)
     terms = queries.current_terms()
     availability = queries.availability(lang)
     return {
@@ -98,6 +107,13 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "max_minutes": settings.CALL_MAX_MINUTES,
         "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         "code": request.GET.get("code", "")[:12] if request.GET.get("code", "").isdigit() else "",
+        "identity": identity,
+        "signin_required": settings.CALL_REQUIRE_SIGNIN and identity is None,
+        "signin_url": reverse("requester-signin") + "?" + urlencode({"next": reverse("call-page")}),
+        # Asked only where entitlements restrict some requesters and sign-in did not tell.
+        "ask_category": Entitlement.objects.exists()
+        and not (identity is not None and identity.member_category),
+        "member_categories": MemberCategory.choices,
     }
 
 

@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from madoguchi.chat import actions as chat_actions
+from madoguchi.chat import queries as chat_queries
 from madoguchi.core import realtime
 from madoguchi.inquiries import access
 
@@ -22,6 +23,10 @@ def _watch_group(user: Any, reference: str) -> str | None:
     except Http404:
         return None
     return access.watch_group(user, inquiry)
+
+
+def _on_duty(user: Any) -> bool:
+    return chat_queries.operator_status(user).available
 
 
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):
@@ -81,6 +86,10 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
     async def desk_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
+        if event.get("kind") == "call.waiting" and not event.get("for_you"):
+            # A notice of a waiting call is for the staff on duty, not every console.
+            if not await realtime.run(_on_duty)(self.scope["user"]):
+                return
         if event.get("kind") == "inquiry.revoked":
             # Student staff lost the inquiry (it was restricted): the socket stops watching
             # it (nothing after the restriction is sent to its group anyway).

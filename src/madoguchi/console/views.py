@@ -22,6 +22,7 @@ from madoguchi.chat import queries as chat_queries
 from madoguchi.inquiries import access, actions, queries
 from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priority, Status
 from madoguchi.mail import outbox
+from madoguchi.privacy import audit
 from madoguchi.sla.models import SlaPolicy
 from madoguchi.web.decorators import staff_required
 from madoguchi.web.files import attachment_response
@@ -290,7 +291,13 @@ def live_panel(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
-    return attachment_response(access.access_attachment(request.user, attachment_id))
+    found = access.access_attachment(request.user, attachment_id)
+    if found.message is not None and found.message.meta.get("screenshot"):
+        # A call's screenshot: every view is in the audit log (and the inquiry's history).
+        audit.record(
+            "call.screenshot_viewed", actor=request.user, inquiry=found.inquiry, attachment=found.pk
+        )
+    return attachment_response(found)
 
 
 @staff_required

@@ -97,6 +97,29 @@ def hit(scope: str, key: str, rate: str) -> bool:
     return current <= limit
 
 
+def _miss_key(scope: str, key: str) -> str:
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"miss:{scope}:{digest}"
+
+
+def add_miss(scope: str, key: str, *, seconds: int) -> int:
+    """Count one failure (a wrong code, say) against ``key``; the count lasts ``seconds``
+    from the first failure. Returns the count."""
+    cache_key = _miss_key(scope, key)
+    if cache.add(cache_key, 1, timeout=seconds):
+        return 1
+    try:
+        return int(cache.incr(cache_key))
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, timeout=seconds)
+        return 1
+
+
+def misses(scope: str, key: str) -> int:
+    """The failures counted against ``key`` and not yet expired (a peek: counts nothing)."""
+    return int(cache.get(_miss_key(scope, key)) or 0)
+
+
 class Bucket:
     """A token bucket: ``burst`` at once, refilled at ``rate`` per second."""
 

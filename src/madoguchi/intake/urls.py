@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import signin, views
 
 urlpatterns = [
     path("", views.portal, name="portal"),
@@ -13,5 +13,6 @@ urlpatterns = [
         views.requester_attachment,
         name="requester-attachment",
     ),
+    path("signin/", signin.signin, name="requester-signin"),
     path("consent/<str:token>/", views.handback_consent, name="handback-consent"),
 ]

@@ -7,9 +7,10 @@ twice; when SMTP fails the row is rescheduled with back-off and ``sweep`` re-enq
 rows whose task was lost (e.g. a crash between commit and enqueue).
 
 Mail a requester can cause without being staff (``REQUESTER_TRIGGERED``: confirmations of
-the form, the API, a mail, a chat continued by mail; a staff password reset, which anyone
-can ask for by address) is capped per recipient across every channel: beyond
-``MAIL_CONFIRMATIONS_PER_HOUR`` to one address in an hour ``queue_mail`` withholds it and returns None (the caller records that). Staff replies are never capped.
+the form, the API, a mail, a chat continued by mail, a sign-in code; a staff password
+reset, which anyone can ask for by address) is capped per recipient across every channel:
+beyond ``MAIL_CONFIRMATIONS_PER_HOUR`` to one address in an hour ``queue_mail`` withholds
+it and returns None (the caller records that). Staff replies are never capped.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from madoguchi.core.clock import now
 
 from .defang import defang
 from .models import MailTemplate, OutboundMail, OutboundStatus
-from .texts import DEFAULTS, DESK_NAME, NOT_ABOUT_AN_INQUIRY, PLAIN_SIGNATURE, SIGNATURE
+from .texts import DEFAULTS, DESK_NAME, SIGNATURE, SIGNATURE_STANDALONE, STANDALONE
 
 if TYPE_CHECKING:
     from madoguchi.inquiries.models import Inquiry
@@ -51,9 +52,11 @@ def new_message_id(hint: str = "") -> str:
 
 # Placeholders whose values a requester wrote, with the length each may take in our mail.
 REQUESTER_VALUES = {"name": 50, "subject": 200}
-# Kinds anyone can cause without being staff; capped per recipient. (A password reset is
-# asked for by address, by anyone, so it is capped too.)
-REQUESTER_TRIGGERED = frozenset({"confirmation", "confirmation_sensitive", "password_reset"})
+# Kinds anyone can cause without being staff; capped per recipient. (A staff password
+# reset is asked for by address, by anyone, so it is capped too.)
+REQUESTER_TRIGGERED = frozenset(
+    {"confirmation", "confirmation_sensitive", "signin_code", "password_reset"}
+)
 
 
 def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
@@ -68,7 +71,7 @@ def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
         **{k: defang(values[k], limit) for k, limit in REQUESTER_VALUES.items() if k in values},
     }
     subject = Template(subject_t).safe_substitute(values)
-    signature = (PLAIN_SIGNATURE if key in NOT_ABOUT_AN_INQUIRY else SIGNATURE)[lang]
+    signature = (SIGNATURE_STANDALONE if key in STANDALONE else SIGNATURE)[lang]
     body = Template(body_t).safe_substitute(values) + Template(signature).safe_substitute(values)
     return header_safe(subject, 300), body
 

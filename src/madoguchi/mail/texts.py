@@ -8,10 +8,13 @@ SIGNATURE = {
     "en": "--\n$desk_name\nReplying to this mail adds to the same inquiry.\n",
 }
 
-# Mail that is not about an inquiry (a staff member's password reset) ends with the desk's
-# name alone: replying to it does not add to anything.
-PLAIN_SIGNATURE = {"ja": "--\n$desk_name\n", "en": "--\n$desk_name\n"}
-NOT_ABOUT_AN_INQUIRY = frozenset({"password_reset"})
+# Mails that belong to no inquiry (a sign-in code, a staff password reset): a reply would
+# reach nobody.
+SIGNATURE_STANDALONE = {
+    "ja": "--\n$desk_name\nこのメールは送信専用です。返信には回答できません。\n",
+    "en": "--\n$desk_name\nThis mail is sent automatically; replies are not read.\n",
+}
+STANDALONE = frozenset({"signin_code", "password_reset"})
 
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "confirmation": {
@@ -103,6 +106,22 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "Set a new password on this page. The link works once, for $minutes minutes.\n"
             "$link\n\n"
             "If you did not ask for this, ignore this mail; your password stays as it is.\n\n",
+        ),
+    },
+    "signin_code": {
+        "ja": (
+            "サインイン用の確認コード：$code",
+            "サポート窓口にサインインするための確認コードです。\n\n"
+            "確認コード：$code\n\n"
+            "このコードは$minutes分間、一度だけ使えます。他の人には教えないでください。\n"
+            "心当たりがない場合は、このメールを無視してください。\n\n",
+        ),
+        "en": (
+            "Your sign-in code: $code",
+            "This is the code to sign in to the support desk.\n\n"
+            "Code: $code\n\n"
+            "It can be used once, within $minutes minutes. Do not tell it to anyone.\n"
+            "If you did not ask for it, ignore this mail.\n\n",
         ),
     },
 }

@@ -9,6 +9,8 @@
 // (or reloads) still gets it; the operator's page answers a repeated offer with the same
 // answer. Everything the page says comes from the page's strings (ja or en), and every
 // message is rendered as text, never HTML.
+import { connect } from "./socket.js";
+
 const root = document.getElementById("call");
 const S = JSON.parse(document.getElementById("call-strings").textContent);
 const TOKEN_KEY = "madoguchi_call";
@@ -16,10 +18,8 @@ const $ = (id) => document.getElementById(id);
 const lang = root.dataset.lang === "en" ? "en" : "ja";
 const termsVersion = Number(root.dataset.terms);
 
-let socket = null;
-let connected = false;
-let delay = 500;
-let reconnectTimer = null;
+let live = null;
+let connected = false; // the desk has welcomed this page on the current socket
 let token = loadToken();
 let state = "new";
 let topic = "";
@@ -100,47 +100,8 @@ function formLink() {
 
 // --- the connection ------------------------------------------------------------------------
 
-function connect() {
-  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/call/`);
-  socket.addEventListener("open", () => {
-    delay = 500;
-    socket.send(JSON.stringify({ t: "hello", token, lang }));
-  });
-  socket.addEventListener("message", (e) => {
-    let data;
-    try {
-      data = JSON.parse(e.data);
-    } catch {
-      return;
-    }
-    handle(data);
-  });
-  socket.addEventListener("close", () => {
-    const was = connected;
-    connected = false;
-    root.dataset.connected = "0";
-    if (was && state !== "new") announce(S.offline);
-    if (!navigator.onLine) return; // the "online" event reconnects
-    reconnectTimer = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, 10000);
-  });
-}
-
-window.addEventListener("offline", () => {
-  if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
-});
-window.addEventListener("online", () => {
-  clearTimeout(reconnectTimer);
-  delay = 500;
-  if (!socket || socket.readyState === WebSocket.CLOSED) connect();
-});
-
 function send(data) {
-  if (connected && socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(data));
-    return true;
-  }
-  return false;
+  return connected && live !== null && live.send(data);
 }
 
 setInterval(() => send({ t: "ping" }), 25000);
@@ -169,6 +130,9 @@ function handle(data) {
       break;
     case "ack":
       acknowledge(data.cid, data.seq);
+      break;
+    case "peer_ready":
+      peerReady();
       break;
     case "screenshot_asked":
       askShot(data.request);
@@ -201,7 +165,7 @@ function apply(data) {
   $("call-live").hidden = state !== "active";
   $("call-chat").hidden = !(state === "waiting" || state === "active");
   $("call-ended").hidden = !ended;
-  $("call-mail").hidden = state !== "email" || mailSent;
+  $("call-mail").hidden = state !== "email" || mailSent || Boolean(data.email_on_file);
   if (Array.isArray(data.ice)) iceServers = data.ice;
   if (state !== "new") alertText("");
   if (state === "waiting") {
@@ -224,7 +188,8 @@ function apply(data) {
   } else if (ended) {
     stopMedia();
     setTimer(null);
-    const text = state === "email" ? S.by_mail : data.ended_by === "time_limit" ? S.time_up : S.ended;
+    const byMail = data.email_on_file ? S.by_mail_known : S.by_mail;
+    const text = state === "email" ? byMail : data.ended_by === "time_limit" ? S.time_up : S.ended;
     $("ended-text").textContent = text;
     $("ended-form").href = formLink().href;
     if (before !== state) {
@@ -243,7 +208,7 @@ function reset() {
   shown.clear();
   $("call-list").replaceChildren();
   mailSent = false;
-  $("call-start").reset();
+  $("call-start")?.reset(); // absent where the desk asks to sign in first
   $("call-accept").checked = false;
 }
 
@@ -264,7 +229,7 @@ $("call-accept").addEventListener("change", (e) => {
   if (e.target.checked) fieldError(e.target, "call-accept-error", "");
 });
 
-$("call-start").addEventListener("submit", (e) => {
+$("call-start")?.addEventListener("submit", (e) => {
   e.preventDefault();
   alertText("");
   const input = $("call-topic");
@@ -277,7 +242,16 @@ $("call-start").addEventListener("submit", (e) => {
   }
   fieldError(input, "call-topic-error", "");
   topic = text;
-  if (!send({ t: "start", topic: text, terms: termsVersion })) announce(S.connecting);
+  const category = $("call-category");
+  if (category && !category.value) {
+    fieldError(category, "call-category-error", S.category_needed);
+    category.focus();
+    return;
+  }
+  if (category) fieldError(category, "call-category-error", "");
+  const frame = { t: "start", topic: text, terms: termsVersion };
+  if (category) frame.category = category.value;
+  if (!send(frame)) announce(S.connecting);
 });
 
 $("call-code").addEventListener("submit", (e) => {
@@ -326,7 +300,9 @@ function failed(data) {
     fieldError($("call-mail-address"), "call-mail-error", data.message || S.failed);
     return;
   }
-  if (code === "exam" || code === "closed_hours" || code === "busy") {
+  if (code === "signin") {
+    alertText(data.message, { href: root.dataset.signinUrl, text: S.signin });
+  } else if (code === "exam" || code === "closed_hours" || code === "busy" || code === "not_entitled") {
     const url = formLink();
     if (code === "exam") url.searchParams.set("category", "exam");
     alertText(data.message, { href: url.href, text: S.form });
@@ -469,6 +445,21 @@ async function makeOffer() {
   };
   push();
   offerTimer = setInterval(push, 2000);
+}
+
+function peerReady() {
+  // The operator's page is new (opened or reloaded): an offer not answered yet goes to it
+  // now; a connection made with an earlier page starts again at once, not after the
+  // ICE timeouts.
+  if (state !== "active") return;
+  root.dataset.operatorPages = String(Number(root.dataset.operatorPages || 0) + 1);
+  if (!pc) {
+    startMedia();
+  } else if (pc.signalingState === "have-local-offer" && !pc.remoteDescription) {
+    send({ t: "signal", signal: { type: "offer", sdp: pc.localDescription.sdp, restart: restarting } });
+  } else {
+    newPeer();
+  }
 }
 
 function restartIce() {
@@ -836,4 +827,13 @@ $("call-input").addEventListener("keydown", (e) => {
 });
 
 drawShare();
-connect();
+live = connect("/ws/call/", handle, {
+  onOpen: () => live.send({ t: "hello", token, lang }),
+  onClose: () => {
+    const was = connected;
+    connected = false;
+    root.dataset.connected = "0";
+    if (was && state !== "new") announce(S.offline);
+  },
+  maxDelay: 10000,
+});

@@ -4,6 +4,8 @@
 // (sessionStorage) until the desk acknowledges it, and is re-sent with the same id after a
 // reconnect; the desk stores it once. Messages are ordered by the desk's sequence number
 // and rendered as text only.
+import { connect } from "./socket.js";
+
 const root = document.getElementById("chat");
 const S = JSON.parse(document.getElementById("chat-strings").textContent);
 const PARENTS = JSON.parse(document.getElementById("chat-parents").textContent);
@@ -20,9 +22,8 @@ let lang = root.dataset.lang || "ja";
 let token = null;
 let parentOrigin = null;
 let page = "";
-let socket = null;
-let connected = false;
-let delay = 500;
+let live = null;
+let connected = false; // the desk has welcomed this widget on the current socket
 let lastSeq = 0;
 let state = "new";
 // What "talk to a person" will find now (from the desk): open, closed_hours or busy.
@@ -91,7 +92,7 @@ function start() {
       token = null;
     }
     page = document.referrer || location.href;
-    connect();
+    openSocket();
     return;
   }
   let started = false;
@@ -103,7 +104,7 @@ function start() {
       parentOrigin = event.origin;
       token = typeof data.token === "string" ? data.token : null;
       page = typeof data.page === "string" ? data.page.slice(0, 300) : "";
-      connect();
+      openSocket();
     } else if (data.type === "madoguchi:focus") {
       input.focus();
     }
@@ -112,58 +113,28 @@ function start() {
   setTimeout(() => {
     if (!started) {
       started = true;
-      connect(); // a host that does not answer: chat without continuity
+      openSocket(); // a host that does not answer: chat without continuity
     }
   }, 2000);
 }
 
 // --- the connection -------------------------------------------------------------------
 
-function connect() {
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/chat/`;
-  socket = new WebSocket(url);
-  socket.addEventListener("open", () => {
-    delay = 500;
-    socket.send(JSON.stringify({ t: "hello", token, lang, page, after: lastSeq }));
-  });
-  socket.addEventListener("message", (e) => {
-    let data;
-    try {
-      data = JSON.parse(e.data);
-    } catch {
-      return;
-    }
-    handle(data);
-  });
-  socket.addEventListener("close", () => {
-    const wasConnected = connected;
-    connected = false;
-    root.dataset.connected = "0";
-    if (wasConnected || pending.length) setStatus(S.offline);
-    if (!navigator.onLine) return; // the "online" event reconnects
-    reconnectTimer = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, 10000);
+function openSocket() {
+  live = connect("/ws/chat/", handle, {
+    onOpen: () => live.send({ t: "hello", token, lang, page, after: lastSeq }),
+    onClose: () => {
+      const wasConnected = connected;
+      connected = false;
+      root.dataset.connected = "0";
+      if (wasConnected || pending.length) setStatus(S.offline);
+    },
+    maxDelay: 10000,
   });
 }
 
-let reconnectTimer = null;
-window.addEventListener("offline", () => {
-  // The network is gone: drop the socket now rather than wait for a timeout; what the
-  // requester writes meanwhile stays pending and is sent on reconnect.
-  if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
-});
-window.addEventListener("online", () => {
-  clearTimeout(reconnectTimer);
-  delay = 500;
-  if (!socket || socket.readyState === WebSocket.CLOSED) connect();
-});
-
 function sendFrame(data) {
-  if (connected && socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(data));
-    return true;
-  }
-  return false;
+  return connected && live !== null && live.send(data);
 }
 
 setInterval(() => sendFrame({ t: "ping" }), 25000);
@@ -582,7 +553,7 @@ $("chat-new").addEventListener("click", () => {
   state = "new";
   applyState({ state: "new" });
   setStatus("");
-  if (socket) socket.close();
+  live?.reconnect(); // a fresh hello, without the old token
 });
 $("chat-mail").addEventListener("submit", (e) => {
   e.preventDefault();

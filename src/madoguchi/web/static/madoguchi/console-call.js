@@ -89,7 +89,7 @@ async function post(url, data) {
 
 // --- the call's socket ----------------------------------------------------------------------
 
-const live = connect("/ws/call/op/", handle, { onOpen: () => live.send({ t: "join", inquiry: reference }) });
+const live = connect("/ws/call/op/", handle, { onOpen: () => live.send({ t: "join", inquiry: reference, fresh: !pc }) });
 setInterval(() => live.send({ t: "ping" }), 25000);
 
 function handle(data) {

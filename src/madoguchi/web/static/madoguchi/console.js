@@ -22,6 +22,11 @@ if (root) {
     if (!event.kind || event.kind === "hello" || event.kind === "pong") return;
     if (event.kind === "sla.breached" || event.kind === "sla.warning") notify(event);
     if (event.kind === "chat.assigned" && event.inquiry !== reference) notify(event, root.dataset.labelChat);
+    // A call waiting (for operators on duty, or passed to this one): the queue is on the
+    // live page, which shows it anyway.
+    if (event.kind === "call.waiting" && !root.dataset.callUrl) {
+      notify(event, event.for_you ? root.dataset.labelCallPassed : root.dataset.labelCall, "/console/chat/#calls");
+    }
     if (root.dataset.chatUrl) {
       if (event.kind.startsWith("chat.") || event.kind.startsWith("inquiry.")) {
         schedule(() => refresh(root.dataset.chatUrl, document.getElementById("chat-queue")));
@@ -89,7 +94,7 @@ async function appendNew(url) {
   }
 }
 
-function notify(event, label) {
+function notify(event, label, href) {
   let box = document.getElementById("live-notices");
   if (!box) {
     box = document.createElement("div");
@@ -100,7 +105,7 @@ function notify(event, label) {
   }
   const item = document.createElement("p");
   const link = document.createElement("a");
-  link.href = `/console/i/${encodeURIComponent(event.inquiry)}/`;
+  link.href = href || `/console/i/${encodeURIComponent(event.inquiry)}/`;
   link.textContent = event.inquiry; // text, never HTML
   const root = document.getElementById("console");
   const text = label || (event.kind === "sla.breached" ? root.dataset.labelBreached : root.dataset.labelWarning);

@@ -1,9 +1,14 @@
-// A WebSocket that reconnects with back-off and hands every event to `onEvent`.
-export function connect(path, onEvent, { onOpen } = {}) {
+// A WebSocket that reconnects with back-off (at once when the browser is back online) and
+// hands every event to `onEvent`. `onOpen` runs on every (re)connection (a page says hello
+// there), `onClose` on every loss. Closed for good only by `close()` or a refusal code.
+export function connect(path, onEvent, { onOpen, onClose, maxDelay = 15000 } = {}) {
   let delay = 500;
-  let socket;
+  let socket = null;
+  let timer = null;
+  let stopped = false;
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
   function open() {
+    clearTimeout(timer);
     socket = new WebSocket(url);
     socket.addEventListener("open", () => {
       delay = 500;
@@ -11,23 +16,49 @@ export function connect(path, onEvent, { onOpen } = {}) {
       onOpen?.();
     });
     socket.addEventListener("message", (e) => {
+      let data;
       try {
-        onEvent(JSON.parse(e.data));
+        data = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      try {
+        onEvent(data);
       } catch (err) {
         console.error(err);
       }
     });
     socket.addEventListener("close", (e) => {
       document.documentElement.dataset.live = "off";
-      if (e.code === 4401 || e.code === 4403 || e.code === 4404) return;
-      setTimeout(open, delay);
-      delay = Math.min(delay * 2, 15000);
+      onClose?.(e);
+      if (stopped || e.code === 4401 || e.code === 4403 || e.code === 4404) return;
+      if (!navigator.onLine) return; // the "online" event reconnects
+      timer = setTimeout(open, delay);
+      delay = Math.min(delay * 2, maxDelay);
     });
   }
+  // The network is gone: drop the socket now rather than wait for a timeout (what a page
+  // holds back meanwhile is sent on reconnect); back: reconnect at once.
+  window.addEventListener("offline", () => {
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
+  });
+  window.addEventListener("online", () => {
+    clearTimeout(timer);
+    delay = 500;
+    if (!stopped && (!socket || socket.readyState === WebSocket.CLOSED)) open();
+  });
   open();
   return {
-    close: () => socket?.close(),
-    send: (data) => socket?.readyState === WebSocket.OPEN && socket.send(JSON.stringify(data)),
+    close: () => {
+      stopped = true;
+      socket?.close();
+    },
+    reconnect: () => socket?.close(), // a fresh connection (and hello) at once
+    send: (data) => {
+      if (socket?.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(data));
+      return true;
+    },
   };
 }
 
