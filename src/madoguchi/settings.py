@@ -89,7 +89,7 @@ INSTALLED_APPS = [
     "madoguchi.chat",
     "madoguchi.calls",
     "madoguchi.console",
-    "madoguchi.signin",
+    "madoguchi.staffauth",
     "madoguchi.web",
 ]
 
@@ -103,7 +103,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "madoguchi.signin.lifetime.SessionLifetimeMiddleware",  # idle and absolute lifetimes
+    "madoguchi.staffauth.lifetime.SessionLifetimeMiddleware",  # idle and absolute lifetimes
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "madoguchi.core.middleware.SecurityHeadersMiddleware",
 ]
@@ -230,13 +230,13 @@ REQUESTER_CODE_ATTEMPTS = env_int("MADOGUCHI_REQUESTER_CODE_ATTEMPTS", 5)
 # Codes asked for, per client address and per mail address ("N/seconds").
 REQUESTER_CODE_RATE = env("MADOGUCHI_REQUESTER_CODE_RATE", "5/3600")
 LOGOUT_REDIRECT_URL = "portal"
-# Staff two-factor sign-in (signin/, docs/staff-sign-in.md): "none" (offered, not required),
+# Staff two-factor sign-in (staffauth/, docs/staff-sign-in.md): "none" (offered, not required),
 # "faculty" (required for faculty staff and administrators) or "all" (every account).
 STAFF_2FA_REQUIRED = env("MADOGUCHI_STAFF_2FA_REQUIRED", "none").strip().lower() or "none"
 if STAFF_2FA_REQUIRED not in ("none", "faculty", "all"):
     raise ImproperlyConfigured("MADOGUCHI_STAFF_2FA_REQUIRED must be 'none', 'faculty' or 'all'")
 # A signed-in session ends after this long without activity, and this long after signing
-# in whatever happens (signin.lifetime; 0: no such limit).
+# in whatever happens (staffauth.lifetime; 0: no such limit).
 SESSION_IDLE_MINUTES = env_int("MADOGUCHI_SESSION_IDLE_MINUTES", 120)
 SESSION_MAX_HOURS = env_int("MADOGUCHI_SESSION_MAX_HOURS", 12)
 # Password reset links (Django's default token generator) work once, for this many seconds.

@@ -5,8 +5,8 @@ from django.views.i18n import JavaScriptCatalog, set_language
 
 from madoguchi.chat.views import loader as chat_loader
 from madoguchi.intake.api import api
-from madoguchi.signin import views as signin_views
 from madoguchi.sla.views import schedule_calendar
+from madoguchi.staffauth import views as staffauth_views
 from madoguchi.web.throttle import ThrottledAdminAuthenticationForm
 from madoguchi.web.views import favicon, healthz, livez
 
@@ -19,26 +19,26 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("livez", livez, name="livez"),
     path("api/v1/", api.urls),
-    # The admin's sign-in has the console's steps (a code after the password): signin.views.
-    path("admin/login/", signin_views.admin_login),
+    # The admin's sign-in has the console's steps (a code after the password): staffauth.views.
+    path("admin/login/", staffauth_views.admin_login),
     path("admin/", admin.site.urls),
-    path("accounts/login/", signin_views.StaffLoginView.as_view(), name="login"),
+    path("accounts/login/", staffauth_views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/", include("madoguchi.signin.urls")),
-    path("accounts/password/reset/", signin_views.password_reset, name="password_reset"),
+    path("accounts/", include("madoguchi.staffauth.urls")),
+    path("accounts/password/reset/", staffauth_views.password_reset, name="password_reset"),
     path(
         "accounts/password/reset/sent/",
-        signin_views.password_reset_done,
+        staffauth_views.password_reset_done,
         name="password_reset_done",
     ),
     path(
         "accounts/password/reset/<uidb64>/<token>/",
-        signin_views.password_reset_confirm,
+        staffauth_views.password_reset_confirm,
         name="password_reset_confirm",
     ),
     path(
         "accounts/password/reset/done/",
-        signin_views.password_reset_complete,
+        staffauth_views.password_reset_complete,
         name="password_reset_complete",
     ),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -1244,7 +1244,7 @@ def test_a_signed_in_requester_is_no_staff_even_for_their_own_inquiry(client, wo
     assert page.status_code == 200 and inquiry.requester_email in page.content.decode()
 
 
-# --- staff sign-in (signin/): the second step, two-factor, password reset -------------------
+# --- staff sign-in (staffauth/): the second step, two-factor, password reset -------------------
 # These pages show only the viewer's own sign-in (no object is named in a URL), so the
 # matrix checks who reaches them at all; the admin's list of enrolments is for administrators.
 
@@ -1259,7 +1259,7 @@ SIGNIN_OWN_ROUTES = ["/accounts/two-factor/", "/accounts/two-factor/enrol/"]
 
 @pytest.mark.parametrize("role", ROLES)
 def test_staff_sign_in_routes(client, world, role):
-    from madoguchi.signin.models import TOTPDevice
+    from madoguchi.staffauth.models import TOTPDevice
 
     users, _ = world
     login(client, users, role)
@@ -1283,9 +1283,9 @@ def test_staff_sign_in_routes(client, world, role):
         sealed_secret="v1:x",
         confirmed_at=dt.datetime(2026, 11, 24, tzinfo=dt.UTC),
     )
-    listing = client.get("/admin/signin/totpdevice/")
+    listing = client.get("/admin/staffauth/totpdevice/")
     reset = client.post(
-        "/admin/signin/totpdevice/",
+        "/admin/staffauth/totpdevice/",
         {"action": "reset_two_factor", "_selected_action": [str(device.pk)]},
     )
     if role == "admin":

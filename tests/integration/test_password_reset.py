@@ -1,4 +1,4 @@
-"""Password reset for local accounts (signin.passwords): one answer whether or not the
+"""Password reset for local accounts (staffauth.passwords): one answer whether or not the
 address is an account's, throttled per address and per client, the link built from
 SITE_URL whatever Host the request named, a token that works once and lapses, and every
 other session of the account ended."""
@@ -166,7 +166,7 @@ def test_an_expired_link_is_refused(client, staff, monkeypatch, settings):
 
 
 def test_a_reset_password_still_asks_for_the_second_step(client, staff):
-    from madoguchi.signin.models import TOTPDevice
+    from madoguchi.staffauth.models import TOTPDevice
 
     TOTPDevice.objects.create(user=staff, sealed_secret="v1:x", confirmed_at=T0)
     with frozen(T0):

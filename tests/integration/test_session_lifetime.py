@@ -1,4 +1,4 @@
-"""Idle and absolute lifetimes of signed-in sessions (signin.lifetime), over HTTP and at a
+"""Idle and absolute lifetimes of signed-in sessions (staffauth.lifetime), over HTTP and at a
 WebSocket's connect."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Staff two-factor sign-in (signin/): enrolment from the console, the second step after the
+"""Staff two-factor sign-in (staffauth/): enrolment from the console, the second step after the
 password (throttled, no replay), recovery codes, the required mode, turning it off and the
 administrator's audited reset."""
 
@@ -12,8 +12,8 @@ import pytest
 from madoguchi.accounts import totp
 from madoguchi.core.clock import frozen, now
 from madoguchi.privacy.models import AuditEvent
-from madoguchi.signin import sealing
-from madoguchi.signin.models import RecoveryCode, TOTPDevice
+from madoguchi.staffauth import sealing
+from madoguchi.staffauth.models import RecoveryCode, TOTPDevice
 
 from .conftest import make_user
 
@@ -304,14 +304,14 @@ def test_an_administrator_resets_a_users_two_factor_in_the_admin(client, enrolle
     root = make_user("root", superuser=True)
     client.force_login(root)
     device = TOTPDevice.objects.get(user=student)
-    listing = client.get("/admin/signin/totpdevice/")
+    listing = client.get("/admin/staffauth/totpdevice/")
     assert listing.status_code == 200 and b"student1" in listing.content
     assert (
         device.sealed_secret.encode()
-        not in client.get(f"/admin/signin/totpdevice/{device.pk}/change/").content
+        not in client.get(f"/admin/staffauth/totpdevice/{device.pk}/change/").content
     )
     response = client.post(
-        "/admin/signin/totpdevice/",
+        "/admin/staffauth/totpdevice/",
         {"action": "reset_two_factor", "_selected_action": [str(device.pk)]},
     )
     assert response.status_code == 302
@@ -327,7 +327,7 @@ def test_an_administrator_resets_a_users_two_factor_in_the_admin(client, enrolle
 def test_student_staff_cannot_reach_the_admin_list(client, enrolled):
     student, _secret, _codes = enrolled
     client.force_login(student)
-    assert client.get("/admin/signin/totpdevice/").status_code == 302
+    assert client.get("/admin/staffauth/totpdevice/").status_code == 302
 
 
 def test_sealed_secrets_survive_a_key_rotation_only_with_the_old_key_as_fallback(settings):

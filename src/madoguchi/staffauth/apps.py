@@ -2,9 +2,9 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-class SigninConfig(AppConfig):
-    name = "madoguchi.signin"
-    label = "signin"
+class StaffAuthConfig(AppConfig):
+    name = "madoguchi.staffauth"
+    label = "staffauth"
     verbose_name = _("Staff sign-in")
 
     def ready(self) -> None:
@@ -12,4 +12,4 @@ class SigninConfig(AppConfig):
 
         from .lifetime import stamp_session
 
-        user_logged_in.connect(stamp_session, dispatch_uid="madoguchi.signin.stamp_session")
+        user_logged_in.connect(stamp_session, dispatch_uid="madoguchi.staffauth.stamp_session")

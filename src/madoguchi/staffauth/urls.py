@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "signin"
+app_name = "staffauth"
 
 urlpatterns = [
     path("login/code/", views.code_step, name="code"),

@@ -101,7 +101,7 @@ class StaffLoginView(auth_views.LoginView):
         if self.request.user.is_authenticated:
             logout(self.request)  # someone else's sign-in does not wait beside the pending one
         _begin_pending(self.request, user, step=step, next_url=self.get_success_url())
-        return redirect("signin:code" if step == "code" else "signin:enrol")
+        return redirect("staffauth:code" if step == "code" else "staffauth:enrol")
 
 
 @never_cache
@@ -155,7 +155,7 @@ def code_step(request: HttpRequest) -> HttpResponseBase:
         return _expired(request)
     user, data = pending
     if data.get("step") != "code":
-        return redirect("signin:enrol")
+        return redirect("staffauth:enrol")
     form = CodeForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
@@ -163,7 +163,7 @@ def code_step(request: HttpRequest) -> HttpResponseBase:
         if problem is None:
             return redirect(_finish(request, user, data))
         error = problem
-    return render(request, "signin/code.html", {"form": form, "error": error})
+    return render(request, "staffauth/code.html", {"form": form, "error": error})
 
 
 # --- enrolment and the two-factor page --------------------------------------------------
@@ -215,7 +215,7 @@ def enrol(request: HttpRequest) -> HttpResponseBase:
         return redirect_to_login(request.get_full_path())
     user, pending = who
     if actions.device_of(user) is not None:
-        return redirect("signin:two_factor")
+        return redirect("staffauth:two_factor")
     secret = _candidate(request, user)
     form = CodeForm(request.POST or None)
     error = ""
@@ -236,14 +236,14 @@ def enrol(request: HttpRequest) -> HttpResponseBase:
             throttle.succeeded(attempt)
             codes = actions.do_enrol_totp(user, secret, step)
             request.session.pop(CANDIDATE, None)
-            next_url = reverse("signin:two_factor")
+            next_url = reverse("staffauth:two_factor")
             if pending is not None:
                 next_url = _finish(request, user, pending)
             return _show_recovery_codes(request, codes, next_url)
     uri = totp.provisioning_uri(secret, account=user.get_username(), issuer=_issuer())
     return render(
         request,
-        "signin/enrol.html",
+        "staffauth/enrol.html",
         {
             "form": form,
             "error": error,
@@ -257,7 +257,7 @@ def enrol(request: HttpRequest) -> HttpResponseBase:
 
 def _show_recovery_codes(request: HttpRequest, codes: list[str], next_url: str) -> HttpResponse:
     """Shown once, in the response to the POST that made them (never stored readable)."""
-    return render(request, "signin/recovery_codes.html", {"codes": codes, "next_url": next_url})
+    return render(request, "staffauth/recovery_codes.html", {"codes": codes, "next_url": next_url})
 
 
 @never_cache
@@ -282,14 +282,14 @@ def two_factor(request: HttpRequest) -> HttpResponseBase:
                 error = problem
             elif wanted == "renew":
                 codes = actions.do_renew_recovery_codes(user)
-                return _show_recovery_codes(request, codes, reverse("signin:two_factor"))
+                return _show_recovery_codes(request, codes, reverse("staffauth:two_factor"))
             elif wanted == "disable":
                 actions.do_disable_totp(user)
                 messages.success(request, gettext("Two-factor sign-in is turned off."))
-                return redirect("signin:two_factor")
+                return redirect("staffauth:two_factor")
     return render(
         request,
-        "signin/two_factor.html",
+        "staffauth/two_factor.html",
         {
             "device": device,
             "codes_left": actions.recovery_codes_left(user) if device else 0,
@@ -316,7 +316,7 @@ def password_reset(request: HttpRequest) -> HttpResponseBase:
             form.add_error(None, ValidationError(throttle_minutes(exc.seconds)))
         else:
             return redirect("password_reset_done")
-    return render(request, "signin/password_reset.html", {"form": form})
+    return render(request, "staffauth/password_reset.html", {"form": form})
 
 
 def throttle_minutes(seconds: int) -> str:
@@ -325,7 +325,7 @@ def throttle_minutes(seconds: int) -> str:
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    template_name = "signin/password_reset_confirm.html"
+    template_name = "staffauth/password_reset_confirm.html"
     success_url = reverse_lazy("password_reset_complete")
     post_reset_login = False
 
@@ -336,9 +336,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
-    template_name="signin/password_reset_done.html"
+    template_name="staffauth/password_reset_done.html"
 )
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
-    template_name="signin/password_reset_complete.html"
+    template_name="staffauth/password_reset_complete.html"
 )
 password_reset_confirm = PasswordResetConfirmView.as_view()
