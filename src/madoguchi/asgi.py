@@ -12,15 +12,21 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from madoguchi.core.bodylimit import RequestBodyLimit  # noqa: E402
 from madoguchi.core.origins import DeskOriginValidator  # noqa: E402
 from madoguchi.routing import websocket_urlpatterns  # noqa: E402
+from madoguchi.staffauth.lifetime import SessionLifetimeWebsocketMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Request size is enforced before Django reads the body (see core/bodylimit.py).
         "http": RequestBodyLimit(django_asgi_app),
-        # Exactly the desk's own origin: scheme, host and port (see core/origins.py).
+        # Exactly the desk's own origin: scheme, host and port (see core/origins.py). A
+        # session past its lifetime is anonymous at connect (staffauth/lifetime.py).
         # django-stubs types path() with no ASGI app (see routing.py): hence the ignore
         "websocket": DeskOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+            AuthMiddlewareStack(
+                SessionLifetimeWebsocketMiddleware(
+                    URLRouter(websocket_urlpatterns)  # type: ignore[arg-type]
+                )
+            )
         ),
     }
 )

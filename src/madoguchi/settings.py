@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "madoguchi.calls",
     "madoguchi.console",
     "madoguchi.sso",
+    "madoguchi.staffauth",
     "madoguchi.web",
 ]
 
@@ -103,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "madoguchi.staffauth.lifetime.SessionLifetimeMiddleware",  # idle and absolute lifetimes
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "madoguchi.core.middleware.SecurityHeadersMiddleware",
 ]
@@ -262,6 +264,26 @@ if OIDC_DISCOVERY_URL and not OIDC_CLIENT_ID:
     raise ImproperlyConfigured(
         "MADOGUCHI_OIDC_DISCOVERY_URL is set but MADOGUCHI_OIDC_CLIENT_ID is not"
     )
+# Requesters may sign in with a code mailed to any address: by default only where no
+# identity provider is configured (with one, "signed in" means a member's account).
+REQUESTER_CODE_SIGNIN = env_bool(
+    "MADOGUCHI_REQUESTER_CODE_SIGNIN", not (OIDC_DISCOVERY_URL and OIDC_CLIENT_ID)
+)
+
+# Staff two-factor sign-in (staffauth/, docs/staff-sign-in.md): "none" (offered, not required),
+# "faculty" (required for faculty staff and administrators) or "all" (every account).
+STAFF_2FA_REQUIRED = env("MADOGUCHI_STAFF_2FA_REQUIRED", "none").strip().lower() or "none"
+if STAFF_2FA_REQUIRED not in ("none", "faculty", "all"):
+    raise ImproperlyConfigured("MADOGUCHI_STAFF_2FA_REQUIRED must be 'none', 'faculty' or 'all'")
+# A signed-in session ends after this long without activity, and this long after signing
+# in whatever happens (staffauth.lifetime; 0: no such limit).
+SESSION_IDLE_MINUTES = env_int("MADOGUCHI_SESSION_IDLE_MINUTES", 120)
+SESSION_MAX_HOURS = env_int("MADOGUCHI_SESSION_MAX_HOURS", 12)
+# Password reset links (Django's default token generator) work once, for this many seconds.
+PASSWORD_RESET_TIMEOUT = 3600
+# Reset requests per client address and per mail address ("N/seconds").
+PASSWORD_RESET_PER_CLIENT = env("MADOGUCHI_PASSWORD_RESET_PER_CLIENT", "10/3600")
+PASSWORD_RESET_PER_ADDRESS = env("MADOGUCHI_PASSWORD_RESET_PER_ADDRESS", "3/3600")
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",

@@ -346,12 +346,17 @@ def test_a_call_from_the_queue_voice_a_shared_window_pause_and_screenshots(
     both_connected(page, operator)
     assert not stats(operator)["video"]  # nothing shared yet
 
-    # The text chat, both ways; an operator line arrives as text, never HTML.
-    page.locator("#call-input").fill("聞こえますか")
+    # The text chat, both ways, with "typing…" shown to the other side; an operator line
+    # arrives as text, never HTML.
+    page.locator("#call-input").press_sequentially("聞こえますか")
+    expect(operator.locator("#call-typing")).to_be_visible()
     page.locator("#call-input").press("Enter")
     expect(operator.locator("#thread")).to_contain_text("聞こえますか")
-    operator.locator("#call-body").fill("<b>はい</b>、聞こえます")
+    expect(operator.locator("#call-typing")).to_be_hidden()
+    operator.locator("#call-body").press_sequentially("<b>はい</b>、聞こえます")
+    expect(page.locator("#call-typing")).to_be_visible()
     operator.locator("#call-body").press("Enter")
+    expect(page.locator("#call-typing")).to_be_hidden()
     reply = page.locator("#call-list li.reply").last
     expect(reply).to_contain_text("<b>はい</b>、聞こえます")
     expect(page.locator("#call-list li.pending")).to_have_count(0)

@@ -1304,3 +1304,56 @@ def test_users_made_by_a_sign_in_see_what_their_tier_sees(client, world, tier, l
             assert response.status_code == 200
         else:
             expect_denied(role, response)
+
+
+# --- staff sign-in (staffauth/): the second step, two-factor, password reset -------------------
+# These pages show only the viewer's own sign-in (no object is named in a URL), so the
+# matrix checks who reaches them at all; the admin's list of enrolments is for administrators.
+
+SIGNIN_PUBLIC_ROUTES = [
+    "/accounts/password/reset/",
+    "/accounts/password/reset/sent/",
+    "/accounts/password/reset/done/",
+    "/accounts/password/reset/MQ/bad-token/",
+]
+SIGNIN_OWN_ROUTES = ["/accounts/two-factor/", "/accounts/two-factor/enrol/"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_staff_sign_in_routes(client, world, role):
+    from madoguchi.staffauth.models import TOTPDevice
+
+    users, _ = world
+    login(client, users, role)
+    for route in SIGNIN_PUBLIC_ROUTES:
+        response = client.get(route)
+        assert response.status_code == 200, route
+        if "bad-token" in route:
+            assert response.context["validlink"] is False
+    # No password step pending: the code step sends anyone to the start.
+    response = client.get("/accounts/login/code/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert client.post("/accounts/login/code/", {"code": "123456"}).status_code == 302
+    for route in SIGNIN_OWN_ROUTES:
+        response = client.get(route)
+        if role == "anonymous":
+            expect_denied(role, response)
+        else:
+            assert response.status_code == 200, route
+    device = TOTPDevice.objects.create(
+        user=users["faculty"],
+        sealed_secret="v1:x",
+        confirmed_at=dt.datetime(2026, 11, 24, tzinfo=dt.UTC),
+    )
+    listing = client.get("/admin/staffauth/totpdevice/")
+    reset = client.post(
+        "/admin/staffauth/totpdevice/",
+        {"action": "reset_two_factor", "_selected_action": [str(device.pk)]},
+    )
+    if role == "admin":
+        assert listing.status_code == 200
+        assert not TOTPDevice.objects.filter(pk=device.pk).exists()
+    else:
+        for response in (listing, reset):
+            assert response.status_code == 302 and "/admin/login/" in response["Location"]
+        assert TOTPDevice.objects.filter(pk=device.pk).exists()

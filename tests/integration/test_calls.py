@@ -272,6 +272,40 @@ def test_a_new_operator_page_tells_the_requesters_page_to_connect_now(desk):
 
 
 @live
+def test_typing_is_shown_to_the_other_party_of_a_live_call_only(desk):
+    student, other = desk["student"], desk["other"]
+
+    async def scenario():
+        page, reference, _active = await admitted(student)
+        operator = Operator(student)
+        await operator.join(reference)
+        intruder = Operator(other)
+        await intruder.ws.connect()
+        await intruder.send({"t": "join", "inquiry": reference})
+        await intruder.expect("error")
+        await page.send({"t": "typing", "on": True})
+        to_operator = await operator.expect("typing")
+        await page.send({"t": "typing", "on": True})  # again within 2 s: not sent on
+        await page.send({"t": "typing", "on": False})
+        off = await operator.expect("typing")
+        await operator.send({"t": "typing", "on": True})
+        to_requester = await page.expect("typing")
+        echoed = [f for f in await operator.frames() if f["t"] == "typing"]
+        leaked = [f for f in await intruder.frames() if f["t"] == "typing"]
+        await intruder.send({"t": "typing", "on": True})
+        refused = await intruder.expect("error")
+        for ws in (page, operator, intruder):
+            await ws.close()
+        return to_operator, off, to_requester, echoed, leaked, refused
+
+    with frozen(IN_HOURS):
+        to_operator, off, to_requester, echoed, leaked, refused = run(scenario)
+    assert to_operator == {"t": "typing", "on": True} and off == {"t": "typing", "on": False}
+    assert to_requester == {"t": "typing", "on": True}
+    assert echoed == [] and leaked == [] and refused["code"] == "no_call"
+
+
+@live
 def test_only_a_window_may_be_shared_and_pausing_is_shown(desk):
     with frozen(IN_HOURS):
         started = start()

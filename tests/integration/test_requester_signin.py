@@ -243,3 +243,23 @@ def test_entitlements_decide_who_may_call(client, operator):
     assert refused.value.code == "not_entitled" and "email form" in str(refused.value)
     assert invalid.value.code == "invalid"
     assert Inquiry.objects.get(pk=started.call.inquiry_id).member_category == "student_current"
+
+
+@pytest.mark.django_db
+def test_with_an_identity_provider_requesters_sign_in_there(client, settings):
+    """Where the desk has an identity provider, "signed in" means a member's account: the
+    page leads there (back to where the requester was going), and no code is mailed
+    unless the administrator keeps code sign-in on."""
+    settings.OIDC_DISCOVERY_URL = "https://login.example.ac.jp/.well-known/openid-configuration"
+    settings.OIDC_CLIENT_ID = "desk"
+    settings.OIDC_NAME = "University account"
+    settings.REQUESTER_CODE_SIGNIN = False
+    page = client.get("/signin/?next=/call/&lang=en").content.decode()
+    assert "/sso/oidc/login/?as=requester&amp;next=/call/" in page
+    assert "Sign in with University account" in page and 'name="email"' not in page
+    assert ask_code(client).status_code == 200
+    assert not OutboundMail.objects.exists()
+    settings.REQUESTER_CODE_SIGNIN = True
+    assert 'name="email"' in client.get("/signin/?lang=en").content.decode()
+    ask_code(client)
+    assert OutboundMail.objects.filter(kind="signin_code").count() == 1

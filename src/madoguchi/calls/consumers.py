@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -52,6 +53,7 @@ class _CallSocket(AsyncWebsocketConsumer):
         self.groups_joined = []
         self.frames = Bucket(settings.CHAT_RATE_BURST * 8, settings.CHAT_RATE_PER_SECOND * 8)
         self.strikes = 0
+        self.last_typing = 0.0
         if not await self.allowed():
             await self.close(code=4403)
             return
@@ -151,6 +153,24 @@ class _CallSocket(AsyncWebsocketConsumer):
             },
         )
 
+    async def _typing(self, data: dict[str, Any]) -> None:
+        """ "Typing…" to the other party of a live call; at most one "on" per 2 s."""
+        on = data.get("on") is True
+        t = time.monotonic()
+        if on and t - self.last_typing < 2:
+            return
+        self.last_typing = t if on else 0.0
+        other = "operator" if self.side == "requester" else "requester"
+        assert self.call_id is not None  # both sides check the call first
+        await self.channel_layer.group_send(
+            call_group(self.call_id, other),
+            {"type": "call.typing", "on": on, "sender": self.channel_name},
+        )
+
+    async def call_typing(self, message: dict[str, Any]) -> None:
+        if message.get("sender") != self.channel_name and self.call_id is not None:
+            await self.send_json({"t": "typing", "on": bool(message.get("on"))})
+
     async def call_signal(self, message: dict[str, Any]) -> None:
         if message.get("sender") != self.channel_name:
             await self.send_json({"t": "signal", "signal": message["signal"]})
@@ -244,6 +264,11 @@ class RequesterCallConsumer(_CallSocket):
         message = await self._run(actions.do_requester_text, call, data.get("body"), client_id=cid)
         await self.send_json({"t": "ack", "cid": cid, "seq": message.pk})
 
+    async def on_typing(self, data: dict[str, Any]) -> None:
+        call = await self._require()
+        if call.state == CallState.ACTIVE:
+            await self._typing(data)
+
     async def on_share(self, data: dict[str, Any]) -> None:
         call = await self._require()
         await self._run(actions.do_set_share, call, data.get("state"), data.get("surface"))
@@ -328,6 +353,10 @@ class OperatorCallConsumer(_CallSocket):
     async def on_signal(self, data: dict[str, Any]) -> None:
         await self._still_operator()
         await self._relay(data)
+
+    async def on_typing(self, data: dict[str, Any]) -> None:
+        await self._still_operator()
+        await self._typing(data)
 
     async def _still_operator(self) -> None:
         """Checked on every relayed frame: a call that became sensitive, or passed on,

@@ -136,6 +136,9 @@ def signin(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"next": next_url, "identity": identity}
     step = request.POST.get("step", "")
     status = 200
+    context["codes"] = settings.REQUESTER_CODE_SIGNIN
+    if step in ("address", "code") and not settings.REQUESTER_CODE_SIGNIN:
+        step = ""  # this desk signs requesters in through its identity provider only
     if request.method == "POST" and step == "address":
         form = AddressForm(request.POST)
         if form.is_valid():

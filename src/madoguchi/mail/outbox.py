@@ -7,9 +7,10 @@ twice; when SMTP fails the row is rescheduled with back-off and ``sweep`` re-enq
 rows whose task was lost (e.g. a crash between commit and enqueue).
 
 Mail a requester can cause without being staff (``REQUESTER_TRIGGERED``: confirmations of
-the form, the API, a mail, a chat continued by mail) is capped per recipient across every
-channel: beyond ``MAIL_CONFIRMATIONS_PER_HOUR`` to one address in an hour ``queue_mail``
-withholds it and returns None (the caller records that). Staff replies are never capped.
+the form, the API, a mail, a chat continued by mail, a sign-in code; a staff password
+reset, which anyone can ask for by address) is capped per recipient across every channel:
+beyond ``MAIL_CONFIRMATIONS_PER_HOUR`` to one address in an hour ``queue_mail`` withholds
+it and returns None (the caller records that). Staff replies are never capped.
 """
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ def new_message_id(hint: str = "") -> str:
 
 # Placeholders whose values a requester wrote, with the length each may take in our mail.
 REQUESTER_VALUES = {"name": 50, "subject": 200}
-# Kinds a requester can cause without being staff; capped per recipient.
-REQUESTER_TRIGGERED = frozenset({"confirmation", "confirmation_sensitive", "signin_code"})
+# Kinds anyone can cause without being staff; capped per recipient. (A staff password
+# reset is asked for by address, by anyone, so it is capped too.)
+REQUESTER_TRIGGERED = frozenset(
+    {"confirmation", "confirmation_sensitive", "signin_code", "password_reset"}
+)
 
 
 def render(key: str, lang: str, values: dict[str, str]) -> tuple[str, str]:

@@ -8,12 +8,13 @@ SIGNATURE = {
     "en": "--\n$desk_name\nReplying to this mail adds to the same inquiry.\n",
 }
 
-# Mails that belong to no inquiry (a sign-in code): a reply would reach nobody.
+# Mails that belong to no inquiry (a sign-in code, a staff password reset): a reply would
+# reach nobody.
 SIGNATURE_STANDALONE = {
     "ja": "--\n$desk_name\nこのメールは送信専用です。返信には回答できません。\n",
     "en": "--\n$desk_name\nThis mail is sent automatically; replies are not read.\n",
 }
-STANDALONE = frozenset({"signin_code"})
+STANDALONE = frozenset({"signin_code", "password_reset"})
 
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "confirmation": {
@@ -86,6 +87,25 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "$note\n\n"
             "Please choose “I agree” or “I do not agree” on this page. If you do not agree, "
             "only faculty staff will continue to handle it.\n$consent_link\n\n",
+        ),
+    },
+    "password_reset": {
+        "ja": (
+            "パスワードの再設定",
+            "$name様\n\n"
+            "$desk_nameのスタッフ用アカウント（ユーザー名：$username）のパスワードの再設定が求められました。\n"
+            "以下のページで新しいパスワードを設定してください。このリンクは$minutes分間、1回だけ使えます。\n"
+            "$link\n\n"
+            "心当たりがない場合は、このメールを破棄してください。パスワードは変わりません。\n\n",
+        ),
+        "en": (
+            "Resetting your password",
+            "Dear $name,\n\n"
+            "Someone asked to reset the password of your staff account at $desk_name "
+            "(user name: $username).\n"
+            "Set a new password on this page. The link works once, for $minutes minutes.\n"
+            "$link\n\n"
+            "If you did not ask for this, ignore this mail; your password stays as it is.\n\n",
         ),
     },
     "signin_code": {

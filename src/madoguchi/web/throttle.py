@@ -7,6 +7,10 @@ the password is checked, so parallel guesses cannot slip past the limit; a succe
 sign-in takes its attempt back (and clears the account's count). Once a limit is reached,
 every attempt is refused until the window ends, the right password included: that is the
 point. Names exist or not alike, so the message reveals nothing about accounts.
+
+The second step of a two-factor sign-in (``step="code"``: an authenticator or recovery
+code) is counted the same way with counters of its own, so a stolen password buys at most
+``LOGIN_MAX_FAILURES`` code guesses per window.
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ class Attempt:
     retry_after: int  # seconds until the longest of the lock-outs ends (0: none)
 
 
-def _key(scope: str, value: str) -> str:
+def _key(scope: str, value: str, step: str = "password") -> str:
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"login-fail:{scope}:{digest}"
+    prefix = "login-fail" if step == "password" else f"login-fail-{step}"
+    return f"{prefix}:{scope}:{digest}"
 
 
 def normalise_username(username: str) -> str:
@@ -78,11 +83,11 @@ def _remaining(key: str) -> int:
     return max(1, math.ceil(started + _window() - now().timestamp()))
 
 
-def begin(username: str, address: str) -> Attempt:
+def begin(username: str, address: str, *, step: str = "password") -> Attempt:
     """Count an attempt on ``username`` from ``address``; ``allowed`` is False while either
     is locked out (the attempt must then be refused without checking the password)."""
-    account_key = _key("account", normalise_username(username))
-    address_key = _key("address", address)
+    account_key = _key("account", normalise_username(username), step)
+    address_key = _key("address", address, step)
     over = [
         key
         for key, count, limit in (
@@ -105,7 +110,7 @@ def failed(attempt: Attempt, username: str, address: str) -> int:
     ):
         if limit > 0 and (cache.get(key) or 0) >= limit:
             if cache.add(f"{key}:reported", 1, timeout=_window()):
-                _report(scope, username, address)
+                _report(scope, username, address, step=_step_of(key))
             locked.append(_remaining(key))
     return max(locked, default=0)
 
@@ -121,15 +126,21 @@ def succeeded(attempt: Attempt) -> None:
         pass
 
 
-def _report(scope: str, username: str, address: str) -> None:
+def _step_of(key: str) -> str:
+    prefix = key.partition(":")[0]
+    return prefix.removeprefix("login-fail-") if prefix != "login-fail" else "password"
+
+
+def _report(scope: str, username: str, address: str, *, step: str = "password") -> None:
     from madoguchi.privacy import audit
 
     # The name typed is kept only when it is an account: a password typed into the name
     # field must not end up in the audit log.
     known = get_user_model()._default_manager.filter(username=username).exists()
     log.warning(
-        "sign-in locked out (%s): account %s, address %s",
+        "sign-in locked out (%s, %s step): account %s, address %s",
         scope,
+        step,
         username if known else "(no such account)",
         address,
     )
@@ -140,6 +151,7 @@ def _report(scope: str, username: str, address: str) -> None:
         username=username if known else "",
         address=address,
         minutes=settings.LOGIN_LOCKOUT_MINUTES,
+        step=step,
     )
 
 

@@ -128,6 +128,10 @@ function handle(data) {
       break;
     case "message":
       render(data.message);
+      if (data.message.kind === "reply") showTyping(false);
+      break;
+    case "typing":
+      showTyping(Boolean(data.on) && state === "active");
       break;
     case "ack":
       acknowledge(data.cid, data.seq);
@@ -777,7 +781,27 @@ $("call-compose").addEventListener("submit", (e) => {
   scroll();
   input.value = "";
   if (!send({ t: "say", cid: item.cid, body })) announce(S.offline);
+  typing(false);
 });
+
+let typingShown = null;
+function showTyping(on) {
+  // "On" comes again every 2 s while the other side types: without it, the note goes.
+  clearTimeout(typingShown);
+  $("call-typing").hidden = !on;
+  if (on) typingShown = setTimeout(() => showTyping(false), 6000);
+}
+
+let typingAt = 0; // when "on" was last sent (0: "off" was)
+function typing(on) {
+  // "On" at most every 2 s while typing, "off" once: a frame per keystroke would eat the
+  // socket's rate limit that the messages need.
+  const t = Date.now();
+  if (on ? t - typingAt < 2000 : typingAt === 0) return;
+  typingAt = on ? t : 0;
+  if (state === "active") send({ t: "typing", on });
+}
+$("call-input").addEventListener("input", (e) => typing(e.target.value.length > 0));
 
 $("call-input").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {

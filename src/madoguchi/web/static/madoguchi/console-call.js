@@ -105,6 +105,9 @@ function handle(data) {
     case "screenshot":
       screenshot(data);
       break;
+    case "typing":
+      showTyping(Boolean(data.on) && state === "active");
+      break;
     case "warning":
       say(format(S.warning, { minutes: data.minutes }));
       clock.warned(data.minutes);
@@ -343,7 +346,27 @@ composer.addEventListener("submit", async (e) => {
   cid = newId();
   body.value = "";
   body.focus();
+  typing(false);
 });
+
+let typingShown = null;
+function showTyping(on) {
+  // "On" comes again every 2 s while the other side types: without it, the note goes.
+  clearTimeout(typingShown);
+  $("call-typing").hidden = !on;
+  if (on) typingShown = setTimeout(() => showTyping(false), 6000);
+}
+
+let typingAt = 0; // when "on" was last sent (0: "off" was)
+function typing(on) {
+  // "On" at most every 2 s while typing, "off" once: a frame per keystroke would eat the
+  // socket's rate limit that the messages need.
+  const t = Date.now();
+  if (on ? t - typingAt < 2000 : typingAt === 0) return;
+  typingAt = on ? t : 0;
+  if (state === "active") live.send({ t: "typing", on });
+}
+body.addEventListener("input", () => typing(body.value.length > 0));
 
 body.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
