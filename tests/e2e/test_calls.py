@@ -360,6 +360,12 @@ def test_a_call_from_the_queue_voice_a_shared_window_pause_and_screenshots(
     reply = page.locator("#call-list li.reply").last
     expect(reply).to_contain_text("<b>はい</b>、聞こえます")
     expect(page.locator("#call-list li.pending")).to_have_count(0)
+    # An internal note from the call page: in the inquiry's thread, never on the requester's.
+    operator.locator("#call-note").fill("e2e-note: VPN client reinstalled")
+    operator.locator("#call-note-form button").click()
+    expect(operator.locator("#thread")).to_contain_text("e2e-note: VPN client reinstalled")
+    expect(operator.locator("#console")).to_have_attribute("data-media", "connected")
+    assert "e2e-note" not in page.locator("#call-list").inner_text()
 
     # The operator asks for one window; frames arrive on the operator's side.
     operator.locator("form[data-action=share] button").click()

@@ -1064,6 +1064,7 @@ CALL_POST_ROUTES = [
     "/console/calls/{ref}/do/invite/",
     "/console/calls/{ref}/do/offer/",
     "/console/calls/{ref}/do/transfer/",
+    "/console/calls/{ref}/do/note/",
     "/console/calls/{ref}/screenshot/",
 ]
 

@@ -599,8 +599,23 @@ def test_the_operators_http_actions(client, desk):
         )
         code = client.post(f"/console/calls/{reference}/do/invite/", **fetch).json()["code"]
         assert len(code) == 6
+        # A note on the inquiry from the call page: internal, the call goes on.
+        noted = client.post(
+            f"/console/calls/{reference}/do/note/", {"body": "VPN は再インストール済み"}, **fetch
+        )
+        assert noted.json()["ok"] and call_queries.get(started.call.pk).state == "active"
+        empty = client.post(f"/console/calls/{reference}/do/note/", {"body": " "}, **fetch)
+        assert empty.status_code == 409
+        page = client.get(f"/console/calls/{reference}/").content.decode()
+        # Passing the call on offers the colleagues who can see it, and faculty.
+        assert f'<option value="{desk["other"].pk}">' in page and 'value="faculty"' in page
         assert client.post(f"/console/calls/{reference}/do/end/", **fetch).json()["ok"]
     assert call_queries.get(started.call.pk).state == CallState.ENDED
+    note = Message.objects.get(inquiry__reference=reference, body="VPN は再インストール済み")
+    assert note.kind == "note" and note.author == student
+    assert note.body not in [
+        m["body"] for m in call_queries.transcript(call_queries.get(started.call.pk))
+    ]
 
 
 @live

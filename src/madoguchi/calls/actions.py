@@ -629,6 +629,18 @@ def do_store_screenshot(user: Any, reference: str, token: Any, upload: Any) -> A
     return attachment
 
 
+NOTE_MAX_CHARS = 10_000
+
+
+def do_note(user: Any, reference: str, body: Any) -> Message:
+    """An internal note on the call's inquiry, written on the call page (the call goes
+    on): never shown to the requester; anyone who may see the inquiry may write one."""
+    with transaction.atomic():
+        inquiry = access.access_inquiry(user, reference, for_update=True)
+        text = clean_text(body, limit=NOTE_MAX_CHARS)
+        return inquiry_actions.do_add_note(inquiry, text, acting_user=user)
+
+
 def do_switch_to_mail(user: Any, reference: str) -> Call:
     """The operator will answer by email: the call ends, the inquiry stays open; a
     requester without an address on file is asked for one."""

@@ -64,6 +64,7 @@ def operator_strings() -> dict[str, str]:
         "shot_open": _("Open the stored screenshot"),
         "shot_alt": _("The stored screenshot of the shared window"),
         "failed": _("Not sent"),
+        "note_added": _("Note added."),
     }
 
 
@@ -83,6 +84,7 @@ def call_page(request: HttpRequest, reference: str) -> HttpResponse:
             "inquiry": inquiry,
             "call": call,
             "operator": access.is_call_operator(request.user, call),
+            "transfer_to": queries.transfer_targets(request.user, call),
             # The call's text chat is the inquiry's thread (kept live by console.js).
             "thread": access.visible_messages(request.user, inquiry),
             "hidden_count": access.hidden_message_count(request.user, inquiry),
@@ -119,6 +121,7 @@ CALL_ACTIONS = {
     "invite",
     "offer",
     "transfer",
+    "note",
 }
 
 
@@ -164,6 +167,9 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
                 return JsonResponse({"ok": True})
             messages.success(request, _("The call was passed on."))
             return redirect("console:detail", reference=reference)
+        if action == "note":
+            actions.do_note(user, reference, request.POST.get("body"))
+            return _answer(request, _("Note added."), reference)
         if action == "end":
             actions.do_end_by_operator(user, reference)
             return _answer(request, _("The call was ended."), reference)

@@ -159,6 +159,20 @@ def busy_text(lang: str) -> str:
 # --- payloads -------------------------------------------------------------------------------
 
 
+def transfer_targets(user: Any, call: Call) -> list[Any]:
+    """Colleagues a call may be passed to: active desk staff who can see its inquiry."""
+    from django.contrib.auth import get_user_model
+
+    return [
+        u
+        for u in get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("username")
+        if is_desk_staff(u) and access.can_see(u, call.inquiry)
+    ]
+
+
 def operates(user: Any, pk: int) -> bool:
     """Whether ``user`` is, now, the operator of call ``pk`` (checked on every relayed
     frame and event of the operator's socket)."""

@@ -261,8 +261,21 @@ for (const form of root.querySelectorAll(".call-actions form")) {
       return;
     }
     if (form.dataset.action === "screenshot") shotStatus(S.shot_waiting);
+    // Passed on: this page is no longer the call's; the inquiry's page is where to be.
+    if (form.dataset.action === "transfer") location.assign(root.dataset.detailUrl);
   });
 }
+
+// An internal note on the inquiry, without leaving the call (it appears in the thread).
+const noteForm = $("call-note-form");
+noteForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const note = $("call-note");
+  if (!note.value.trim()) return;
+  const result = await post(noteForm.action, new FormData(noteForm));
+  $("call-note-status").textContent = result.ok ? S.note_added : result.message;
+  if (result.ok) note.value = "";
+});
 
 // --- a screenshot, with the requester's consent --------------------------------------------
 
