@@ -1240,9 +1240,25 @@ def test_a_signed_in_requester_is_no_staff_even_for_their_own_inquiry(client, wo
     attachment = Attachment.objects.filter(inquiry=inquiry).first()
     assert attachment is not None
     expect_denied("anonymous", client.get(f"/console/files/{attachment.pk}/"))
-    # The sign-in page itself shows the requester only their own address.
+    # The sign-in page itself shows the requester only their own address, and "my
+    # inquiries" only their own inquiries, whatever the lane.
     page = client.get("/signin/")
     assert page.status_code == 200 and inquiry.requester_email in page.content.decode()
+    mine = client.get("/my/").content.decode()
+    assert inquiry.reference in mine
+    for other in inquiries.values():
+        if other.requester_email != inquiry.requester_email:
+            assert other.reference not in mine and other.subject not in mine
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_my_inquiries_is_for_signed_in_requesters_only(client, world, role):
+    """Staff sign-in is not a requester's: /my/ sends everyone without a requester
+    identity to sign in as a requester, and lists nothing."""
+    users, inquiries = world
+    login(client, users, role)
+    response = client.get("/my/")
+    assert response.status_code == 302 and "/signin/" in response["Location"]
 
 
 # --- single sign-on (sso) -------------------------------------------------------------------

@@ -263,3 +263,92 @@ def test_with_an_identity_provider_requesters_sign_in_there(client, settings):
     assert 'name="email"' in client.get("/signin/?lang=en").content.decode()
     ask_code(client)
     assert OutboundMail.objects.filter(kind="signin_code").count() == 1
+
+
+# --- my inquiries ---------------------------------------------------------------------------
+
+
+def _sign_in(client, address: str = ADDRESS, **details) -> None:
+    session = client.session
+    session[requester.SESSION_KEY] = {
+        "email": address,
+        "via": details.pop("via", "code"),
+        "signed_in_at": dt.datetime.now(dt.UTC).isoformat(),
+        **details,
+    }
+    session.save()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_my_inquiries_lists_the_requesters_own_from_every_channel(client, operator):
+    from madoguchi.chat import actions as chat_actions
+    from madoguchi.inquiries.actions import do_create_inquiry
+
+    from .conftest import new_inquiry
+
+    mine, _ = do_create_inquiry(
+        new_inquiry(email="Hanako@Example.ac.jp", subject="VPN が切れる"), channel="form"
+    )
+    theirs, _ = do_create_inquiry(
+        new_inquiry(email="taro@example.ac.jp", subject="他人の件"), channel="mail"
+    )
+    assert client.get("/my/").status_code == 302  # signed out: to sign in first
+    _sign_in(client, name="佐藤 花子", member_category="student_current", key="idp|42")
+    identity = requester.current(client.session)
+    with frozen(IN_HOURS):
+        chat = chat_actions.do_start(
+            "Zoom に入れません", client_id="c" * 16, lang="ja", answer=False, requester=identity
+        )
+        call = call_actions.do_start(
+            "プリンター",
+            lang="ja",
+            terms_version=call_queries.current_terms().version,
+            requester=identity,
+        )
+    # The same person after the identity provider changed their address: the key counts.
+    moved = requester.RequesterIdentity(
+        email="hanako.sato@example.ac.jp",
+        via="oidc",
+        key="idp|42",
+        signed_in_at=dt.datetime.now(dt.UTC).isoformat(),
+    )
+    page = client.get("/my/?lang=en").content.decode()
+    for inquiry in (mine, chat.conversation.inquiry, call.call.inquiry):
+        assert inquiry.reference in page
+    assert theirs.reference not in page and "他人の件" not in page
+    assert "Online call" in page and "Chat" in page
+    assert {i.pk for i in access_of(moved)} == {chat.conversation.inquiry.pk, call.call.inquiry.pk}
+    # Each row links to the inquiry's own page, as the mails do.
+    link = re.search(r'href="(/t/[^"]+/)"', page)
+    assert link and client.get(link.group(1)).status_code == 200
+
+
+def access_of(identity):
+    from madoguchi.inquiries import access
+
+    return access.requester_inquiries(identity)
+
+
+@pytest.mark.django_db
+def test_the_form_is_prefilled_and_what_is_sent_stays_theirs(client):
+    _sign_in(client, name="佐藤 花子", member_category="faculty_fulltime", key="idp|7")
+    form = client.get("/form/?lang=en").content.decode()
+    assert f'value="{ADDRESS}"' in form and 'value="佐藤 花子"' in form
+    assert re.search(r'<option value="faculty_fulltime"[^>]*selected', form)
+
+
+@pytest.mark.django_db
+def test_a_form_sent_while_signed_in_keeps_the_identity_providers_key(client, categories):
+    from .test_intake import form_data
+
+    _sign_in(client, "taro@example.ac.jp", via="oidc", key="idp|99")
+    assert client.post("/form/?lang=ja", form_data()).status_code == 302
+    # Another address typed in the form: not theirs by key (only by that address).
+    other = form_data(
+        submission_key="m" * 32, email="else@example.ac.jp", email_confirm="else@example.ac.jp"
+    )
+    assert client.post("/form/?lang=ja", other).status_code == 302
+    assert dict(Inquiry.objects.values_list("requester_email", "requester_key")) == {
+        "taro@example.ac.jp": "idp|99",
+        "else@example.ac.jp": "",
+    }

@@ -40,8 +40,10 @@ class RequesterIdentity:
 
 
 def _session(holder: Any) -> Any:
-    """A request, or a session itself (a WebSocket scope's)."""
-    return getattr(holder, "session", holder)
+    """A request, or a session itself (a WebSocket scope's); None without one."""
+    if hasattr(holder, "session"):
+        return holder.session
+    return holder if callable(getattr(holder, "get", None)) else None
 
 
 def current(holder: Any) -> RequesterIdentity | None:

@@ -212,6 +212,7 @@ def do_start(
                 lang=lang,
                 requester_name=visitor or _("Call visitor"),
                 requester_email=requester.email if requester else "",
+                requester_key=requester.key if requester else "",
                 priority=Priority.P3,
             )
             first = inquiry_actions.do_open_inquiry(inquiry, body=topic)

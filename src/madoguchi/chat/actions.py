@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from madoguchi.accounts.requester import RequesterIdentity
 from madoguchi.accounts.roles import is_desk_staff, sees_restricted
 from madoguchi.core.clock import now
 from madoguchi.core.events import publish_on_commit, user_group
@@ -164,15 +165,21 @@ def _chat_subject(body: str) -> str:
 
 
 def do_start(
-    body: str, *, client_id: str, lang: str, page_url: str = "", answer: bool = True
+    body: str,
+    *,
+    client_id: str,
+    lang: str,
+    page_url: str = "",
+    answer: bool = True,
+    requester: RequesterIdentity | None = None,
 ) -> Turn:
     """The first message: the conversation and its inquiry are made (kept solved and
     flagged "bot" while only the bot talks), the bot answers. ``answer=False`` leaves the
     answer to ``do_bot_answer``, so that the socket can acknowledge the stored message
-    first."""
+    first. A signed-in requester's chat is theirs: their name, address and key."""
     lang = "en" if lang == "en" else "ja"
     secret = secrets.token_urlsafe(32)
-    name = queries.visitor_name(lang)
+    name = (requester.name[:100] if requester else "") or queries.visitor_name(lang)
     with transaction.atomic():
         inquiry = Inquiry(
             channel=Channel.CHAT,
@@ -182,7 +189,9 @@ def do_start(
             subject=_chat_subject(body) or "—",
             lang=lang,
             requester_name=name,
-            requester_email="",
+            requester_email=requester.email if requester else "",
+            requester_key=requester.key if requester else "",
+            member_category=requester.member_category if requester else "",
             priority=Priority.P3,
             flags=["bot"],
         )

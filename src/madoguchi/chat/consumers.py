@@ -23,6 +23,7 @@ from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
+from madoguchi.accounts import requester
 from madoguchi.core import realtime
 from madoguchi.core.events import GROUP_WAITING, requester_group
 from madoguchi.core.ratelimit import Bucket, hit, scope_client_address
@@ -214,6 +215,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 lang=self.lang,
                 page_url=self.page,
                 answer=False,
+                requester=await self._run(requester.current, self.scope.get("session")),
             )
             await self.send_json({"t": "token", "token": turn.secret})
             await self.send_json({"t": "ack", "cid": cid, "seq": turn.message.pk})
@@ -261,6 +263,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         category = data.get("member_category") or ""
         if not isinstance(category, str):
             raise ChatError(self._t(INVALID), "invalid")
+        identity = await self._run(requester.current, self.scope.get("session"))
+        if identity is not None and identity.member_category:
+            category = identity.member_category  # what the identity provider said counts
         offer = await self._run(actions.do_request_person, conversation, member_category=category)
         await self.send_json(
             {

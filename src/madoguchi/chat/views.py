@@ -21,6 +21,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from madoguchi.accounts import requester
 from madoguchi.core.i18n import desk_lang
 from madoguchi.core.middleware import content_security_policy
 from madoguchi.core.ratelimit import client_address, hit
@@ -112,7 +113,9 @@ def _context(request: HttpRequest, *, embedded: bool) -> dict[str, Any]:
         "strings": _strings(),
         "form_url": reverse("inquiry-form"),
         "member_categories": MemberCategory.choices,
-        "ask_category": Entitlement.objects.exists(),
+        # Asked only where entitlements restrict some requesters and sign-in did not tell.
+        "ask_category": Entitlement.objects.exists()
+        and not getattr(requester.current(request), "member_category", ""),
         "max_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         "max_file_bytes": settings.MAX_ATTACHMENT_BYTES,
     }

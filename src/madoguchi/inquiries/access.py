@@ -250,6 +250,19 @@ def access_inquiry_by_token(token: str, *, for_update: bool = False) -> Inquiry:
     return inquiry
 
 
+def requester_inquiries(identity: Any) -> QuerySet[Inquiry]:
+    """A signed-in requester's own inquiries, from every channel ("my inquiries"): those
+    made under their identity-provider key, or sent from the address they proved. Only
+    what they sent themselves: an inquiry without an address (a chat before it was taken
+    over, say) is theirs only by its key."""
+    if identity is None or not identity.email:
+        return Inquiry.objects.none()
+    mine = Q(requester_email__iexact=identity.email)
+    if identity.key:
+        mine |= Q(requester_key=identity.key)
+    return Inquiry.objects.filter(mine).order_by("-updated_at")
+
+
 def requester_messages(inquiry: Inquiry) -> QuerySet[Message]:
     return inquiry.messages.filter(kind__in=PUBLIC_KINDS).prefetch_related("attachments")
 

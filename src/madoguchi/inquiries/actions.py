@@ -71,6 +71,8 @@ class NewInquiry:
     mail_message_id: str = ""
     body_html: str = ""
     send_confirmation: bool = True
+    # A signed-in requester's identity-provider key (accounts.requester), when there is one.
+    requester_key: str = ""
 
 
 def _fingerprint(data: NewInquiry) -> str:
@@ -187,6 +189,7 @@ def do_create_inquiry(
                 lang="en" if data.lang.startswith("en") else "ja",
                 requester_name=data.name,
                 requester_email=data.email,
+                requester_key=data.requester_key,
                 common_id=data.common_id,
                 affiliation=data.affiliation,
                 member_category=data.member_category,

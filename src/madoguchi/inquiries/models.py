@@ -128,6 +128,9 @@ class Inquiry(models.Model):
 
     requester_name = models.CharField(_("name"), max_length=100)
     requester_email = models.EmailField(_("email address"), max_length=254, db_index=True)
+    # The identity provider's stable key of a signed-in requester (accounts.requester):
+    # their inquiries stay theirs when their mail address changes.
+    requester_key = models.CharField(max_length=300, blank=True, db_index=True)
     common_id = models.CharField(_("common ID"), max_length=10, blank=True, db_index=True)
     affiliation = models.CharField(_("faculty / graduate school"), max_length=100, blank=True)
     member_category = models.CharField(

@@ -14,5 +14,6 @@ urlpatterns = [
         name="requester-attachment",
     ),
     path("signin/", signin.signin, name="requester-signin"),
+    path("my/", views.my_inquiries, name="my-inquiries"),
     path("consent/<str:token>/", views.handback_consent, name="handback-consent"),
 ]

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from madoguchi.accounts import requester
 from madoguchi.core.i18n import desk_lang
 from madoguchi.core.ratelimit import client_address, hit
 from madoguchi.inquiries import access, actions
@@ -72,13 +75,17 @@ def _lang() -> str:
 
 
 def _form_page(request: HttpRequest, form_class: type[InquiryForm], template: str) -> HttpResponse:
+    identity = requester.current(request)
     if request.method == "POST":
         if not hit("intake", client_address(request), settings.INTAKE_RATE_LIMIT):
             return render(request, "intake/rate_limited.html", status=429)
         form = form_class(request.POST, request.FILES)
         if form.is_valid():
+            data = form.to_new_inquiry(_lang())
+            if identity is not None and data.email.lower() == identity.email:
+                data.requester_key = identity.key  # theirs, also after a change of address
             submission = actions.do_create_inquiry(
-                form.to_new_inquiry(_lang()),
+                data,
                 channel="sensitive_form" if form.sensitive else "form",
                 files=form.cleaned_data.get("attachments") or [],
                 submission_key=form.cleaned_data.get("submission_key") or None,
@@ -90,6 +97,12 @@ def _form_page(request: HttpRequest, form_class: type[InquiryForm], template: st
             return redirect("form-done")
     else:
         initial = {"submission_key": secrets.token_urlsafe(24)}
+        if identity is not None:  # what the sign-in told: the requester need not type it
+            initial.update(email=identity.email, email_confirm=identity.email)
+            if identity.name:
+                initial["name"] = identity.name
+            if identity.member_category:
+                initial["member_category"] = identity.member_category
         if request.GET.get("category"):
             initial["category"] = request.GET["category"][:40]
         # Pre-filled from a chat that moved to the form (the widget's "send by the form").
@@ -188,3 +201,18 @@ def handback_consent(request: HttpRequest, token: str) -> HttpResponse:
             pass
         proposal.refresh_from_db()
     return render(request, "intake/handback.html", {"proposal": proposal})
+
+
+def my_inquiries(request: HttpRequest) -> HttpResponse:
+    """A signed-in requester's inquiries from every channel, newest first, each with its
+    status and the link to its page (the same page the mails link to)."""
+    identity = requester.current(request)
+    if identity is None:
+        return redirect(reverse("requester-signin") + "?" + urlencode({"next": request.path}))
+    rows = [
+        {"inquiry": inquiry, "token": access.requester_token(inquiry)}
+        for inquiry in access.requester_inquiries(identity)[:200]
+    ]
+    response = render(request, "intake/my.html", {"identity": identity, "rows": rows})
+    response["Cache-Control"] = "private, no-store"
+    return response
