@@ -665,3 +665,71 @@ def test_a_call_relayed_through_turn_shares_no_address(relay_desk, media, reques
         assert set(pair["seen"]) == {"relay"}, pair
         assert pair["port"] in relay_desk.turn.relay_ports, pair  # type: ignore[attr-defined]
     end_from_the_console(operator, page)
+
+
+# --- one case across channels ---------------------------------------------------------------
+
+CHAT_OPEN = """
+from madoguchi.sla.models import BusinessSchedule, ChannelHours
+ChannelHours.objects.update_or_create(
+    channel="chat", defaults={"schedule": BusinessSchedule.objects.get(name="calls-e2e-open")})
+"""
+
+
+def test_a_chat_becomes_a_call_then_an_email_answer_on_one_inquiry(call_desk, operator, requester):
+    call_desk.manage(CHAT_OPEN)
+    chat = requester()
+    chat.goto(call_desk.url + "/chat/?lang=ja")
+    expect(chat.locator("#chat")).to_have_attribute("data-connected", "1")
+    box = chat.locator("#chat-input")
+    box.fill("担当者と話したいです e2e-chat-call")
+    box.press("Enter")
+    offer = chat.locator("li.chat-msg.bot [data-offer=person]").last
+    expect(offer).to_be_visible()
+    offer.click()
+    if chat.locator("#chat-category").is_visible():
+        chat.locator("#chat-member").select_option("student_current")
+        chat.locator("#chat-member-go").click()
+    expect(chat.locator("#chat")).to_have_attribute("data-state", "queued")
+
+    # The operator takes the chat, then offers a call in it ("let's talk").
+    operator.goto(call_desk.url + "/console/chat/")
+    row = operator.locator("table.chat-queue tbody tr", has_text="e2e-chat-call")
+    expect(row).to_be_visible()
+    reference = row.get_attribute("data-reference")
+    row.get_by_role("button").click()
+    expect(operator).to_have_url(re.compile(f"/console/i/{reference}/"))
+    operator.get_by_role("button", name="オンライン通話を提案").click()
+
+    # The requester's chat gets a link with a code for that operator: no queue.
+    link = chat.locator("li.chat-msg.event a.call-offer")
+    expect(link).to_be_visible()
+    with chat.context.expect_page() as opened:
+        link.click()
+    page = opened.value
+    expect(page.locator("#call")).to_have_attribute("data-connected", "1")
+    page.locator("#call-accept").check()
+    page.locator("#call-code button[type=submit]").click()
+    expect(page.locator("#call")).to_have_attribute("data-state", "active")
+    operator.goto(f"{call_desk.url}/console/calls/{reference}/")
+    both_connected(page, operator)
+
+    # The operator will answer by mail: the requester leaves an address; the case is one.
+    operator.locator("form[data-action=mail] button").click()
+    expect(page.locator("#call")).to_have_attribute("data-state", "email")
+    page.locator("#call-mail-address").fill("e2e-chat-call@example.ac.jp")
+    page.locator("#call-mail button[type=submit]").click()
+    expect(page.locator("#call-mail")).to_be_hidden()
+    found = (
+        call_desk.manage(
+            "from madoguchi.inquiries.models import Inquiry;"
+            f"i = Inquiry.objects.get(reference={reference!r});"
+            "print(i.channel, i.requester_email, i.calls.count(), hasattr(i, 'chat'),"
+            " sorted({m.meta.get('event', '') for m in i.messages.all()} - {''}))"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    channel, email, calls, has_chat, events = found.split(" ", 4)
+    assert (channel, email, calls, has_chat) == ("chat", "e2e-chat-call@example.ac.jp", "1", "True")
+    assert "admitted" in events and "by_mail" in events and "call_offered" in events
