@@ -326,6 +326,28 @@ def test_unrouted_mail_is_for_faculty_only(client, world, role):
         expect_denied(role, response)
 
 
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    "route", ["/console/audit/", "/console/audit/export.csv", "/console/reports/sla/"]
+)
+def test_the_audit_log_and_reports_are_for_faculty_and_admins(client, world, role, route):
+    """The audit log (every lane, restricted entries included) and the supervisors'
+    reports: faculty staff and administrators only."""
+    users, inquiries = world
+    login(client, users, role)
+    response = client.get(route)
+    if role in ("faculty", "admin"):
+        assert response.status_code == 200
+        if "audit" in route:
+            content = (
+                b"".join(response.streaming_content) if response.streaming else response.content
+            ).decode()
+            for inquiry in inquiries.values():
+                assert inquiry.reference in content
+    else:
+        expect_denied(role, response)
+
+
 # --- live chat -------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@ from django.urls import path
 from madoguchi.calls import console_views as calls
 from madoguchi.chat import console_views as chat
 
-from . import views
+from . import audit_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -16,6 +16,8 @@ urlpatterns = [
     path("files/<int:attachment_id>/inline/", views.inline_image, name="inline-image"),
     path("mail-review/", views.mail_review, name="mail-review"),
     path("reports/sla/", views.sla_report, name="sla-report"),
+    path("audit/", audit_views.audit_log, name="audit"),
+    path("audit/export.csv", audit_views.audit_export, name="audit-export"),
     path("chat/", views.live_panel, name="chat"),
     path("chat/queue/", chat.panel_fragment, name="chat-queue"),
     path("chat/availability/", chat.availability, name="chat-availability"),

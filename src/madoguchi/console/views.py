@@ -99,6 +99,37 @@ class ActionForm(TextCheckedForm):
     attachments = MultipleFileField()
 
 
+def consent_ledger(inquiry: Any) -> list[dict[str, Any]]:
+    """The inquiry's consent ledger, oldest first: the call terms each call accepted and
+    every screenshot asked, allowed, denied, stored and deleted (calls.models.Consent), and
+    each hand-back asked and how the requester answered."""
+    from madoguchi.calls.models import ConsentKind
+
+    entries: list[dict[str, Any]] = []
+    for consent in call_queries.consent_ledger(inquiry):
+        detail = ""
+        if consent.kind == ConsentKind.TERMS:
+            detail = _("Terms of use, version %(version)s") % {
+                "version": consent.detail.get("version", "?")
+            }
+        entries.append(
+            {"at": consent.created_at, "label": consent.get_kind_display(), "detail": detail}
+        )
+    for proposal in inquiry.handbacks.all():
+        entries.append(
+            {
+                "at": proposal.created_at,
+                "label": _("Hand-back to student staff asked"),
+                "detail": "",
+            }
+        )
+        if proposal.decided_at is not None:
+            entries.append(
+                {"at": proposal.decided_at, "label": proposal.get_status_display(), "detail": ""}
+            )
+    return sorted(entries, key=lambda e: e["at"])
+
+
 def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
     inquiry = access.access_inquiry(request.user, reference)
     User = get_user_model()
@@ -122,6 +153,7 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
         "can_unassign": inquiry.assignee_id is not None and access.can_assign(user, inquiry, None),
         "sees_sensitive_fields": access.sees_sensitive_fields(user),
         "handbacks": inquiry.handbacks.all(),
+        "consents": consent_ledger(inquiry),
         "handback_pending": inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).exists(),
         "is_faculty": sees_restricted(request.user),
         # A held mail names the inquiry it claimed to answer: only for those who may see it.

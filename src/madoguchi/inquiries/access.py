@@ -119,6 +119,12 @@ def access_attachment(user: Any, attachment_id: int) -> Attachment:
         raise Http404 from None
 
 
+def can_browse_audit(user: Any) -> bool:
+    """The audit log's own pages (browse, export): faculty staff and administrators.
+    Student staff see an inquiry's history on its page only (``visible_audit_events``)."""
+    return sees_restricted(user)
+
+
 def visible_audit_events(user: Any):  # noqa: ANN201 - a QuerySet of AuditEvent
     from madoguchi.privacy.models import AuditEvent
 
