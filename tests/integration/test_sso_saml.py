@@ -694,3 +694,35 @@ def test_admin_sees_the_saml_settings(client, settings, federation):
     page = client.get("/admin/sso/externalidentity/settings/").content.decode()
     assert "MADOGUCHI_SAML_IDP_ENTITY_ID" in page and IDP in page
     assert f"{settings.SITE_URL}/sso/saml/acs/" in page and "desk → faculty" in page
+
+
+def test_an_encrypted_signed_assertion_is_decrypted_with_the_desks_key(client, federation):
+    """Shibboleth IdPs encrypt to the certificate in the SP metadata by default."""
+    idp = federation["idp"]
+    args, relay = idp.read_request(start(client, "requester"))
+    identity = person("enc@example.ac.jp", **{MAIL: ["enc@example.ac.jp"]})
+    answer = idp.answer(
+        args, identity, encrypt_assertion=True, encrypt_assertion_self_contained=True
+    )
+    assert "EncryptedAssertion" in str(answer)
+    response = client.post("/sso/saml/acs/", idp.form(answer, relay, args["destination"]))
+    assert response.status_code == 302, response.content[:1500]
+    signed_in = requester.current(client.session)
+    assert signed_in is not None and signed_in.email == "enc@example.ac.jp"
+
+
+def test_an_encrypted_unsigned_assertion_is_refused(client, federation):
+    idp = federation["idp"]
+    args, relay = idp.read_request(start(client, "requester"))
+    answer = idp.answer(
+        args,
+        GOOD,
+        sign_assertion=False,
+        sign_response=True,
+        encrypt_assertion=True,
+        encrypt_assertion_self_contained=True,
+    )
+    assert "EncryptedAssertion" in str(answer)
+    response = client.post("/sso/saml/acs/", idp.form(answer, relay, args["destination"]))
+    refused(response, "signature")  # what was inside is known only after decryption
+    assert requester.current(client.session) is None
