@@ -264,10 +264,35 @@ if OIDC_DISCOVERY_URL and not OIDC_CLIENT_ID:
     raise ImproperlyConfigured(
         "MADOGUCHI_OIDC_DISCOVERY_URL is set but MADOGUCHI_OIDC_CLIENT_ID is not"
     )
+# SAML 2.0 sign-in (sso.saml, docs/sso.md: GakuNin, a campus Shibboleth IdP): on when the
+# IdP's entity id, its metadata (a URL, whose signature MADOGUCHI_SAML_IDP_CERT_FILE must
+# verify, or a file) and the desk's own key pair are set. The desk's entity id is
+# SITE_URL + /sso/saml/metadata/, its assertion consumer SITE_URL + /sso/saml/acs/.
+SAML_IDP_METADATA_URL = env("MADOGUCHI_SAML_IDP_METADATA_URL").strip()
+SAML_IDP_METADATA_FILE = env("MADOGUCHI_SAML_IDP_METADATA_FILE").strip()
+SAML_IDP_CERT_FILE = env("MADOGUCHI_SAML_IDP_CERT_FILE").strip()
+SAML_IDP_ENTITY_ID = env("MADOGUCHI_SAML_IDP_ENTITY_ID").strip()
+SAML_SP_KEY_FILE = env("MADOGUCHI_SAML_SP_KEY_FILE").strip()
+SAML_SP_CERT_FILE = env("MADOGUCHI_SAML_SP_CERT_FILE").strip()
+SAML_NAME = env("MADOGUCHI_SAML_NAME").strip()  # the button's label; empty: a generic one
+# The attribute that is the person's stable key: eduPersonPrincipalName, eduPersonTargetedID,
+# pairwise-id, subject-id (or any attribute's name or urn:oid).
+SAML_KEY_ATTRIBUTE = env("MADOGUCHI_SAML_KEY_ATTRIBUTE", "eduPersonPrincipalName").strip()
+# affiliation value=member category; empty: MADOGUCHI_OIDC_CATEGORY_MAP's, or its default.
+SAML_CATEGORY_MAP = env("MADOGUCHI_SAML_CATEGORY_MAP")
+# isMemberOf value=staff tier (student or faculty). Empty: administrators set tiers.
+SAML_STAFF_GROUPS = env("MADOGUCHI_SAML_STAFF_GROUPS")
+# Leeway for NotBefore/NotOnOrAfter, seconds (at most 180).
+SAML_CLOCK_SKEW_SECONDS = min(180, max(0, env_int("MADOGUCHI_SAML_CLOCK_SKEW_SECONDS", 120)))
+# IdP-initiated (unsolicited) responses: off; when on, they sign requesters in only.
+SAML_ALLOW_UNSOLICITED = env_bool("MADOGUCHI_SAML_ALLOW_UNSOLICITED", False)
+SAML_HTTP_TIMEOUT_SECONDS = env_int("MADOGUCHI_SAML_HTTP_TIMEOUT_SECONDS", 30)
+_saml_on = bool(SAML_IDP_ENTITY_ID and (SAML_IDP_METADATA_URL or SAML_IDP_METADATA_FILE))
 # Requesters may sign in with a code mailed to any address: by default only where no
 # identity provider is configured (with one, "signed in" means a member's account).
 REQUESTER_CODE_SIGNIN = env_bool(
-    "MADOGUCHI_REQUESTER_CODE_SIGNIN", not (OIDC_DISCOVERY_URL and OIDC_CLIENT_ID)
+    "MADOGUCHI_REQUESTER_CODE_SIGNIN",
+    not (OIDC_DISCOVERY_URL and OIDC_CLIENT_ID) and not _saml_on,
 )
 
 # Staff two-factor sign-in (staffauth/, docs/staff-sign-in.md): "none" (offered, not required),

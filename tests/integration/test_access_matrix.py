@@ -1314,12 +1314,40 @@ def test_sso_routes(client, world, role, settings):
     assert "_auth_user_id" not in client.session
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_saml_routes(client, world, role, settings, tmp_path):
+    from tests.integration.conftest import make_key_pair
+
+    users, _ = world
+    login(client, users, role)
+    settings.SAML_IDP_ENTITY_ID = settings.SAML_IDP_METADATA_URL = ""
+    settings.SAML_IDP_METADATA_FILE = settings.SAML_SP_KEY_FILE = settings.SAML_SP_CERT_FILE = ""
+    assert client.get("/sso/saml/metadata/").status_code == 404  # not configured
+    assert client.get("/sso/saml/login/?as=staff").status_code == 404
+    assert client.post("/sso/saml/acs/", {"SAMLResponse": "x"}).status_code == 404
+    # The SP metadata is public once the key pair is set (the federation registers it).
+    settings.SAML_SP_KEY_FILE, settings.SAML_SP_CERT_FILE = make_key_pair(tmp_path, "desk")
+    response = client.get("/sso/saml/metadata/")
+    assert response.status_code == 200 and b"EntityDescriptor" in response.content
+    # An IdP whose metadata cannot be fetched (the discard port): a page, for whoever asks.
+    settings.SAML_IDP_ENTITY_ID = "https://idp.example.ac.jp/idp/shibboleth"
+    settings.SAML_IDP_METADATA_URL = "http://127.0.0.1:9/metadata.xml"
+    settings.SAML_IDP_CERT_FILE = settings.SAML_SP_CERT_FILE
+    settings.SAML_HTTP_TIMEOUT_SECONDS = 2
+    assert client.get("/sso/saml/login/?as=staff").status_code == 502
+    # Without a sign-in of its own in the session, the ACS signs nobody in.
+    response = client.post("/sso/saml/acs/", {"SAMLResponse": "PHg+", "RelayState": "x"})
+    assert response.status_code in (200, 400)  # 200: the page that posts it again
+    assert response.wsgi_request.user.is_authenticated == (role != "anonymous")
+    assert client.get("/sso/saml/acs/").status_code == 405
+
+
 @pytest.mark.parametrize("tier", ["student", "faculty", ""])
 @pytest.mark.parametrize("lane", LANES)
 def test_users_made_by_a_sign_in_see_what_their_tier_sees(client, world, tier, lane):
     """Identity never widens access: an account the identity provider made is a role like
     any other (no mapped group: no console at all)."""
-    from madoguchi.sso.actions import do_oidc_staff_sign_in
+    from madoguchi.sso.actions import do_staff_sign_in
     from madoguchi.sso.claims import Person
 
     person = Person(
@@ -1330,9 +1358,7 @@ def test_users_made_by_a_sign_in_see_what_their_tier_sees(client, world, tier, l
         member_category="",
         groups=(f"g-{tier}",) if tier else ("g-unmapped",),
     )
-    result = do_oidc_staff_sign_in(
-        person, staff_groups={"g-student": "student", "g-faculty": "faculty"}
-    )
+    result = do_staff_sign_in(person, staff_groups={"g-student": "student", "g-faculty": "faculty"})
     assert result.allowed == bool(tier)
     client.force_login(result.user)
     role = tier or "plain"
