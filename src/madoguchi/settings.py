@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "madoguchi.chat",
     "madoguchi.calls",
     "madoguchi.console",
+    "madoguchi.retention",
     "madoguchi.sso",
     "madoguchi.staffauth",
     "madoguchi.web",
@@ -212,6 +213,7 @@ HOUSEKEEPING = [
     "madoguchi.chat.actions.do_sweep",
     "madoguchi.calls.actions.do_sweep",
     "madoguchi.kb.learning.purge_old",
+    "madoguchi.retention.policy.scheduled",
 ]
 
 # --- auth -------------------------------------------------------------------------------
@@ -393,6 +395,10 @@ INTAKE_RATE_LIMIT = env("MADOGUCHI_INTAKE_RATE_LIMIT", "20/600")
 KB_SUGGEST_RATE_LIMIT = env("MADOGUCHI_KB_SUGGEST_RATE_LIMIT", "120/600")
 # Questions the answer bot was asked are kept this many days (0: not logged at all).
 BOT_LOG_DAYS = env_int("MADOGUCHI_BOT_LOG_DAYS", 180)
+# Retention (retention/, docs/privacy.md): the rules are set in the admin; they are applied
+# once every this many hours, this many inquiries per transaction.
+RETENTION_INTERVAL_HOURS = env_int("MADOGUCHI_RETENTION_INTERVAL_HOURS", 24)
+RETENTION_BATCH = env_int("MADOGUCHI_RETENTION_BATCH", 200)
 # --- live chat --------------------------------------------------------------------------
 # Sites allowed to embed the widget (frame-ancestors), space- or comma-separated origins,
 # e.g. "https://www.example.ac.jp https://help.example.ac.jp". The desk itself always may.

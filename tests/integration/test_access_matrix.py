@@ -150,6 +150,8 @@ ACTIONS = [
     ("handback", {"body": "x"}),
     ("unassign", {}),
     ("revoke_link", {}),
+    ("hold", {"body": "reason"}),
+    ("unhold", {}),
 ]
 
 
@@ -160,7 +162,7 @@ def test_actions_on_hidden_inquiries_are_denied(client, world, role, lane):
     users, inquiries = world
     login(client, users, role)
     inquiry = inquiries[lane]
-    state = ("status", "priority", "link_version", "assignee_id")
+    state = ("status", "priority", "link_version", "assignee_id", "legal_hold")
     before = (inquiry.messages.count(), *(getattr(inquiry, f) for f in state))
     for action, data in ACTIONS:
         response = client.post(f"/console/i/{inquiry.reference}/do/{action}/", data)

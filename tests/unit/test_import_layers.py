@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("intake", "inbound", "kb", "sso", "staffauth"),
     ("chat",),  # live chat (the bot answers from the knowledge base)
     ("calls",),  # online calls (operators on duty and addresses as for chat)
-    ("console", "demo"),  # the staff console; demo data
+    ("console", "demo", "retention"),  # the staff console; demo data
 ]
 
 WIRING = {"cli", "urls", "routing", "settings", "asgi", "wsgi", "__main__"}

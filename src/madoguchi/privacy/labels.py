@@ -66,6 +66,12 @@ VERB_LABELS = {
     "kb.questions_dismissed": pgettext_lazy("audit", "Questions dismissed"),
     "auth.sso_signed_in": pgettext_lazy("audit", "Signed in through the identity provider"),
     "auth.sso_refused": pgettext_lazy("audit", "Sign-in through the identity provider refused"),
+    "inquiry.anonymised": pgettext_lazy("audit", "Inquiry anonymised"),
+    "inquiry.files_deleted": pgettext_lazy("audit", "Files deleted (retention)"),
+    "inquiry.held": pgettext_lazy("audit", "Legal hold placed"),
+    "inquiry.hold_released": pgettext_lazy("audit", "Legal hold released"),
+    "retention.run": pgettext_lazy("audit", "Retention rules applied"),
+    "retention.dry_run": pgettext_lazy("audit", "Retention rules tried (dry run)"),
     "requester.code_sent": pgettext_lazy("audit", "Sign-in code mailed to a requester"),
     "requester.signed_in": pgettext_lazy("audit", "A requester signed in"),
 }
