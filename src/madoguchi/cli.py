@@ -9,6 +9,7 @@ madoguchi mail receive [--host H] [--port P] [--smtp] run the LMTP (or SMTP) rec
 madoguchi mail fetch                                  fetch once from the IMAP mailboxes
 madoguchi mail retry                                  retry pending outgoing mail now
 madoguchi kb import FILE.jsonl | import-markdown PATH | export [FILE]
+madoguchi stats [--from D] [--to D] --by F[,F] [--format csv|json]   suppressed counts
 madoguchi hours ... / madoguchi bot ...               see ``madoguchi hours --help`` etc.
 madoguchi manage ARGS...                              any Django management command
 """
@@ -240,6 +241,17 @@ def cmd_kb(args: argparse.Namespace) -> int:
     return 0 if not report.errors else 1
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from madoguchi.stats import cli as stats_cli
+
+    problem = stats_cli.check(args)
+    if problem:
+        print(f"madoguchi stats: error: {problem}", file=sys.stderr)
+        return 2
+    _setup()
+    return stats_cli.run(args)
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
     from django.core.management import execute_from_command_line
@@ -303,6 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", default="ja", choices=["ja", "en"], help="import-markdown: the pages' language"
     )
     p.set_defaults(func=cmd_kb)
+
+    from madoguchi.stats import cli as stats_cli
+
+    p = sub.add_parser(
+        "stats", help="counts of inquiries with small counts suppressed (CSV or JSON)"
+    )
+    stats_cli.add_arguments(p)
+    p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("manage", help="a Django management command", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -68,6 +68,8 @@ VERB_LABELS = {
     "auth.sso_refused": pgettext_lazy("audit", "Sign-in through the identity provider refused"),
     "requester.code_sent": pgettext_lazy("audit", "Sign-in code mailed to a requester"),
     "requester.signed_in": pgettext_lazy("audit", "A requester signed in"),
+    "stats.release_created": pgettext_lazy("audit", "Statistics release drafted"),
+    "stats.release_published": pgettext_lazy("audit", "Statistics release published"),
 }
 
 
