@@ -24,7 +24,7 @@ from . import actions, queries
 from .export import BOM, wide_csv
 from .forms import ReleaseForm
 from .models import StatisticsRelease
-from .tables import for_display
+from .tables import FIELD_LABELS, for_display
 
 
 def _require_publisher(request: HttpRequest) -> None:
@@ -45,7 +45,10 @@ def releases(request: HttpRequest) -> HttpResponse:
             acting_user=request.user,
         )
         return redirect("stats_console:release", release_id=release.pk)
-    rows = queries.visible_releases(request.user)[:200]
+    rows = [
+        (r, " × ".join(str(FIELD_LABELS.get(f, f)) for f in r.breakdowns))
+        for r in queries.visible_releases(request.user)[:200]
+    ]
     return render(
         request,
         "stats/console_releases.html",
