@@ -285,3 +285,20 @@ def test_cli_period_backwards_exits_2(capsys):
 
     assert main(["stats", "--by", "lang", "--from", "2026-12-01", "--to", "2026-11-01"]) == 2
     assert "--from must not be after --to" in capsys.readouterr().err
+
+
+def test_the_installed_command_refuses_bad_arguments_with_status_2(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MADOGUCHI_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-m", "madoguchi", "stats", "--by", "channel,nope"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "unknown field 'nope'" in done.stderr and done.stdout == ""

@@ -142,3 +142,9 @@ def test_long_csv_lists_every_entry_with_keys() -> None:
         "*,en,x",
         "*,*,40",
     ]
+
+
+def test_an_empty_period_is_all_zeros_and_nothing_hidden() -> None:
+    out = suppress_two_way([[0, 0], [0, 0]], threshold=10)
+    assert all(e == Entry(SHOWN, 0) for row in out.cells for e in row)
+    assert out.total == Entry(SHOWN, 0) and not out.withheld
