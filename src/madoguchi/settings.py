@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "madoguchi.retention",
     "madoguchi.sso",
     "madoguchi.staffauth",
+    "madoguchi.stats",
     "madoguchi.web",
 ]
 
@@ -302,6 +303,14 @@ REQUESTER_CODE_SIGNIN = env_bool(
 STAFF_2FA_REQUIRED = env("MADOGUCHI_STAFF_2FA_REQUIRED", "none").strip().lower() or "none"
 if STAFF_2FA_REQUIRED not in ("none", "faculty", "all"):
     raise ImproperlyConfigured("MADOGUCHI_STAFF_2FA_REQUIRED must be 'none', 'faculty' or 'all'")
+# Publishable statistics (stats/, docs/privacy.md): counts from 1 to STATS_MIN_CELL - 1
+# are shown as "< N"; shown counts are rounded to a multiple of STATS_ROUND_TO (1: none).
+STATS_MIN_CELL = env_int("MADOGUCHI_STATS_MIN_CELL", 10)
+STATS_ROUND_TO = env_int("MADOGUCHI_STATS_ROUND_TO", 1)
+if STATS_MIN_CELL < 1 or STATS_ROUND_TO < 1:
+    raise ImproperlyConfigured(
+        "MADOGUCHI_STATS_MIN_CELL and MADOGUCHI_STATS_ROUND_TO must be at least 1"
+    )
 # A signed-in session ends after this long without activity, and this long after signing
 # in whatever happens (staffauth.lifetime; 0: no such limit).
 SESSION_IDLE_MINUTES = env_int("MADOGUCHI_SESSION_IDLE_MINUTES", 120)

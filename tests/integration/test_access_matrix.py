@@ -350,6 +350,30 @@ def test_the_audit_log_and_reports_are_for_faculty_and_admins(client, world, rol
         expect_denied(role, response)
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_a_requesters_data_is_for_faculty_and_admins(client, world, role):
+    """Export and erasure of one requester's data: faculty staff and administrators, over
+    every lane; for anyone else the pages do not exist and nothing changes."""
+    from madoguchi.inquiries.models import Inquiry
+
+    users, inquiries = world
+    login(client, users, role)
+    email = inquiries["sensitive"].requester_email
+    found = client.get(f"/console/privacy/requester/?email={email}")
+    exported = client.post("/console/privacy/requester/export/", {"email": email})
+    erased = client.post("/console/privacy/requester/erase/", {"email": email, "confirm": "yes"})
+    if role in ("faculty", "admin"):
+        assert (
+            found.status_code == 200 and inquiries["sensitive"].reference in found.content.decode()
+        )
+        assert exported.status_code == 200 and exported["Content-Type"] == "application/zip"
+        assert Inquiry.objects.get(pk=inquiries["sensitive"].pk).anonymised_at is not None
+    else:
+        for response in (found, exported, erased):
+            expect_denied(role, response)
+        assert not Inquiry.objects.filter(anonymised_at__isnull=False).exists()
+
+
 # --- live chat -------------------------------------------------------------------------------
 
 
@@ -1424,3 +1448,93 @@ def test_staff_sign_in_routes(client, world, role):
         for response in (listing, reset):
             assert response.status_code == 302 and "/admin/login/" in response["Location"]
         assert TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+# --- statistics releases (stats/, issue 15) ---------------------------------------------------
+# Building, previewing and publishing are for faculty staff and administrators (student
+# staff: 404, as for anything restricted); a published release is public, a draft is not.
+
+STATS_CONSOLE_GET = ["/console/statistics/", "/console/statistics/{draft}/"]
+STATS_PUBLIC = [
+    "/statistics/",
+    "/statistics/{published}/",
+    "/statistics/{published}/csv/",
+    "/statistics/{published}/json/",
+]
+STATS_DRAFT_PUBLIC = [
+    "/statistics/{draft}/",
+    "/statistics/{draft}/csv/",
+    "/statistics/{draft}/json/",
+]
+
+
+@pytest.fixture
+def releases(world):
+    from madoguchi.stats import actions as stats_actions
+
+    users, _ = world
+
+    def release():
+        return stats_actions.do_create_release(
+            dt.date(2026, 1, 1), dt.date(2026, 12, 31), ["channel"], acting_user=users["faculty"]
+        )
+
+    published = release()
+    stats_actions.do_publish_release(published, acting_user=users["admin"])
+    return {"draft": release().pk, "published": published.pk}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_statistics_routes(client, world, releases, role):
+    from madoguchi.stats.models import StatisticsRelease
+
+    users, _ = world
+    login(client, users, role)
+    allowed = role in ("faculty", "admin")
+    for route in STATS_CONSOLE_GET:
+        response = client.get(route.format(**releases))
+        if allowed:
+            assert response.status_code == 200, route
+        else:
+            expect_denied(role, response)
+    # The published release's console page shows its frozen table to who may build one.
+    response = client.get(f"/console/statistics/{releases['published']}/")
+    if allowed:
+        assert response.status_code == 200 and response.context["release"].published_at
+    else:
+        expect_denied(role, response)
+    form = {"period_from": "2026-01-01", "period_to": "2026-01-31", "rows": "lang"}
+    before = StatisticsRelease.objects.count()
+    response = client.post("/console/statistics/", form)
+    if allowed:
+        assert response.status_code == 302
+        assert StatisticsRelease.objects.count() == before + 1
+    else:
+        expect_denied(role, response)
+        assert StatisticsRelease.objects.count() == before
+    response = client.post(f"/console/statistics/{releases['draft']}/publish/")
+    draft = StatisticsRelease.objects.get(pk=releases["draft"])
+    if allowed:
+        assert response.status_code == 302 and draft.published_at is not None
+    else:
+        expect_denied(role, response)
+        assert draft.published_at is None
+        # Anyone may read what is published, and nobody a draft.
+        for route in STATS_DRAFT_PUBLIC:
+            assert client.get(route.format(**releases)).status_code == 404, route
+    for route in STATS_PUBLIC:
+        response = client.get(route.format(**releases))
+        assert response.status_code == 200, route
+        body = (
+            b"".join(response.streaming_content) if response.streaming else response.content
+        ).decode("utf-8-sig")
+        assert "-zqx" not in body and "example.ac.jp" not in body
+
+
+def test_statistics_drafts_are_public_to_nobody(client, world, releases):
+    users, _ = world
+    for role in ROLES:
+        client.logout()
+        login(client, users, role)
+        for route in STATS_DRAFT_PUBLIC:
+            assert client.get(route.format(**releases)).status_code == 404, (role, route)

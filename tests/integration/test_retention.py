@@ -164,3 +164,76 @@ def test_the_command_line_runs_the_rules(shelf, capsys):
         assert cmd_retention(Args()) == 0  # type: ignore[arg-type]
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["dry_run"] is True and printed["anonymise"] == 1
+
+
+# --- a requester's data ---------------------------------------------------------------------
+
+
+def test_a_requesters_data_is_exported_then_erased_keeping_holds_and_figures(client):
+    import io
+    import zipfile
+
+    faculty, student = make_user("datafac", "faculty"), make_user("datastu", "student")
+    with frozen(NOW):
+        first, _ = actions.do_create_inquiry(
+            new_inquiry(email="Hanako@Example.ac.jp", body="学籍番号 0123456789"),
+            channel="form",
+            files=[SimpleUploadedFile("report.txt", b"personal file")],
+        )
+        secret, _ = actions.do_create_inquiry(
+            new_inquiry(
+                email="hanako@example.ac.jp",
+                subject="機微な相談",
+                sensitive=True,
+                sensitive_part="p",
+                sensitive_reason="r",
+            ),
+            channel="sensitive_form",
+        )
+        held, _ = actions.do_create_inquiry(
+            new_inquiry(email="hanako@example.ac.jp"), channel="form"
+        )
+        other, _ = actions.do_create_inquiry(
+            new_inquiry(email="taro@example.ac.jp"), channel="form"
+        )
+    Inquiry.objects.filter(pk=held.pk).update(legal_hold=True, legal_hold_reason="係争中")
+    before = _figures()
+    client.force_login(student)
+    assert client.get("/console/privacy/requester/?email=hanako@example.ac.jp").status_code == 404
+    assert (
+        client.post(
+            "/console/privacy/requester/erase/", {"email": "x@y.z", "confirm": "yes"}
+        ).status_code
+        == 404
+    )
+    client.force_login(faculty)
+    page = client.get(
+        "/console/privacy/requester/?email=hanako@example.ac.jp&lang=en"
+    ).content.decode()
+    for inquiry in (first, secret, held):
+        assert inquiry.reference in page
+    assert other.reference not in page
+    exported = client.post("/console/privacy/requester/export/", {"email": "hanako@example.ac.jp"})
+    assert exported["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(exported.content))
+    data = json.loads(archive.read("data.json"))
+    assert {d["reference"] for d in data} == {first.reference, secret.reference, held.reference}
+    assert any("0123456789" in m["body"] for d in data for m in d["messages"])
+    assert archive.read(f"files/{first.reference}/1-report.txt") == b"personal file"
+    assert AuditEvent.objects.filter(verb="inquiry.exported").count() == 3
+    assert not AuditEvent.objects.filter(data__icontains="hanako").exists()  # no address logged
+    # Without the confirmation nothing happens.
+    client.post("/console/privacy/requester/erase/", {"email": "hanako@example.ac.jp"})
+    assert not Inquiry.objects.filter(anonymised_at__isnull=False).exists()
+    client.post(
+        "/console/privacy/requester/erase/", {"email": "hanako@example.ac.jp", "confirm": "yes"}
+    )
+    assert set(
+        Inquiry.objects.filter(anonymised_at__isnull=False).values_list("pk", flat=True)
+    ) == {
+        first.pk,
+        secret.pk,
+    }
+    assert Inquiry.objects.get(pk=held.pk).requester_email == "hanako@example.ac.jp"
+    assert Inquiry.objects.get(pk=other.pk).anonymised_at is None
+    assert _figures() == before

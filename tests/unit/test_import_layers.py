@@ -30,8 +30,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("mail", "sla"),  # the outbox, templates and the mail parser; service levels
     ("inquiries",),  # the inquiry: models, actions, access, the SLA monitor and recompute
     ("web",),  # shared web plumbing, /healthz, sign-in throttling, base templates
-    # forms and API; inbound mail; the knowledge base; OIDC; staff sign-in (2FA, reset, lifetimes)
-    ("intake", "inbound", "kb", "sso", "staffauth"),
+    # forms and API; inbound mail; the knowledge base; OIDC; staff sign-in (2FA, reset, lifetimes);
+    # publishable statistics (counts through inquiries.access, suppressed; releases)
+    ("intake", "inbound", "kb", "sso", "staffauth", "stats"),
     ("chat",),  # live chat (the bot answers from the knowledge base)
     ("calls",),  # online calls (operators on duty and addresses as for chat)
     ("console", "demo", "retention"),  # the staff console; demo data

@@ -67,6 +67,7 @@ VERB_LABELS = {
     "auth.sso_signed_in": pgettext_lazy("audit", "Signed in through the identity provider"),
     "auth.sso_refused": pgettext_lazy("audit", "Sign-in through the identity provider refused"),
     "inquiry.anonymised": pgettext_lazy("audit", "Inquiry anonymised"),
+    "inquiry.exported": pgettext_lazy("audit", "Inquiry exported (a requester's data)"),
     "inquiry.files_deleted": pgettext_lazy("audit", "Files deleted (retention)"),
     "inquiry.held": pgettext_lazy("audit", "Legal hold placed"),
     "inquiry.hold_released": pgettext_lazy("audit", "Legal hold released"),
@@ -74,6 +75,8 @@ VERB_LABELS = {
     "retention.dry_run": pgettext_lazy("audit", "Retention rules tried (dry run)"),
     "requester.code_sent": pgettext_lazy("audit", "Sign-in code mailed to a requester"),
     "requester.signed_in": pgettext_lazy("audit", "A requester signed in"),
+    "stats.release_created": pgettext_lazy("audit", "Statistics release drafted"),
+    "stats.release_published": pgettext_lazy("audit", "Statistics release published"),
 }
 
 
