@@ -251,6 +251,9 @@ OIDC_TENANTS = tuple(
 OIDC_EMAIL_CLAIMS = env("MADOGUCHI_OIDC_EMAIL_CLAIMS", "email,preferred_username,upn").split(",")
 OIDC_NAME_CLAIMS = env("MADOGUCHI_OIDC_NAME_CLAIMS", "name,preferred_username").split(",")
 OIDC_GROUP_CLAIMS = env("MADOGUCHI_OIDC_GROUP_CLAIMS", "groups,roles").split(",")
+# The claim(s) holding the university's ID number (the forms' "common ID"), if any, e.g.
+# "employeeId" or "student_number": the forms come pre-filled with it.
+OIDC_COMMON_ID_CLAIMS = env("MADOGUCHI_OIDC_COMMON_ID_CLAIMS").split(",")
 OIDC_CATEGORY_CLAIMS = env(
     "MADOGUCHI_OIDC_CATEGORY_CLAIMS", "eduperson_affiliation,affiliation,roles,groups"
 ).split(",")
@@ -281,6 +284,8 @@ SAML_NAME = env("MADOGUCHI_SAML_NAME").strip()  # the button's label; empty: a g
 # The attribute that is the person's stable key: eduPersonPrincipalName, eduPersonTargetedID,
 # pairwise-id, subject-id (or any attribute's name or urn:oid).
 SAML_KEY_ATTRIBUTE = env("MADOGUCHI_SAML_KEY_ATTRIBUTE", "eduPersonPrincipalName").strip()
+# The attribute holding the university's ID number (friendly name or urn:oid), if any.
+SAML_COMMON_ID_ATTRIBUTE = env("MADOGUCHI_SAML_COMMON_ID_ATTRIBUTE").strip()
 # affiliation value=member category; empty: MADOGUCHI_OIDC_CATEGORY_MAP's, or its default.
 SAML_CATEGORY_MAP = env("MADOGUCHI_SAML_CATEGORY_MAP")
 # isMemberOf value=staff tier (student or faculty). Empty: administrators set tiers.

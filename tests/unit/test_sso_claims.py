@@ -159,3 +159,22 @@ def test_saml_key_attribute_by_name_or_oid() -> None:
     assert by_name.key == by_oid.key == "abc@example.ac.jp"
     missing = person_from_saml("i", values, key_attribute="subject-id", category_map={})
     assert missing.key == ""
+
+
+def test_the_university_id_comes_from_the_configured_claim_or_attribute():
+    from madoguchi.sso.claims import person_from_saml
+
+    claims = {"iss": "https://idp", "sub": "s", "employeeId": "0123456789", "email": "a@b.jp"}
+    assert person_from_claims(claims, **NAMES).common_id == ""  # not configured: not read
+    assert person_from_claims(claims, **NAMES, common_id_claims=("employeeId",)).common_id == (
+        "0123456789"
+    )
+    attributes = {"eduPersonPrincipalName": ["taro@univ.ac.jp"], "jaStudentNumber": ["0123456789"]}
+    person = person_from_saml(
+        "https://idp",
+        attributes,
+        key_attribute="eduPersonPrincipalName",
+        category_map={},
+        common_id_attribute="jaStudentNumber",
+    )
+    assert person.common_id == "0123456789" and person.key == "taro@univ.ac.jp"

@@ -25,6 +25,7 @@ class Person:
     name: str
     member_category: str
     groups: tuple[str, ...]
+    common_id: str = ""  # the university's ID number, when the provider gives one
 
 
 def parse_mapping(text: str) -> dict[str, str]:
@@ -80,6 +81,7 @@ def person_from_claims(
     group_claims: Sequence[str],
     category_claims: Sequence[str],
     category_map: Mapping[str, str],
+    common_id_claims: Sequence[str] = (),
 ) -> Person:
     values = {v.casefold() for v in _values(claims, category_claims)}
     category = next((target for value, target in category_map.items() if value in values), "")
@@ -90,6 +92,7 @@ def person_from_claims(
         name=_first(claims, name_claims),
         member_category=category,
         groups=tuple(dict.fromkeys(_values(claims, group_claims))),
+        common_id=_first(claims, common_id_claims),
     )
 
 
@@ -149,6 +152,7 @@ def person_from_saml(
     *,
     key_attribute: str,
     category_map: Mapping[str, str],
+    common_id_attribute: str = "",
 ) -> Person:
     """The person an assertion (whose signature, audience, recipient and times were
     checked) describes. ``key_attribute`` names the stable key (a friendly name or a
@@ -180,4 +184,11 @@ def person_from_saml(
         name=name,
         member_category=category,
         groups=tuple(dict.fromkeys(attributes.get("isMemberOf", ()))),
+        common_id=_saml_first(
+            attributes,
+            SAML_ATTRIBUTE_OIDS.get(common_id_attribute)
+            or _FRIENDLY.get(common_id_attribute.casefold(), common_id_attribute),
+        )
+        if common_id_attribute
+        else "",
     )

@@ -34,6 +34,7 @@ class OidcConfig:
     group_claims: tuple[str, ...]
     category_claims: tuple[str, ...]
     category_map: dict[str, str] = field(default_factory=dict)
+    common_id_claims: tuple[str, ...] = ()
     staff_groups: dict[str, str] = field(default_factory=dict)
     clock_skew: int = 120
     timeout: int = 10
@@ -81,6 +82,7 @@ def current() -> OidcConfig:
         name_claims=_names(settings.OIDC_NAME_CLAIMS),
         group_claims=_names(settings.OIDC_GROUP_CLAIMS),
         category_claims=_names(settings.OIDC_CATEGORY_CLAIMS),
+        common_id_claims=_names(settings.OIDC_COMMON_ID_CLAIMS),
         category_map=category_map,
         staff_groups={k: v.lower() for k, v in staff_groups.items()},
         clock_skew=settings.OIDC_CLOCK_SKEW_SECONDS,
@@ -104,6 +106,7 @@ class SamlConfig:
     name: str
     key_attribute: str
     category_map: dict[str, str] = field(default_factory=dict)
+    common_id_attribute: str = ""
     staff_groups: dict[str, str] = field(default_factory=dict)
     clock_skew: int = 120
     allow_unsolicited: bool = False
@@ -154,6 +157,7 @@ def saml() -> SamlConfig:
         sp_cert_file=settings.SAML_SP_CERT_FILE,
         name=settings.SAML_NAME,
         key_attribute=settings.SAML_KEY_ATTRIBUTE or "eduPersonPrincipalName",
+        common_id_attribute=settings.SAML_COMMON_ID_ATTRIBUTE,
         category_map=category_map,
         staff_groups={k: v.lower() for k, v in staff_groups.items()},
         clock_skew=min(MAX_SAML_CLOCK_SKEW, max(0, settings.SAML_CLOCK_SKEW_SECONDS)),

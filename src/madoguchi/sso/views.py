@@ -268,6 +268,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
         group_claims=current.group_claims,
         category_claims=current.category_claims,
         category_map=current.category_map,
+        common_id_claims=current.common_id_claims,
     )
     refused = _sign_in(request, person, flow["as"], current.staff_groups, protocol="oidc")
     if refused is not None:
@@ -297,6 +298,7 @@ def _sign_in(
         name=person.name,
         member_category=person.member_category,
         key=person.key,
+        common_id=person.common_id,
     )
     return None
 
@@ -473,6 +475,7 @@ def saml_acs(request: HttpRequest) -> HttpResponse:
         saml_attributes(assertion.attributes),
         key_attribute=current.key_attribute,
         category_map=current.category_map,
+        common_id_attribute=current.common_id_attribute,
     )
     if not person.key:
         return _error(request, "no_key", f"no {current.key_attribute} in the assertion")
