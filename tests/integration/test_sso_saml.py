@@ -55,6 +55,7 @@ IDP = "https://idp.example.ac.jp/idp/shibboleth"
 OTHER_IDP = "https://idp.other.example.ac.jp/idp/shibboleth"
 UNKNOWN_IDP = "https://idp.unknown.example/idp/shibboleth"
 SSO_URL = "https://idp.example.ac.jp/idp/profile/SAML2/Redirect/SSO"
+SLO_URL = "https://idp.example.ac.jp/idp/profile/SAML2/Redirect/SLO"
 AUTHN = {"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"}
 
 # OIDs of the attributes as a Shibboleth IdP releases them (SAML 2.0 URI name format).
@@ -95,7 +96,8 @@ def _idp_config(entity_id: str, pair: tuple[str, str], sp_metadata: str | None) 
                             (entity_id.replace("/idp/shibboleth", "/sso"), BINDING_HTTP_REDIRECT)
                         ]
                         if entity_id != IDP
-                        else [(SSO_URL, BINDING_HTTP_REDIRECT)]
+                        else [(SSO_URL, BINDING_HTTP_REDIRECT)],
+                        "single_logout_service": [(SLO_URL, BINDING_HTTP_REDIRECT)],
                     },
                     "policy": {
                         "default": {
@@ -301,6 +303,14 @@ def test_sp_metadata_is_signed_and_names_our_endpoints(client, settings, federat
     # Never from the Host header.
     other = client.get("/sso/saml/metadata/", HTTP_HOST="evil.example")
     assert "evil.example" not in other.content.decode()
+
+
+def test_signing_out_ends_the_desk_session_and_offers_the_idps_own(client, federation):
+    identity = person("taro@example.ac.jp", **{MAIL: ["taro@example.ac.jp"]})
+    assert sign_in(client, federation["idp"], identity).status_code == 302
+    page = client.post("/accounts/logout/?lang=en")
+    assert page.status_code == 200 and SLO_URL in page.content.decode()
+    assert "madoguchi_requester" not in client.session  # the desk's sign-in is over
 
 
 def test_staff_sign_in_with_the_tier_from_is_member_of(client, settings, federation):

@@ -251,6 +251,25 @@ def _client(sp: ServiceProvider, *, now: float) -> Saml2Client:
     return Saml2Client(config=config)
 
 
+def idp_logout_url(sp: ServiceProvider, *, now: float) -> str:
+    """Where the IdP ends its own session (its SingleLogoutService, HTTP-Redirect), for a
+    link on the desk's signed-out page; "" when its metadata names none. A plain visit
+    there ends the IdP's session on a shared PC (Shibboleth shows its logout page)."""
+    _, store = load_metadata(sp, now=now)
+    try:
+        found = store.single_logout_service(sp.idp_entity_id, BINDING_HTTP_REDIRECT, "idpsso")
+    except Exception:  # noqa: BLE001 - pysaml2 raises several kinds for "none"
+        return ""
+    for endpoint in found or []:
+        location = endpoint.get("location", "") if isinstance(endpoint, dict) else ""
+        try:
+            _check_url(location)  # https, or http to this machine only
+        except SamlError:
+            continue
+        return str(location)
+    return ""
+
+
 def sp_metadata(sp: ServiceProvider) -> str:
     """Our metadata (entity id, ACS, the certificate for signing and encryption), signed
     with our key."""

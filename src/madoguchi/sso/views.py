@@ -309,10 +309,14 @@ def logout(request: HttpRequest) -> HttpResponse:
     """Ends the desk session (staff and requester alike: the session is flushed). After a
     sign-in through the provider, offers the provider's own sign-out when it has one."""
     mark = request.session.get(SIGNED_IN_KEY)
+    saml_mark = request.session.get(SAML_SIGNED_IN_KEY)
     auth_logout(request)
     current = config.current()
     link = ""
-    if isinstance(mark, dict) and current.enabled:
+    name = current.name
+    if isinstance(saml_mark, dict):
+        link, name = _saml_logout_link()
+    elif isinstance(mark, dict) and current.enabled:
         try:
             provider = oidc.discover(current.discovery_url, timeout=current.timeout)
             link = oidc.end_session_url(
@@ -328,8 +332,23 @@ def logout(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sso/signed_out.html",
-        {"idp_logout_url": link, "oidc_name": current.name or _("single sign-on")},
+        {"idp_logout_url": link, "oidc_name": name or _("single sign-on")},
     )
+
+
+def _saml_logout_link() -> tuple[str, str]:
+    saml_config = config.saml()
+    if not saml_config.enabled:
+        return "", ""
+    from . import saml
+
+    try:
+        return saml.idp_logout_url(_service_provider(saml_config), now=now().timestamp()), (
+            saml_config.name
+        )
+    except saml.SamlError as exc:
+        log.warning("no IdP sign-out link: %s", exc)
+        return "", saml_config.name
 
 
 # --- SAML 2.0 ------------------------------------------------------------------------------
