@@ -177,3 +177,18 @@ def sign_in(page, desk: Desk, username: str) -> None:
     page.locator("#id_password").fill(desk.accounts[username])
     page.locator("form button[type=submit]").click()
     page.wait_for_url("**/console/**")
+
+
+SERIOUS = {"serious", "critical"}
+
+
+def no_serious_violations(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = [
+        (v["id"], [n["target"] for n in v["nodes"]])
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+    assert found == [], found

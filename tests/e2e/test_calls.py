@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import free_port
 
-from .conftest import CHROMIUM, running_desk, sign_in
+from .conftest import CHROMIUM, no_serious_violations, running_desk, sign_in
 
 MEDIA_ARGS = [
     "--no-sandbox",
@@ -60,8 +60,6 @@ STATS = """async () => {
   out.sending_video = pc.getSenders().some((s) => s.track && s.track.kind === "video");
   return out;
 }"""
-
-SERIOUS = {"serious", "critical"}
 
 # What the browser's picker gave the page, and, when ``__ignoreHints`` is set, a browser
 # that ignores the page's hints (monitorTypeSurfaces and the rest) and offers a screen.
@@ -195,18 +193,6 @@ def wait_for(page, check, what: str, timeout: float = 20.0) -> dict:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: {found}")
         time.sleep(0.25)
-
-
-def no_serious_violations(page) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    found = [
-        (v["id"], [n["target"] for n in v["nodes"]])
-        for v in results.response["violations"]
-        if v["impact"] in SERIOUS
-    ]
-    assert found == [], found
 
 
 def choose_category(page, value: str = "student_current") -> None:
