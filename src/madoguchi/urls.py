@@ -45,6 +45,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("console/kb/", include("madoguchi.kb.staff_urls")),
+    path("console/cases/", include("madoguchi.cases.urls")),
     path("console/", include("madoguchi.console.urls")),
     path("faq/", include("madoguchi.kb.urls")),
     path("chat/", include("madoguchi.chat.urls")),

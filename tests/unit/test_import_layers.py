@@ -31,7 +31,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("inquiries",),  # the inquiry: models, actions, access, the SLA monitor and recompute
     ("web",),  # shared web plumbing, /healthz, sign-in throttling, base templates
     # forms and API; inbound mail; the knowledge base; OIDC; staff sign-in (2FA, reset, lifetimes)
-    ("intake", "inbound", "kb", "sso", "staffauth"),
+    # case studies (the redactor is pure; the workflow reads inquiries through access)
+    ("intake", "inbound", "kb", "sso", "staffauth", "cases"),
     ("chat",),  # live chat (the bot answers from the knowledge base)
     ("calls",),  # online calls (operators on duty and addresses as for chat)
     ("console", "demo"),  # the staff console; demo data

@@ -68,6 +68,14 @@ VERB_LABELS = {
     "auth.sso_refused": pgettext_lazy("audit", "Sign-in through the identity provider refused"),
     "requester.code_sent": pgettext_lazy("audit", "Sign-in code mailed to a requester"),
     "requester.signed_in": pgettext_lazy("audit", "A requester signed in"),
+    "case_study.started": pgettext_lazy("audit", "Case study started"),
+    "case_study.redactions_chosen": pgettext_lazy("audit", "Case study redactions chosen"),
+    "case_study.edited": pgettext_lazy("audit", "Case study text edited"),
+    "case_study.approved": pgettext_lazy("audit", "Case study approved"),
+    "case_study.exported": pgettext_lazy("audit", "Case study exported"),
+    "case_study.export_refused": pgettext_lazy(
+        "audit", "Case study export refused (identifying data found)"
+    ),
 }
 
 
