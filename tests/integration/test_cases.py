@@ -241,5 +241,5 @@ def test_the_review_page_in_english(client, staff):
     case = case_actions.do_start_case_study(inquiry, acting_user=staff["faculty"])
     client.force_login(staff["faculty"])
     page = client.get(f"/console/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "proposed redactions" in page
+    assert "Proposed redactions (" in page
     assert '<label for="accept-0"' in page and 'for="id_text"' in page

@@ -771,7 +771,7 @@ def _pattern_names(v: str, found: set[str]) -> Iterable[_Candidate]:
             found.add(person)
         if second and len(second.strip()) >= 2:
             found.add(second.strip())
-        yield _Candidate(start, end, kind, f"name before {honorific}")
+        yield _Candidate(start, end, kind, "name before an honorific")
     for m in EN_TITLE_RE.finditer(v):
         title, who = m.group(1), m.group(2)
         who = re.sub(r"['’]s$", "", who)
@@ -785,13 +785,13 @@ def _pattern_names(v: str, found: set[str]) -> Iterable[_Candidate]:
             else m.start(2) + len(who.split()[0])
         )
         found.update(w for w in words if len(w) >= 3)
-        yield _Candidate(m.start(2), end, kind, f"name after {title}")
+        yield _Candidate(m.start(2), end, kind, "name after a title")
     for m in EN_SUFFIX_RE.finditer(v):
         if m.group(1) in TECH_WORDS:
             continue
         found.add(m.group(1))
         kind = INSTRUCTOR if m.group(2) == "sensei" else NAME
-        yield _Candidate(m.start(1), m.end(1), kind, f"name before -{m.group(2)}")
+        yield _Candidate(m.start(1), m.end(1), kind, "name before an honorific")
     for rx, rule in ((EN_DEAR_RE, "name after Dear"), (EN_SELF_RE, "self-introduction")):
         for m in rx.finditer(v):
             words = m.group(1).split()

@@ -18,7 +18,7 @@ from madoguchi.web.decorators import staff_required
 
 from . import actions, queries, redaction
 from .forms import ReviewForm
-from .labels import KIND_LABELS, kind_label
+from .labels import KIND_LABELS, kind_label, rule_label
 from .models import CaseStudy
 
 FORMATS = {"txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8"}
@@ -69,7 +69,10 @@ def _findings(found: list[redaction.Redaction]) -> list[dict[str, Any]]:
 
 
 def _rows(case: CaseStudy) -> list[dict[str, Any]]:
-    return [dict(r, index=i, label=kind_label(r["kind"])) for i, r in enumerate(case.redactions)]
+    return [
+        dict(r, index=i, label=kind_label(r["kind"]), why=rule_label(r["rule"]))
+        for i, r in enumerate(case.redactions)
+    ]
 
 
 @staff_required
