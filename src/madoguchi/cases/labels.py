@@ -19,6 +19,7 @@ KIND_LABELS = {
     redaction.TIME: pgettext_lazy("redaction", "Time of day"),
     redaction.IP: pgettext_lazy("redaction", "IP address"),
     redaction.ADDRESS: pgettext_lazy("redaction", "Postal address"),
+    redaction.SECRET: pgettext_lazy("redaction", "Passcode or password"),
 }
 
 
@@ -42,6 +43,7 @@ RULE_LABELS = {
     "time of day": pgettext_lazy("redaction rule", "Time of day"),
     "postal address": pgettext_lazy("redaction rule", "Postal address"),
     "postal code": pgettext_lazy("redaction rule", "Postal code"),
+    "passcode or password": pgettext_lazy("redaction rule", "After “passcode” or “password”"),
     "name before an honorific": pgettext_lazy("redaction rule", "Name before an honorific"),
     "name after a title": pgettext_lazy("redaction rule", "Name after a title (Mr., Dr., Prof.)"),
     "name after Dear": pgettext_lazy("redaction rule", "Name after “Dear”"),

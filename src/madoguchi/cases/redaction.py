@@ -46,8 +46,10 @@ DATE = "date"
 TIME = "time"
 IP = "ip"
 ADDRESS = "address"
+SECRET = "secret"  # noqa: S105 - the name of a kind, not a password
+KEEP = "keep"  # a span no redaction may touch (a URL's scheme and host); never proposed
 
-KINDS = (NAME, INSTRUCTOR, CLASS, EMAIL, ID, PHONE, URL, DATE, TIME, IP, ADDRESS)
+KINDS = (NAME, INSTRUCTOR, CLASS, EMAIL, ID, PHONE, URL, DATE, TIME, IP, ADDRESS, SECRET)
 CERTAIN_KINDS = frozenset({EMAIL, PHONE, ID})
 
 TOKENS = {
@@ -61,6 +63,7 @@ TOKENS = {
     TIME: ("［時刻］", "[time]"),
     IP: ("［IPアドレス］", "[IP address]"),
     ADDRESS: ("［住所］", "[address]"),
+    SECRET: ("［パスコード］", "[passcode]"),
 }
 
 # Lower number: taken first where candidates overlap.
@@ -76,6 +79,8 @@ PRIORITY = {
     INSTRUCTOR: 7,
     CLASS: 8,
     TIME: 9,
+    SECRET: 2,
+    KEEP: -1,
 }
 
 
@@ -246,6 +251,10 @@ DAY_ALONE_RE = re.compile(
 PREFECTURE = r"(?:東京都|北海道|大阪府|京都府|[\u4e00-\u9fff]{2,3}県)"
 ADDRESS_RE = re.compile(
     rf"(?:〒\s?\d{{3}}-?\d{{4}}\s?)?{PREFECTURE}[{KANJI}{KATA}{HIRA}]{{1,20}}?[市区町村郡][{KANJI}{KATA}{HIRA}]{{0,15}}?\d{{1,4}}(?:(?:-|丁目|番地?|号)\d{{1,4}}){{0,3}}(?:号|番地?)?"
+)
+SECRET_RE = re.compile(
+    r"(?:パスコード|パスワード|暗証番号|passcode|password|PIN)\s?(?:は|is)?\s?[:：=]\s?([^\s、。,)）]{4,64})",
+    re.IGNORECASE,
 )
 POSTCODE_RE = re.compile(r"(?:〒|郵便番号\s?[:：]?)\s?\d{3}-?\d{4}(?!\d)")
 
@@ -509,7 +518,7 @@ def _known_name_regex(names: Iterable[str]) -> re.Pattern[str] | None:
     if latin_parts:
         forms = set()
         for p in latin_parts:
-            forms.update({p.capitalize(), p.upper(), p.lower()})
+            forms.update({p.capitalize(), p.upper(), p})
         pieces.append(
             r"(?<![A-Za-z])(?:"
             + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
@@ -577,10 +586,12 @@ def _urls(v: str) -> Iterable[_Candidate]:
         if "@" in host:
             # https://user:secret@host/… : drop what is before the host, and the path.
             at = m.start(1) + host.rindex("@") + 1
+            yield _Candidate(at, m.end(1), KEEP, "host")
             yield _Candidate(m.start(1), at, URL, "URL with user information", "")
             if path:
                 yield _Candidate(m.start(2), m.start(2) + len(path), URL, "URL path")
             continue
+        yield _Candidate(m.start(), m.end(1), KEEP, "host")
         if path and _personal_path(host, path):
             end = m.start(2) + len(path)
             yield _Candidate(
@@ -737,6 +748,11 @@ def _dates(v: str, lines: _Lines) -> Iterable[_Candidate]:
             yield _Candidate(m.start(), m.end(), DATE, "day of the month", "")
     for m in TIME_ALONE_RE.finditer(v):
         yield _Candidate(m.start(), m.end(), TIME, "time of day")
+
+
+def _secrets(v: str) -> Iterable[_Candidate]:
+    for m in SECRET_RE.finditer(v):
+        yield _Candidate(m.start(1), m.end(1), SECRET, "passcode or password")
 
 
 def _addresses(v: str) -> Iterable[_Candidate]:
@@ -980,6 +996,7 @@ def propose(text: str, known: Known | None = None) -> list[Redaction]:
         _phones(v),
         _ids(v),
         _addresses(v),
+        _secrets(v),
         _dates(v, view.lines),
         _known_values(v, known),
         _classes(v, known),
@@ -1009,6 +1026,8 @@ def _resolve(text: str, view: _View, candidates: list[_Candidate]) -> list[Redac
     taken.sort(key=lambda c: c.start)
     out = []
     for c in taken:
+        if c.kind == KEEP:
+            continue
         start, end = view.span(c.start, c.end)
         if c.replacement is None:
             ja, en = TOKENS[c.kind]

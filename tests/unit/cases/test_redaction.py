@@ -11,7 +11,13 @@ import pytest
 
 from madoguchi.cases import redaction
 from madoguchi.cases.redaction import Known, apply, certain_findings, propose, redact
-from tests.conftest import HOSTILE_STRINGS, hostile_strings, shared_params
+from tests.conftest import (
+    BAD_INPUT,
+    HOSTILE_STRINGS,
+    hostile_strings,
+    require_shared,
+    shared_params,
+)
 
 from .corpus import CORPUS, TECHNICAL_TERMS
 
@@ -202,3 +208,49 @@ def test_hostile_strings(row):
         assert payload[r.start : r.end] == r.original
     if row.get("kind") in ("student_id", "email_address"):
         assert not certain_findings(out), (payload, out)
+
+
+EMAILS = BAD_INPUT / "emails"
+
+
+@pytest.mark.parametrize(
+    "path",
+    shared_params(
+        sorted(EMAILS.glob("*.eml")) if EMAILS.is_dir() else [], path=EMAILS, ids=lambda p: p.name
+    ),
+)
+def test_hostile_mails(path):
+    """Raw mails as text (whatever they carry: NUL, escapes, 200 kB headers, 4,000 nested
+    divs): no exception, spans into the text, linear time."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    started = time.perf_counter()
+    found = propose(text, Known(names=("山田 太郎", "Taro Todai")))
+    out = apply(text, found)
+    assert time.perf_counter() - started < 2.0 + len(text) / 100_000
+    for r in found:
+        assert text[r.start : r.end] == r.original
+    assert not certain_findings(out)
+
+
+def test_the_grades_mail_loses_its_student_numbers():
+    path = require_shared(EMAILS / "acl-sensitive-grades-in-body.eml")
+    text = path.read_text(encoding="utf-8")
+    body = text.split("\n\n", 1)[1]
+    out = redact(body)
+    assert "0000000001" not in out and "0000000002" not in out
+    assert "情報科学概論" not in out and "UTAS" in out
+
+
+def test_the_forwarded_mail_loses_addresses_and_the_meeting_link():
+    path = require_shared(EMAILS / "fwd-inline-forwarded-original-sender.eml")
+    body = path.read_text(encoding="utf-8").split("\n\n", 1)[1]
+    out = redact(body)
+    for secret in (
+        "prof@fac.univ.example",
+        "taro.todai@st.univ.example",
+        "000000000",
+        "3月31日",
+        "18:00",
+    ):
+        assert secret not in out, (secret, out)
+    assert "https://zoom.example/" in out and "2025年3月" in out
