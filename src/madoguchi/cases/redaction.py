@@ -179,7 +179,7 @@ EMAIL_RE = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}\s?@\s?[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}"
 )
 URL_RE = re.compile(
-    r"\b(?:https?|ftp)://([^\s/<>\"'()（）「」『』、。]{1,255})([^\s<>\"'「」『』、。]{0,2000})"
+    r"\b(?:https?|ftp)://([A-Za-z0-9.\-_~%:@!$&'*+,;=\[\]]{1,255})([/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{0,2000})?"
 )
 IPV4_RE = re.compile(
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\d|\.\d)"
@@ -246,7 +246,7 @@ TIME_ALONE_RE = re.compile(
     r"(?<![\d:.])(?:(?:午前|午後)\s?\d{1,2}時(?:\d{1,2}分|半)?|\d{1,2}時\d{1,2}分|(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s?(?:AM|PM|am|pm))?)(?![\d:])"
 )
 DAY_ALONE_RE = re.compile(
-    rf"(?<![\d月/年.])(\d{{1,2}})日(?:{WEEKDAY_JA})?(?!間|後|前|以内|以上|ほど|程度|目|ぶり|連続|分|付|ずつ|置き|おき)"
+    rf"(?<![\d月/年.])(\d{{1,2}})日(?:{WEEKDAY_JA})?(?=\s?[(（]|に|の|は|から|まで|、|。|,|\s|$)"
 )
 PREFECTURE = r"(?:東京都|北海道|大阪府|京都府|[\u4e00-\u9fff]{2,3}県)"
 ADDRESS_RE = re.compile(
@@ -263,7 +263,7 @@ POSTCODE_RE = re.compile(r"(?:〒|郵便番号\s?[:：]?)\s?\d{3}-?\d{4}(?!\d)")
 HONORIFIC_NAME = ("様", "さま", "さん", "君", "くん", "殿", "氏", "ちゃん")
 HONORIFIC_TEACHER = ("先生", "教授", "准教授", "助教", "講師", "教官")
 JA_HONORIFIC_RE = re.compile(
-    rf"(?<![{KANJI}])([{KANJI}]{{1,6}}|[{KATA}]{{2,12}})([ \u3000]?[{KANJI}]{{1,4}})?[ \u3000]?(准教授|教授|先生|助教|講師|教官|様|さま|さん|君|くん|殿|氏|ちゃん)"
+    rf"(?<![{KANJI}])([{KANJI}]{{1,6}}|[{KATA}]{{2,12}})([ \u3000]?[{KANJI}]{{1,4}})?[ \u3000]?(准教授|教授|先生|助教|講師|教官|様(?!々)|さま|さん|君|くん|殿|氏(?!名)|ちゃん)"
 )
 NOT_A_PERSON = {
     "皆",
@@ -346,7 +346,46 @@ NOT_A_PERSON = {
     "弟",
     "妹",
 }
-AFFILIATION_END = re.compile(r".*[部科院所室課係局館府環校大]")
+NOT_A_PERSON |= {
+    "仕",
+    "同",
+    "模",
+    "多",
+    "各",
+    "異",
+    "一",
+    "神",
+    "殿",
+    "上",
+    "貴",
+    "若",
+    "今",
+    "左",
+    "右",
+    "有",
+    "外",
+    "仏",
+    "様",
+    "彼",
+    "某",
+    "両",
+    "諸",
+    "父",
+    "母",
+    "小学校",
+    "中学校",
+    "高校",
+    "学校",
+    "大学",
+    "デスク",
+    "サポートデスク",
+    "ヘルプデスク",
+    "センター",
+    "事務室",
+    "研究室",
+}  # words before 様・氏・君 that are no one (仕様, 同様, 彼氏, 諸君)
+AFFILIATION_END = re.compile(r".*[部科院所室課係局館府環校]$")
+AFFILIATION_CHAR = re.compile(r"[部科院所室課係局館府環校]")
 EN_TITLE_RE = re.compile(
     r"\b(Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Professor|Sensei|Dean)\.?\s([A-Z][a-zA-Z'’-]+(?:\s[A-Z][a-zA-Z'’-]+)?)"
 )
@@ -389,7 +428,7 @@ CLASS_QUOTED_RE = re.compile(
     r"[「『]([^「」『』\n]{2,40})[」』]\s?(?:の|という)?\s?(?:授業|講義|ゼミ|演習|科目|クラス|実習|実験)"
 )
 CLASS_SUFFIX_RE = re.compile(
-    rf"(?<![{KANJI}{KATA}])([{KANJI}{KATA}]{{1,14}}(?:概論|入門|特論|演習|講義|実習|実験|セミナー|ゼミナール|ゼミ|総論|各論|購読|講読)(?:[IVXⅠ-Ⅻ]{{1,4}}|[0-9]{{1,3}}|[ABC])?)"
+    rf"(?<![{KANJI}{KATA}])([{KANJI}{KATA}]{{1,14}}(?:概論|入門|特論|演習|実習|実験|セミナー|ゼミナール|ゼミ|総論|各論|講読)(?:[IVXⅠ-Ⅻ]{{1,4}}|[0-9]{{1,3}}|[ABC])?)"
 )
 CLASS_EN_RE = re.compile(
     r"[\"“]([^\"“”\n]{2,60})[\"”]\s(?:class|course|lecture|seminar)"
@@ -552,8 +591,17 @@ class _Candidate:
     replacement: str | None = None  # None: the kind's token
 
 
+PLACEHOLDER_LOCAL = re.compile(
+    r"(?:x{2,}|example|sample|id|digits-id|your[-_.]?(?:id|name|address|account)?|user(?:name)?|"
+    r"hoge|foo|name|account)",
+    re.IGNORECASE,
+)
+
+
 def _emails(v: str) -> Iterable[_Candidate]:
     for m in EMAIL_RE.finditer(v):
+        if PLACEHOLDER_LOCAL.fullmatch(m.group(0).split("@", 1)[0].strip()):
+            continue  # the shape of an address in an explanation (xxxx@…, ID@…), no one's
         yield _Candidate(m.start(), m.end(), EMAIL, "mail address")
 
 
@@ -562,17 +610,23 @@ def _personal_path(host: str, path: str) -> bool:
         return True
     p = path.lower()
     if re.search(
-        r"/(?:d|file|folders?|drive|u|s|users?|people|profiles?|members?|staff|home|share|j|my|"
-        r"personal|document|spreadsheets|presentation|forms|open|view|edit|s/|p)(?:/|$|\?)|~|"
+        r"/(?:file|document|spreadsheets|presentation|forms|drawings)/d/|/drive/(?:u/\d+/)?folders/|"
+        r"/(?:users?|people|profiles?|members?|home|share|my|personal)/[^/?#]|/[jw]/\d|~|"
         r"[?&](?:id|uid|user|usp|email|mail|token|key|pwd|code|sid|session|name)=",
         p,
     ):
         return True
     # A segment that looks like an identifier: long, with letters and digits mixed.
     for seg in re.split(r"[/?&=#]", path):
-        if len(seg) >= 12 and re.search(r"\d", seg) and re.search(r"[A-Za-z]", seg):
+        if len(re.findall(r"(?:^|-)[A-Za-z]{3,}(?=-|$)", seg)) >= 2:
+            continue  # a slug of words (an article's title), public by nature
+        if (
+            re.fullmatch(r"[A-Za-z0-9_-]{16,}", seg)
+            and len(re.findall(r"\d", seg)) >= 3
+            and len(re.findall(r"[A-Za-z]", seg)) >= 3
+        ):
             return True
-        if re.fullmatch(r"\d{6,}", seg):
+        if re.fullmatch(r"\d{8,}", seg):
             return True
         if "@" in seg:
             return True
@@ -581,8 +635,10 @@ def _personal_path(host: str, path: str) -> bool:
 
 def _urls(v: str) -> Iterable[_Candidate]:
     for m in URL_RE.finditer(v):
-        host, path = m.group(1), m.group(2)
-        path = path.rstrip(".,;:!?)）]")
+        host, path = m.group(1), m.group(2) or ""
+        path = path.rstrip(".,;:!?'")
+        while path.endswith(")") and path.count(")") > path.count("("):
+            path = path[:-1].rstrip(".,;:!?'")  # a link in parentheses (or Markdown)
         if "@" in host:
             # https://user:secret@host/… : drop what is before the host, and the path.
             at = m.start(1) + host.rindex("@") + 1
@@ -763,10 +819,13 @@ def _addresses(v: str) -> Iterable[_Candidate]:
 
 
 def _person(run: str) -> str:
-    """A kanji run before an honorific, without the affiliation in front (工学部田中 → 田中)."""
-    cut = AFFILIATION_END.match(run)
-    if cut and cut.end() < len(run):
-        return run[cut.end() :]
+    """A kanji run before an honorific, without the affiliations in front (工学部阿部 →
+    阿部, 大学院工学系研究科田中 → 田中); a name ending in one (長谷部, 服部) stays whole."""
+    while len(run) > 2:
+        cut = AFFILIATION_CHAR.search(run)
+        if cut is None or cut.end() >= len(run):
+            break
+        run = run[cut.end() :]
     return run
 
 

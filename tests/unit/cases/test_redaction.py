@@ -8,12 +8,15 @@ import time
 import unicodedata
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from madoguchi.cases import redaction
 from madoguchi.cases.redaction import Known, apply, certain_findings, propose, redact
 from tests.conftest import (
     BAD_INPUT,
     HOSTILE_STRINGS,
+    SHARED,
     hostile_strings,
     require_shared,
     shared_params,
@@ -254,3 +257,84 @@ def test_the_forwarded_mail_loses_addresses_and_the_meeting_link():
     ):
         assert secret not in out, (secret, out)
     assert "https://zoom.example/" in out and "2025年3月" in out
+
+
+FAQ = SHARED / "data" / "utelecon-faq.jsonl"
+
+
+def test_a_public_faq_is_not_over_redacted():
+    """The desk's public FAQ (Japanese and English, 107 entries, no personal data): no name,
+    class, phone number or ID is proposed anywhere in it."""
+    import json
+
+    path = require_shared(FAQ)
+    wrong = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        for r in propose(row["question"] + "\n" + row["answer"]):
+            if r.kind not in ("url", "email", "date"):
+                wrong.append((row["id"], r.kind, r.original))
+    assert not wrong, wrong
+
+
+# --- properties -------------------------------------------------------------------------------
+
+FILLER = [
+    "Zoom",
+    "に入れません。",
+    "エラー番号 12345",
+    " ",
+    "\n",
+    "> ",
+    "、",
+    "Moodle",
+    "VPN",
+    "I tried ",
+    "授業",
+    "です。",
+]
+SECRETS = {
+    "email": st.sampled_from(
+        [
+            "taro.yamada@st.univ.example",
+            "ｈａｎａ＠ｆａｃ．ｕｎｉｖ．ｅｘａｍｐｌｅ",
+            "a_b-c+d@adm.univ.example",
+        ]
+    ),
+    "id": st.from_regex(r"[0-9]{10}", fullmatch=True).map(lambda s: "共通ID：" + s),
+    "phone": st.sampled_from(
+        [
+            "03-1234-5678",
+            "090-1234-5678",
+            "+81 90 1234 5678",
+            "０３－５８４１－１２３４",
+            "TEL 0312345678",
+        ]
+    ),
+    "name": st.sampled_from(["山田 太郎", "山田さん", "Taro Yamada", "Yamada", "太郎"]),
+}
+
+
+@settings(
+    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(FILLER), *[s.map(lambda v, k=k: (k, v)) for k, s in SECRETS.items()]
+        ),
+        max_size=30,
+    )
+)
+def test_property_no_certain_kind_survives(parts):
+    text = "".join(p if isinstance(p, str) else f" {p[1]} " for p in parts)
+    found = propose(text, Known(names=("山田 太郎", "Taro Yamada")))
+    out = apply(text, found)
+    for r in found:
+        assert text[r.start : r.end] == r.original
+    assert not certain_findings(out), (text, out)
+    for p in parts:
+        if isinstance(p, tuple) and p[0] == "name":
+            assert "山田" not in out and "Yamada" not in out and "太郎" not in out, (text, out)
+    for word in ("Zoom", "Moodle", "VPN", "エラー番号 12345"):
+        assert text.count(word) == out.count(word), (word, text, out)
