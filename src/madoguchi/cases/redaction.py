@@ -208,8 +208,10 @@ WEEKDAY_JA = r"\s?[(（]\s?[月火水木金土日](?:曜日?)?(?:・祝)?\s?[)�
 TIME_JA = r"(?:\s?(?:午前|午後|AM|PM|am|pm)?\s?\d{1,2}(?:[:：]\d{2}(?:[:：]\d{2})?|時(?:\d{1,2}分|半)?)(?:\s?(?:AM|PM|am|pm))?(?:\s?(?:頃|ごろ|過ぎ))?)"
 TIME_RANGE = rf"(?:{TIME_JA}(?:\s?(?:[-~]|から)\s?{TIME_JA})?)"
 ERA = r"(?:令和|平成|昭和|R|H)"
+# The class period after a date (3限, 第2時限目) narrows it as much as a time does.
+PERIOD = r"\s?(?:第\s?)?\d\s?(?:時限|限)(?:目)?"
 DATE_JA_RE = re.compile(
-    rf"((?:\d{{4}}|{ERA}\s?(?:\d{{1,2}}|元))\s?年\s?)?(\d{{1,2}})\s?月\s?(\d{{1,2}})\s?日(?:{WEEKDAY_JA})?{TIME_RANGE}?"
+    rf"((?:\d{{4}}|{ERA}\s?(?:\d{{1,2}}|元))\s?年\s?)?(\d{{1,2}})\s?月\s?(\d{{1,2}})\s?日(?:{WEEKDAY_JA})?(?:{PERIOD})?{TIME_RANGE}?"
 )
 DATE_ISO_RE = re.compile(
     rf"(?<![\d/.-])(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}})(?![\d/.-])(?:{WEEKDAY_JA})?(?:T?{TIME_RANGE})?"
@@ -541,7 +543,7 @@ def _known_name_regex(names: Iterable[str]) -> re.Pattern[str] | None:
         for parts in _name_parts(name):
             if len(parts) >= 2:
                 for order in (parts, list(reversed(parts))):
-                    full.add(r"[ \t\u3000]*(?:\n[> \t]*)?".join(re.escape(p) for p in order))
+                    full.add(r"[ \t\u3000・･]*(?:\n[> \t]*)?".join(re.escape(p) for p in order))
             for p in parts:
                 if _is_latin(p):
                     if len(p) >= 3 and p.capitalize() not in TECH_WORDS:
@@ -552,8 +554,17 @@ def _known_name_regex(names: Iterable[str]) -> re.Pattern[str] | None:
     pieces = []
     if alternatives:
         pieces.append(rf"(?:{'|'.join(alternatives)})")
-    if cjk_parts:
-        pieces.append("|".join(re.escape(p) for p in sorted(cjk_parts, key=len, reverse=True)))
+    kanji = sorted(
+        (p for p in cjk_parts if not re.fullmatch(rf"[{KATA}]+", p)), key=len, reverse=True
+    )
+    kana = sorted((p for p in cjk_parts if re.fullmatch(rf"[{KATA}]+", p)), key=len, reverse=True)
+    if kanji:
+        pieces.append("|".join(re.escape(p) for p in kanji))
+    if kana:
+        # A katakana name is a word of its own: アン is not in アンインストール.
+        pieces.append(
+            rf"(?<![{KATA}])(?:" + "|".join(re.escape(p) for p in kana) + rf")(?![{KATA}])"
+        )
     if latin_parts:
         forms = set()
         for p in latin_parts:

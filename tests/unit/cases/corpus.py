@@ -250,6 +250,17 @@ CORPUS: list[dict[str, Any]] = [
         "keep": ["Microsoft Teams", "Wi-Fi", "Dept. of Physics"],
     },
     {
+        "id": "ja-katakana-name-of-an-international-student",
+        "known": {"names": ["グエン・ヴァン・アン"]},
+        "text": (
+            "グエン・ヴァン・アンです。アンと呼んでください。\n"
+            "Zoom をアンインストールしてから入れ直しましたが、まだエラーが出ます。\n"
+            "グエン ヴァン アン\n"
+        ),
+        "secrets": ["グエン", "ヴァン", "アンと"],
+        "keep": ["アンインストール", "Zoom"],
+    },
+    {
         "id": "ja-signature-rule",
         "known": {"names": []},
         "text": (
