@@ -109,22 +109,42 @@ class Redaction:
 # --- the normalised view ------------------------------------------------------------------
 
 
+def _normalised(c: str) -> str:
+    if c in "〜～ー－―‐−":  # dashes and the long-vowel mark: one hyphen for matching
+        return "ー" if c == "ー" else "-"
+    return unicodedata.normalize("NFKC", c) or c
+
+
 class _View:
     """The text with each character NFKC-normalised on its own, and the way back."""
 
     def __init__(self, text: str) -> None:
+        self.length = len(text)
+        self.back: list[int] | None = None
+        self.ends: list[int] = []
+        # Usually every character stays one character: one translate, positions unchanged.
+        table: dict[int, str] = {}
+        for c in set(text):
+            if c.isascii():
+                continue
+            n = _normalised(c)
+            if len(n) != 1 or n in ("\u3099", "\u309a"):
+                break
+            if n != c:
+                table[ord(c)] = n
+        else:
+            self.text = text.translate(table)
+            self.lines = _Lines(self.text)
+            return
+        self._build(text)
+        self.lines = _Lines(self.text)
+
+    def _build(self, text: str) -> None:
         chars: list[str] = []
         back: list[int] = []
         ends: list[int] = []
         for i, c in enumerate(text):
-            if c.isascii():
-                chars.append(c)
-                back.append(i)
-                ends.append(i + 1)
-                continue
-            n = unicodedata.normalize("NFKC", c)
-            if c in "〜～ー－―‐−":  # dashes and the long-vowel mark: one hyphen for matching
-                n = "ー" if c == "ー" else "-"
+            n = c if c.isascii() else _normalised(c)
             if n in ("\u3099", "\u309a") and chars:
                 # Half-width ﾀﾞ is two characters: the voiced mark joins the kana before it.
                 joined = unicodedata.normalize("NFC", chars[-1] + n)
@@ -132,8 +152,6 @@ class _View:
                     chars[-1] = joined
                     ends[-1] = i + 1
                     continue
-            if not n:
-                n = c
             for ch in n:
                 chars.append(ch)
                 back.append(i)
@@ -141,10 +159,10 @@ class _View:
         self.text = "".join(chars)
         self.back = back
         self.ends = ends
-        self.length = len(text)
-        self.lines = _Lines(self.text)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
+        if self.back is None:
+            return start, end
         if start >= len(self.back):
             return self.length, self.length
         return self.back[start], self.ends[end - 1] if end > start else self.back[start]
@@ -543,7 +561,9 @@ def _known_name_regex(names: Iterable[str]) -> re.Pattern[str] | None:
         for parts in _name_parts(name):
             if len(parts) >= 2:
                 for order in (parts, list(reversed(parts))):
-                    full.add(r"[ \t\u3000・･]*(?:\n[> \t]*)?".join(re.escape(p) for p in order))
+                    form = r"[ \t\u3000・･]*(?:\n[> \t]*)?".join(re.escape(p) for p in order)
+                    # A name in Latin letters in any case (taro yamada, TARO YAMADA).
+                    full.add(f"(?i:{form})" if all(_is_latin(p) for p in order) else form)
             for p in parts:
                 if _is_latin(p):
                     if len(p) >= 3 and p.capitalize() not in TECH_WORDS:
@@ -1047,6 +1067,11 @@ def _names(v: str, rx: re.Pattern[str] | None, kind: str, rule: str) -> Iterable
     for m in rx.finditer(v):
         if m.end() > m.start():
             yield _Candidate(m.start(), m.end(), kind, rule)
+            # Each part on its own as well: where the whole loses to an overlapping mail
+            # address ("Yamada taro.yamada@…"), the part outside the address still goes.
+            for part in re.finditer(r"[^\s\u3000・･>]{2,}", m.group(0)):
+                if part.end() - part.start() < m.end() - m.start():
+                    yield _Candidate(m.start() + part.start(), m.start() + part.end(), kind, rule)
 
 
 # --- proposing and applying ----------------------------------------------------------------

@@ -85,6 +85,17 @@ def test_every_form_of_a_known_name():
         )
 
 
+def test_a_latin_full_name_in_any_case():
+    out = redact("hi, this is taro yamada. TARO YAMADA again.", Known(names=["Taro Yamada"]))
+    assert "taro" not in out.lower() and "yamada" not in out.lower(), out
+
+
+def test_a_name_next_to_its_own_address():
+    # Found by the property below: the whole "Yamada taro" lost to the address.
+    out = redact(" Yamada  taro.yamada@st.univ.example ", Known(names=["Taro Yamada"]))
+    assert "Yamada" not in out and "[email]" in out, out
+
+
 def test_an_unspaced_name_is_split():
     out = redact("山田です。太郎より。", Known(names=["山田太郎"]))
     assert "山田" not in out and "太郎" not in out
