@@ -243,3 +243,24 @@ def test_the_review_page_in_english(client, staff):
     page = client.get(f"/console/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Proposed redactions (" in page
     assert '<label for="accept-0"' in page and 'for="id_text"' in page
+
+
+def test_an_english_thread_gets_english_headings_and_tokens(staff):
+    data = new_inquiry(
+        name="Emily Carter",
+        email="emily.carter@st.univ.example",
+        subject="Cannot join the lecture",
+        body="Hello, I could not join on Nov 24, 2026 at 10:25. My ID is 0000000001.\n\nBest regards,\nEmily Carter",
+        lang="en",
+    )
+    inquiry, _ = do_create_inquiry(data, channel="form")
+    actions.do_reply(
+        inquiry, "Dear Ms. Carter,\nPlease sign in to Zoom first.", acting_user=staff["faculty"]
+    )
+    actions.do_change_status(inquiry, "closed", acting_user=staff["faculty"])
+    case = case_actions.do_start_case_study(inquiry, acting_user=staff["admin"])
+    assert case.lang == "en"
+    assert case.text.startswith("Subject: Cannot join the lecture\n\n[Requester]\n")
+    assert "[Desk]\nDear Ms. [name]," in case.text
+    assert "November 2026" in case.text and "[ID]" in case.text
+    assert "Emily" not in case.text and "Carter" not in case.text

@@ -3,6 +3,7 @@ survives, ordinary words stay), properties of the spans, hostile strings, and ti
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import unicodedata
@@ -328,7 +329,10 @@ SECRETS = {
 
 
 @settings(
-    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=int(os.environ.get("CASES_EXAMPLES", "200")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
     st.lists(
