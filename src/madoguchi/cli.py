@@ -9,6 +9,8 @@ madoguchi mail receive [--host H] [--port P] [--smtp] run the LMTP (or SMTP) rec
 madoguchi mail fetch                                  fetch once from the IMAP mailboxes
 madoguchi mail retry                                  retry pending outgoing mail now
 madoguchi kb import FILE.jsonl | import-markdown PATH | export [FILE]
+madoguchi retention [--dry-run]                       apply the retention rules now (a dry run counts)
+madoguchi stats [--from D] [--to D] --by F[,F] [--format csv|json]   suppressed counts
 madoguchi hours ... / madoguchi bot ...               see ``madoguchi hours --help`` etc.
 madoguchi manage ARGS...                              any Django management command
 """
@@ -240,6 +242,28 @@ def cmd_kb(args: argparse.Namespace) -> int:
     return 0 if not report.errors else 1
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    _setup()
+    import json
+
+    from madoguchi.retention import policy
+
+    record = policy.run(dry_run=args.dry_run)
+    print(json.dumps({"run": record.pk, "dry_run": record.dry_run, **record.counts}))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from madoguchi.stats import cli as stats_cli
+
+    problem = stats_cli.check(args)
+    if problem:
+        print(f"madoguchi stats: error: {problem}", file=sys.stderr)
+        return 2
+    _setup()
+    return stats_cli.run(args)
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
     from django.core.management import execute_from_command_line
@@ -303,6 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", default="ja", choices=["ja", "en"], help="import-markdown: the pages' language"
     )
     p.set_defaults(func=cmd_kb)
+
+    p = sub.add_parser("retention", help="apply the retention rules (anonymise, delete files)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="count what would be done; change nothing"
+    )
+    p.set_defaults(func=cmd_retention)
+
+    from madoguchi.stats import cli as stats_cli
+
+    p = sub.add_parser(
+        "stats", help="counts of inquiries with small counts suppressed (CSV or JSON)"
+    )
+    stats_cli.add_arguments(p)
+    p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("manage", help="a Django management command", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -90,8 +90,10 @@ INSTALLED_APPS = [
     "madoguchi.calls",
     "madoguchi.cases",
     "madoguchi.console",
+    "madoguchi.retention",
     "madoguchi.sso",
     "madoguchi.staffauth",
+    "madoguchi.stats",
     "madoguchi.web",
 ]
 
@@ -213,6 +215,7 @@ HOUSEKEEPING = [
     "madoguchi.chat.actions.do_sweep",
     "madoguchi.calls.actions.do_sweep",
     "madoguchi.kb.learning.purge_old",
+    "madoguchi.retention.policy.scheduled",
 ]
 
 # --- auth -------------------------------------------------------------------------------
@@ -249,6 +252,9 @@ OIDC_TENANTS = tuple(
 OIDC_EMAIL_CLAIMS = env("MADOGUCHI_OIDC_EMAIL_CLAIMS", "email,preferred_username,upn").split(",")
 OIDC_NAME_CLAIMS = env("MADOGUCHI_OIDC_NAME_CLAIMS", "name,preferred_username").split(",")
 OIDC_GROUP_CLAIMS = env("MADOGUCHI_OIDC_GROUP_CLAIMS", "groups,roles").split(",")
+# The claim(s) holding the university's ID number (the forms' "common ID"), if any, e.g.
+# "employeeId" or "student_number": the forms come pre-filled with it.
+OIDC_COMMON_ID_CLAIMS = env("MADOGUCHI_OIDC_COMMON_ID_CLAIMS").split(",")
 OIDC_CATEGORY_CLAIMS = env(
     "MADOGUCHI_OIDC_CATEGORY_CLAIMS", "eduperson_affiliation,affiliation,roles,groups"
 ).split(",")
@@ -265,10 +271,37 @@ if OIDC_DISCOVERY_URL and not OIDC_CLIENT_ID:
     raise ImproperlyConfigured(
         "MADOGUCHI_OIDC_DISCOVERY_URL is set but MADOGUCHI_OIDC_CLIENT_ID is not"
     )
+# SAML 2.0 sign-in (sso.saml, docs/sso.md: GakuNin, a campus Shibboleth IdP): on when the
+# IdP's entity id, its metadata (a URL, whose signature MADOGUCHI_SAML_IDP_CERT_FILE must
+# verify, or a file) and the desk's own key pair are set. The desk's entity id is
+# SITE_URL + /sso/saml/metadata/, its assertion consumer SITE_URL + /sso/saml/acs/.
+SAML_IDP_METADATA_URL = env("MADOGUCHI_SAML_IDP_METADATA_URL").strip()
+SAML_IDP_METADATA_FILE = env("MADOGUCHI_SAML_IDP_METADATA_FILE").strip()
+SAML_IDP_CERT_FILE = env("MADOGUCHI_SAML_IDP_CERT_FILE").strip()
+SAML_IDP_ENTITY_ID = env("MADOGUCHI_SAML_IDP_ENTITY_ID").strip()
+SAML_SP_KEY_FILE = env("MADOGUCHI_SAML_SP_KEY_FILE").strip()
+SAML_SP_CERT_FILE = env("MADOGUCHI_SAML_SP_CERT_FILE").strip()
+SAML_NAME = env("MADOGUCHI_SAML_NAME").strip()  # the button's label; empty: a generic one
+# The attribute that is the person's stable key: eduPersonPrincipalName, eduPersonTargetedID,
+# pairwise-id, subject-id (or any attribute's name or urn:oid).
+SAML_KEY_ATTRIBUTE = env("MADOGUCHI_SAML_KEY_ATTRIBUTE", "eduPersonPrincipalName").strip()
+# The attribute holding the university's ID number (friendly name or urn:oid), if any.
+SAML_COMMON_ID_ATTRIBUTE = env("MADOGUCHI_SAML_COMMON_ID_ATTRIBUTE").strip()
+# affiliation value=member category; empty: MADOGUCHI_OIDC_CATEGORY_MAP's, or its default.
+SAML_CATEGORY_MAP = env("MADOGUCHI_SAML_CATEGORY_MAP")
+# isMemberOf value=staff tier (student or faculty). Empty: administrators set tiers.
+SAML_STAFF_GROUPS = env("MADOGUCHI_SAML_STAFF_GROUPS")
+# Leeway for NotBefore/NotOnOrAfter, seconds (at most 180).
+SAML_CLOCK_SKEW_SECONDS = min(180, max(0, env_int("MADOGUCHI_SAML_CLOCK_SKEW_SECONDS", 120)))
+# IdP-initiated (unsolicited) responses: off; when on, they sign requesters in only.
+SAML_ALLOW_UNSOLICITED = env_bool("MADOGUCHI_SAML_ALLOW_UNSOLICITED", False)
+SAML_HTTP_TIMEOUT_SECONDS = env_int("MADOGUCHI_SAML_HTTP_TIMEOUT_SECONDS", 30)
+_saml_on = bool(SAML_IDP_ENTITY_ID and (SAML_IDP_METADATA_URL or SAML_IDP_METADATA_FILE))
 # Requesters may sign in with a code mailed to any address: by default only where no
 # identity provider is configured (with one, "signed in" means a member's account).
 REQUESTER_CODE_SIGNIN = env_bool(
-    "MADOGUCHI_REQUESTER_CODE_SIGNIN", not (OIDC_DISCOVERY_URL and OIDC_CLIENT_ID)
+    "MADOGUCHI_REQUESTER_CODE_SIGNIN",
+    not (OIDC_DISCOVERY_URL and OIDC_CLIENT_ID) and not _saml_on,
 )
 
 # Staff two-factor sign-in (staffauth/, docs/staff-sign-in.md): "none" (offered, not required),
@@ -276,6 +309,14 @@ REQUESTER_CODE_SIGNIN = env_bool(
 STAFF_2FA_REQUIRED = env("MADOGUCHI_STAFF_2FA_REQUIRED", "none").strip().lower() or "none"
 if STAFF_2FA_REQUIRED not in ("none", "faculty", "all"):
     raise ImproperlyConfigured("MADOGUCHI_STAFF_2FA_REQUIRED must be 'none', 'faculty' or 'all'")
+# Publishable statistics (stats/, docs/privacy.md): counts from 1 to STATS_MIN_CELL - 1
+# are shown as "< N"; shown counts are rounded to a multiple of STATS_ROUND_TO (1: none).
+STATS_MIN_CELL = env_int("MADOGUCHI_STATS_MIN_CELL", 10)
+STATS_ROUND_TO = env_int("MADOGUCHI_STATS_ROUND_TO", 1)
+if STATS_MIN_CELL < 1 or STATS_ROUND_TO < 1:
+    raise ImproperlyConfigured(
+        "MADOGUCHI_STATS_MIN_CELL and MADOGUCHI_STATS_ROUND_TO must be at least 1"
+    )
 # A signed-in session ends after this long without activity, and this long after signing
 # in whatever happens (staffauth.lifetime; 0: no such limit).
 SESSION_IDLE_MINUTES = env_int("MADOGUCHI_SESSION_IDLE_MINUTES", 120)
@@ -369,6 +410,10 @@ INTAKE_RATE_LIMIT = env("MADOGUCHI_INTAKE_RATE_LIMIT", "20/600")
 KB_SUGGEST_RATE_LIMIT = env("MADOGUCHI_KB_SUGGEST_RATE_LIMIT", "120/600")
 # Questions the answer bot was asked are kept this many days (0: not logged at all).
 BOT_LOG_DAYS = env_int("MADOGUCHI_BOT_LOG_DAYS", 180)
+# Retention (retention/, docs/privacy.md): the rules are set in the admin; they are applied
+# once every this many hours, this many inquiries per transaction.
+RETENTION_INTERVAL_HOURS = env_int("MADOGUCHI_RETENTION_INTERVAL_HOURS", 24)
+RETENTION_BATCH = env_int("MADOGUCHI_RETENTION_BATCH", 200)
 # --- live chat --------------------------------------------------------------------------
 # Sites allowed to embed the widget (frame-ancestors), space- or comma-separated origins,
 # e.g. "https://www.example.ac.jp https://help.example.ac.jp". The desk itself always may.
@@ -427,6 +472,8 @@ CALL_AVERAGE_MINUTES = env_int("MADOGUCHI_CALL_AVERAGE_MINUTES", 12)  # for the 
 CALL_MAX_QUEUE = env_int("MADOGUCHI_CALL_MAX_QUEUE", 10)
 CALL_REJOIN_GRACE_SECONDS = env_int("MADOGUCHI_CALL_REJOIN_GRACE_SECONDS", 120)
 CALL_REQUIRE_SIGNIN = env_bool("MADOGUCHI_CALL_REQUIRE_SIGNIN", False)
+# The bot answers everyone; with this, a person (an operator) only signed-in requesters.
+CHAT_REQUIRE_SIGNIN = env_bool("MADOGUCHI_CHAT_REQUIRE_SIGNIN", False)
 CALL_CODE_MINUTES = env_int("MADOGUCHI_CALL_CODE_MINUTES", 10)
 CALL_CODE_MAX_MISSES = env_int("MADOGUCHI_CALL_CODE_MAX_MISSES", 5)  # per address, then locked
 CALL_CODE_LOCKOUT_MINUTES = env_int("MADOGUCHI_CALL_CODE_LOCKOUT_MINUTES", 15)

@@ -150,6 +150,8 @@ ACTIONS = [
     ("handback", {"body": "x"}),
     ("unassign", {}),
     ("revoke_link", {}),
+    ("hold", {"body": "reason"}),
+    ("unhold", {}),
 ]
 
 
@@ -160,7 +162,7 @@ def test_actions_on_hidden_inquiries_are_denied(client, world, role, lane):
     users, inquiries = world
     login(client, users, role)
     inquiry = inquiries[lane]
-    state = ("status", "priority", "link_version", "assignee_id")
+    state = ("status", "priority", "link_version", "assignee_id", "legal_hold")
     before = (inquiry.messages.count(), *(getattr(inquiry, f) for f in state))
     for action, data in ACTIONS:
         response = client.post(f"/console/i/{inquiry.reference}/do/{action}/", data)
@@ -324,6 +326,52 @@ def test_unrouted_mail_is_for_faculty_only(client, world, role):
         assert response.status_code == 200 and "unrouted-zqx" in response.content.decode()
     else:
         expect_denied(role, response)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    "route", ["/console/audit/", "/console/audit/export.csv", "/console/reports/sla/"]
+)
+def test_the_audit_log_and_reports_are_for_faculty_and_admins(client, world, role, route):
+    """The audit log (every lane, restricted entries included) and the supervisors'
+    reports: faculty staff and administrators only."""
+    users, inquiries = world
+    login(client, users, role)
+    response = client.get(route)
+    if role in ("faculty", "admin"):
+        assert response.status_code == 200
+        if "audit" in route:
+            content = (
+                b"".join(response.streaming_content) if response.streaming else response.content
+            ).decode()
+            for inquiry in inquiries.values():
+                assert inquiry.reference in content
+    else:
+        expect_denied(role, response)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_requesters_data_is_for_faculty_and_admins(client, world, role):
+    """Export and erasure of one requester's data: faculty staff and administrators, over
+    every lane; for anyone else the pages do not exist and nothing changes."""
+    from madoguchi.inquiries.models import Inquiry
+
+    users, inquiries = world
+    login(client, users, role)
+    email = inquiries["sensitive"].requester_email
+    found = client.get(f"/console/privacy/requester/?email={email}")
+    exported = client.post("/console/privacy/requester/export/", {"email": email})
+    erased = client.post("/console/privacy/requester/erase/", {"email": email, "confirm": "yes"})
+    if role in ("faculty", "admin"):
+        assert (
+            found.status_code == 200 and inquiries["sensitive"].reference in found.content.decode()
+        )
+        assert exported.status_code == 200 and exported["Content-Type"] == "application/zip"
+        assert Inquiry.objects.get(pk=inquiries["sensitive"].pk).anonymised_at is not None
+    else:
+        for response in (found, exported, erased):
+            expect_denied(role, response)
+        assert not Inquiry.objects.filter(anonymised_at__isnull=False).exists()
 
 
 # --- live chat -------------------------------------------------------------------------------
@@ -1292,12 +1340,40 @@ def test_sso_routes(client, world, role, settings):
     assert "_auth_user_id" not in client.session
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_saml_routes(client, world, role, settings, tmp_path):
+    from tests.integration.conftest import make_key_pair
+
+    users, _ = world
+    login(client, users, role)
+    settings.SAML_IDP_ENTITY_ID = settings.SAML_IDP_METADATA_URL = ""
+    settings.SAML_IDP_METADATA_FILE = settings.SAML_SP_KEY_FILE = settings.SAML_SP_CERT_FILE = ""
+    assert client.get("/sso/saml/metadata/").status_code == 404  # not configured
+    assert client.get("/sso/saml/login/?as=staff").status_code == 404
+    assert client.post("/sso/saml/acs/", {"SAMLResponse": "x"}).status_code == 404
+    # The SP metadata is public once the key pair is set (the federation registers it).
+    settings.SAML_SP_KEY_FILE, settings.SAML_SP_CERT_FILE = make_key_pair(tmp_path, "desk")
+    response = client.get("/sso/saml/metadata/")
+    assert response.status_code == 200 and b"EntityDescriptor" in response.content
+    # An IdP whose metadata cannot be fetched (the discard port): a page, for whoever asks.
+    settings.SAML_IDP_ENTITY_ID = "https://idp.example.ac.jp/idp/shibboleth"
+    settings.SAML_IDP_METADATA_URL = "http://127.0.0.1:9/metadata.xml"
+    settings.SAML_IDP_CERT_FILE = settings.SAML_SP_CERT_FILE
+    settings.SAML_HTTP_TIMEOUT_SECONDS = 2
+    assert client.get("/sso/saml/login/?as=staff").status_code == 502
+    # Without a sign-in of its own in the session, the ACS signs nobody in.
+    response = client.post("/sso/saml/acs/", {"SAMLResponse": "PHg+", "RelayState": "x"})
+    assert response.status_code in (200, 400)  # 200: the page that posts it again
+    assert response.wsgi_request.user.is_authenticated == (role != "anonymous")
+    assert client.get("/sso/saml/acs/").status_code == 405
+
+
 @pytest.mark.parametrize("tier", ["student", "faculty", ""])
 @pytest.mark.parametrize("lane", LANES)
 def test_users_made_by_a_sign_in_see_what_their_tier_sees(client, world, tier, lane):
     """Identity never widens access: an account the identity provider made is a role like
     any other (no mapped group: no console at all)."""
-    from madoguchi.sso.actions import do_oidc_staff_sign_in
+    from madoguchi.sso.actions import do_staff_sign_in
     from madoguchi.sso.claims import Person
 
     person = Person(
@@ -1308,9 +1384,7 @@ def test_users_made_by_a_sign_in_see_what_their_tier_sees(client, world, tier, l
         member_category="",
         groups=(f"g-{tier}",) if tier else ("g-unmapped",),
     )
-    result = do_oidc_staff_sign_in(
-        person, staff_groups={"g-student": "student", "g-faculty": "faculty"}
-    )
+    result = do_staff_sign_in(person, staff_groups={"g-student": "student", "g-faculty": "faculty"})
     assert result.allowed == bool(tier)
     client.force_login(result.user)
     role = tier or "plain"
@@ -1374,6 +1448,96 @@ def test_staff_sign_in_routes(client, world, role):
         for response in (listing, reset):
             assert response.status_code == 302 and "/admin/login/" in response["Location"]
         assert TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+# --- statistics releases (stats/, issue 15) ---------------------------------------------------
+# Building, previewing and publishing are for faculty staff and administrators (student
+# staff: 404, as for anything restricted); a published release is public, a draft is not.
+
+STATS_CONSOLE_GET = ["/console/statistics/", "/console/statistics/{draft}/"]
+STATS_PUBLIC = [
+    "/statistics/",
+    "/statistics/{published}/",
+    "/statistics/{published}/csv/",
+    "/statistics/{published}/json/",
+]
+STATS_DRAFT_PUBLIC = [
+    "/statistics/{draft}/",
+    "/statistics/{draft}/csv/",
+    "/statistics/{draft}/json/",
+]
+
+
+@pytest.fixture
+def releases(world):
+    from madoguchi.stats import actions as stats_actions
+
+    users, _ = world
+
+    def release():
+        return stats_actions.do_create_release(
+            dt.date(2026, 1, 1), dt.date(2026, 12, 31), ["channel"], acting_user=users["faculty"]
+        )
+
+    published = release()
+    stats_actions.do_publish_release(published, acting_user=users["admin"])
+    return {"draft": release().pk, "published": published.pk}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_statistics_routes(client, world, releases, role):
+    from madoguchi.stats.models import StatisticsRelease
+
+    users, _ = world
+    login(client, users, role)
+    allowed = role in ("faculty", "admin")
+    for route in STATS_CONSOLE_GET:
+        response = client.get(route.format(**releases))
+        if allowed:
+            assert response.status_code == 200, route
+        else:
+            expect_denied(role, response)
+    # The published release's console page shows its frozen table to who may build one.
+    response = client.get(f"/console/statistics/{releases['published']}/")
+    if allowed:
+        assert response.status_code == 200 and response.context["release"].published_at
+    else:
+        expect_denied(role, response)
+    form = {"period_from": "2026-01-01", "period_to": "2026-01-31", "rows": "lang"}
+    before = StatisticsRelease.objects.count()
+    response = client.post("/console/statistics/", form)
+    if allowed:
+        assert response.status_code == 302
+        assert StatisticsRelease.objects.count() == before + 1
+    else:
+        expect_denied(role, response)
+        assert StatisticsRelease.objects.count() == before
+    response = client.post(f"/console/statistics/{releases['draft']}/publish/")
+    draft = StatisticsRelease.objects.get(pk=releases["draft"])
+    if allowed:
+        assert response.status_code == 302 and draft.published_at is not None
+    else:
+        expect_denied(role, response)
+        assert draft.published_at is None
+        # Anyone may read what is published, and nobody a draft.
+        for route in STATS_DRAFT_PUBLIC:
+            assert client.get(route.format(**releases)).status_code == 404, route
+    for route in STATS_PUBLIC:
+        response = client.get(route.format(**releases))
+        assert response.status_code == 200, route
+        body = (
+            b"".join(response.streaming_content) if response.streaming else response.content
+        ).decode("utf-8-sig")
+        assert "-zqx" not in body and "example.ac.jp" not in body
+
+
+def test_statistics_drafts_are_public_to_nobody(client, world, releases):
+    users, _ = world
+    for role in ROLES:
+        client.logout()
+        login(client, users, role)
+        for route in STATS_DRAFT_PUBLIC:
+            assert client.get(route.format(**releases)).status_code == 404, (role, route)
 
 
 # --- case studies (issue 15) -------------------------------------------------------------------

@@ -264,3 +264,21 @@ def test_an_english_thread_gets_english_headings_and_tokens(staff):
     assert "[Desk]\nDear Ms. [name]," in case.text
     assert "November 2026" in case.text and "[ID]" in case.text
     assert "Emily" not in case.text and "Carter" not in case.text
+
+
+def test_anonymising_an_inquiry_deletes_its_drafts_and_keeps_what_was_approved(staff):
+    from django.db import transaction
+
+    from madoguchi.retention.anonymise import anonymise
+
+    inquiry = _solved(staff)
+    draft = case_actions.do_start_case_study(inquiry, acting_user=staff["faculty"])
+    approved = case_actions.do_start_case_study(inquiry, acting_user=staff["faculty"])
+    case_actions.do_approve_case_study(
+        approved, title="t", text=approved.text, acting_user=staff["faculty"]
+    )
+    with transaction.atomic():
+        assert anonymise(inquiry, reason="test", actor=staff["admin"])
+    assert not CaseStudy.objects.filter(pk=draft.pk).exists()
+    kept = CaseStudy.objects.get(pk=approved.pk)
+    assert kept.status == CaseStatus.APPROVED and kept.source_text == ""

@@ -444,6 +444,39 @@ def test_entitlement_limits_who_may_wait_for_an_operator(desk):
 
 
 @realtime
+def test_a_desk_that_keeps_operators_for_signed_in_requesters(desk, settings):
+    """The bot answers everyone; a person only a signed-in requester, whose member
+    category (from the identity provider) decides the entitlement, not what they chose."""
+    from madoguchi.accounts.requester import RequesterIdentity
+    from madoguchi.sla.models import Entitlement
+
+    settings.CHAT_REQUIRE_SIGNIN = True
+    Entitlement.objects.create(audience="other", channels=["form"], note_en="Form, please.")
+    available(desk["student"])
+    member = RequesterIdentity(
+        email="hanako@example.ac.jp",
+        via="oidc",
+        member_category="student_current",
+        signed_in_at=dt.datetime.now(dt.UTC).isoformat(),
+    )
+    visitor = RequesterIdentity(
+        email="guest@example.com",
+        via="oidc",
+        member_category="other",
+        signed_in_at=dt.datetime.now(dt.UTC).isoformat(),
+    )
+    with frozen(IN_HOURS):
+        anonymous = chat_actions.do_request_person(_start(), member_category="student_current")
+        chose_wrongly = chat_actions.do_request_person(
+            _start(), member_category="student_current", requester=visitor
+        )
+        queued = chat_actions.do_request_person(_start(), member_category="other", requester=member)
+    assert anonymous.outcome == "signin" and "サインイン" in anonymous.message
+    assert chose_wrongly.outcome == "not_entitled"
+    assert queued.outcome == "queued"
+
+
+@realtime
 def test_operator_limits_transfer_to_faculty_and_back(desk):
     student, faculty = desk["student"], desk["faculty"]
     available(student, max_chats=1)

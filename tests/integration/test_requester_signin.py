@@ -331,9 +331,16 @@ def access_of(identity):
 
 @pytest.mark.django_db
 def test_the_form_is_prefilled_and_what_is_sent_stays_theirs(client):
-    _sign_in(client, name="佐藤 花子", member_category="faculty_fulltime", key="idp|7")
+    _sign_in(
+        client,
+        name="佐藤 花子",
+        member_category="faculty_fulltime",
+        key="idp|7",
+        common_id="0123456789",
+    )
     form = client.get("/form/?lang=en").content.decode()
     assert f'value="{ADDRESS}"' in form and 'value="佐藤 花子"' in form
+    assert 'value="0123456789"' in form
     assert re.search(r'<option value="faculty_fulltime"[^>]*selected', form)
 
 

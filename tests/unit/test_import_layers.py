@@ -30,12 +30,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("mail", "sla"),  # the outbox, templates and the mail parser; service levels
     ("inquiries",),  # the inquiry: models, actions, access, the SLA monitor and recompute
     ("web",),  # shared web plumbing, /healthz, sign-in throttling, base templates
-    # forms and API; inbound mail; the knowledge base; OIDC; staff sign-in (2FA, reset, lifetimes)
+    # forms and API; inbound mail; the knowledge base; OIDC; staff sign-in (2FA, reset, lifetimes);
+    # publishable statistics (counts through inquiries.access, suppressed; releases);
     # case studies (the redactor is pure; the workflow reads inquiries through access)
-    ("intake", "inbound", "kb", "sso", "staffauth", "cases"),
+    ("intake", "inbound", "kb", "sso", "staffauth", "stats", "cases"),
     ("chat",),  # live chat (the bot answers from the knowledge base)
     ("calls",),  # online calls (operators on duty and addresses as for chat)
-    ("console", "demo"),  # the staff console; demo data
+    ("console", "demo", "retention"),  # the staff console; demo data
 ]
 
 WIRING = {"cli", "urls", "routing", "settings", "asgi", "wsgi", "__main__"}

@@ -1,11 +1,19 @@
-"""Claims → person, and the URL and header checks of sso.oidc: pure, no provider."""
+"""Claims and SAML attributes → person, and the URL and header checks of sso.oidc: pure, no
+provider."""
 
 from __future__ import annotations
 
 import pytest
 
 from madoguchi.sso import oidc
-from madoguchi.sso.claims import parse_mapping, person_from_claims, stable_key, tier_from_groups
+from madoguchi.sso.claims import (
+    parse_mapping,
+    person_from_claims,
+    person_from_saml,
+    saml_attributes,
+    stable_key,
+    tier_from_groups,
+)
 from madoguchi.sso.config import DEFAULT_CATEGORY_MAP
 
 NAMES = dict(
@@ -82,3 +90,91 @@ def test_only_https_or_loopback_urls_are_fetched(url, ok):
 def test_pkce_challenge_is_rfc7636s_example():
     verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     assert oidc.code_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+# --- SAML attributes ---------------------------------------------------------------------
+
+CATEGORIES = {"faculty": "faculty_fulltime", "staff": "staff", "student": "student_current"}
+
+
+def test_saml_attributes_by_oid_or_friendly_name() -> None:
+    attributes = saml_attributes(
+        [
+            ("urn:oid:1.3.6.1.4.1.5923.1.1.1.6", "", ["taro@example.ac.jp"]),
+            ("mail", "", [" Taro@Example.ac.jp "]),  # a friendly name as the Name
+            ("urn:x:unknown", "jaDisplayName", ["山田 太郎"]),  # known by FriendlyName only
+            ("urn:oid:1.3.6.1.4.1.5923.1.5.1.1", "isMemberOf", ["g1"]),
+            ("urn:oid:1.3.6.1.4.1.5923.1.5.1.1", "isMemberOf", ["g2", ""]),
+            ("urn:x:other", "", ["kept"]),
+        ]
+    )
+    assert attributes == {
+        "eduPersonPrincipalName": ["taro@example.ac.jp"],
+        "mail": ["Taro@Example.ac.jp"],
+        "jaDisplayName": ["山田 太郎"],
+        "isMemberOf": ["g1", "g2"],
+        "urn:x:other": ["kept"],
+    }
+    person = person_from_saml(
+        "https://idp", attributes, key_attribute="eduPersonPrincipalName", category_map={}
+    )
+    assert (person.key, person.email, person.name, person.groups) == (
+        "taro@example.ac.jp",
+        "taro@example.ac.jp",
+        "山田 太郎",
+        ("g1", "g2"),
+    )
+
+
+def test_saml_names_japanese_first_then_latin() -> None:
+    def name(**values: list[str]) -> str:
+        return person_from_saml("i", values, key_attribute="x", category_map={}).name
+
+    assert name(jasn=["山田"], jaGivenName=["花子"], displayName=["Hanako Yamada"]) == "山田 花子"
+    assert name(displayName=["Hanako Yamada"], sn=["Yamada"]) == "Hanako Yamada"
+    assert name(givenName=["Hanako"], sn=["Yamada"]) == "Hanako Yamada"
+    assert name() == ""
+
+
+def test_saml_category_from_scoped_affiliation_in_the_maps_order() -> None:
+    def category(**values: list[str]) -> str:
+        return person_from_saml(
+            "i", values, key_attribute="x", category_map=CATEGORIES
+        ).member_category
+
+    assert category(eduPersonScopedAffiliation=["student@example.ac.jp"]) == "student_current"
+    assert category(eduPersonAffiliation=["member", "student", "staff"]) == "staff"
+    assert category(eduPersonAffiliation=["member"]) == ""
+
+
+def test_saml_key_attribute_by_name_or_oid() -> None:
+    values = {"pairwise-id": ["abc@example.ac.jp"], "eduPersonPrincipalName": ["p@example"]}
+    by_name = person_from_saml("i", values, key_attribute="pairwise-id", category_map={})
+    by_oid = person_from_saml(
+        "i",
+        values,
+        key_attribute="urn:oasis:names:tc:SAML:attribute:pairwise-id",
+        category_map={},
+    )
+    assert by_name.key == by_oid.key == "abc@example.ac.jp"
+    missing = person_from_saml("i", values, key_attribute="subject-id", category_map={})
+    assert missing.key == ""
+
+
+def test_the_university_id_comes_from_the_configured_claim_or_attribute():
+    from madoguchi.sso.claims import person_from_saml
+
+    claims = {"iss": "https://idp", "sub": "s", "employeeId": "0123456789", "email": "a@b.jp"}
+    assert person_from_claims(claims, **NAMES).common_id == ""  # not configured: not read
+    assert person_from_claims(claims, **NAMES, common_id_claims=("employeeId",)).common_id == (
+        "0123456789"
+    )
+    attributes = {"eduPersonPrincipalName": ["taro@univ.ac.jp"], "jaStudentNumber": ["0123456789"]}
+    person = person_from_saml(
+        "https://idp",
+        attributes,
+        key_attribute="eduPersonPrincipalName",
+        category_map={},
+        common_id_attribute="jaStudentNumber",
+    )
+    assert person.common_id == "0123456789" and person.key == "taro@univ.ac.jp"

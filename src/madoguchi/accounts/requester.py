@@ -28,6 +28,7 @@ class RequesterIdentity:
     name: str = ""
     member_category: str = ""
     key: str = ""  # the identity provider's stable key, when there is one
+    common_id: str = ""  # the university's ID number, when the provider gives it
     signed_in_at: str = ""  # ISO time
 
     @property

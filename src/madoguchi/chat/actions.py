@@ -397,14 +397,33 @@ def do_feedback(conversation: Conversation, seq: Any, helpful: Any) -> None:
 class Offer:
     """The answer to "a person, please"."""
 
-    outcome: str  # queued | closed_hours | busy | not_entitled | already
+    outcome: str  # queued | closed_hours | busy | not_entitled | already | signin
     message: str = ""
     next_open: str = ""
 
 
-def do_request_person(conversation: Conversation, *, member_category: Any = "") -> Offer:
+def do_request_person(
+    conversation: Conversation,
+    *,
+    member_category: Any = "",
+    requester: RequesterIdentity | None = None,
+) -> Offer:
+    """A person, please: where the desk keeps operators for signed-in requesters
+    (``CHAT_REQUIRE_SIGNIN``) an anonymous one is told to sign in (or offered the form);
+    the member category of a signed-in requester counts over what they chose."""
     lang = conversation.lang
     member_category = clean_member_category(member_category)
+    if requester is not None and requester.member_category:
+        member_category = requester.member_category
+    if settings.CHAT_REQUIRE_SIGNIN and requester is None:
+        with translation.override(lang):
+            return Offer(
+                "signin",
+                _(
+                    "Chat with an operator is for requesters who have signed in. Sign in, "
+                    "then ask again here, or use the email form."
+                ),
+            )
     with transaction.atomic():
         conversation = _locked(conversation.pk)
         if conversation.state in (ChatState.QUEUED, ChatState.ACTIVE):

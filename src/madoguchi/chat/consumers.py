@@ -264,9 +264,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if not isinstance(category, str):
             raise ChatError(self._t(INVALID), "invalid")
         identity = await self._run(requester.current, self.scope.get("session"))
-        if identity is not None and identity.member_category:
-            category = identity.member_category  # what the identity provider said counts
-        offer = await self._run(actions.do_request_person, conversation, member_category=category)
+        offer = await self._run(
+            actions.do_request_person, conversation, member_category=category, requester=identity
+        )
         await self.send_json(
             {
                 "t": "offer",

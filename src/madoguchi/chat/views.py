@@ -90,6 +90,7 @@ def _strings() -> dict[str, str]:
         "join_call": _("Join the online call"),
         "operators_now": _("Operators are available now."),
         "operators_later": _("Operators are not available now."),
+        "signin": _("Sign in"),
         "busy": queries.busy_text(),
         "write_first": _(
             "Write your question first: it goes to the person who answers, so you need not "

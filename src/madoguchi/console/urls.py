@@ -2,8 +2,9 @@ from django.urls import path
 
 from madoguchi.calls import console_views as calls
 from madoguchi.chat import console_views as chat
+from madoguchi.retention import views as retention
 
-from . import views
+from . import audit_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -16,6 +17,11 @@ urlpatterns = [
     path("files/<int:attachment_id>/inline/", views.inline_image, name="inline-image"),
     path("mail-review/", views.mail_review, name="mail-review"),
     path("reports/sla/", views.sla_report, name="sla-report"),
+    path("audit/", audit_views.audit_log, name="audit"),
+    path("audit/export.csv", audit_views.audit_export, name="audit-export"),
+    path("privacy/requester/", retention.requester_data, name="requester-data"),
+    path("privacy/requester/export/", retention.requester_export, name="requester-export"),
+    path("privacy/requester/erase/", retention.requester_erase, name="requester-erase"),
     path("chat/", views.live_panel, name="chat"),
     path("chat/queue/", chat.panel_fragment, name="chat-queue"),
     path("chat/availability/", chat.availability, name="chat-availability"),

@@ -100,8 +100,42 @@ class ActionForm(TextCheckedForm):
     attachments = MultipleFileField()
 
 
+def consent_ledger(inquiry: Any, handbacks: list[Any], *, has_call: bool) -> list[dict[str, Any]]:
+    """The inquiry's consent ledger, oldest first: the call terms each call accepted and
+    every screenshot asked, allowed, denied, stored and deleted (calls.models.Consent: only
+    an inquiry with a call has any), and each hand-back asked and how the requester
+    answered."""
+    from madoguchi.calls.models import ConsentKind
+
+    entries: list[dict[str, Any]] = []
+    for consent in call_queries.consent_ledger(inquiry) if has_call else []:
+        detail = ""
+        if consent.kind == ConsentKind.TERMS:
+            detail = _("Terms of use, version %(version)s") % {
+                "version": consent.detail.get("version", "?")
+            }
+        entries.append(
+            {"at": consent.created_at, "label": consent.get_kind_display(), "detail": detail}
+        )
+    for proposal in handbacks:
+        entries.append(
+            {
+                "at": proposal.created_at,
+                "label": _("Hand-back to student staff asked"),
+                "detail": "",
+            }
+        )
+        if proposal.decided_at is not None:
+            entries.append(
+                {"at": proposal.decided_at, "label": proposal.get_status_display(), "detail": ""}
+            )
+    return sorted(entries, key=lambda e: e["at"])
+
+
 def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
     inquiry = access.access_inquiry(request.user, reference)
+    calls = call_queries.inquiry_page_context(request.user, inquiry)
+    handbacks = list(inquiry.handbacks.all())
     User = get_user_model()
     candidates = User.objects.filter(is_active=True).exclude(tier="").order_by("username")
     user = request.user
@@ -122,8 +156,9 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
         "can_claim": inquiry.assignee_id != user.pk and access.can_assign(user, inquiry, user),
         "can_unassign": inquiry.assignee_id is not None and access.can_assign(user, inquiry, None),
         "sees_sensitive_fields": access.sees_sensitive_fields(user),
-        "handbacks": inquiry.handbacks.all(),
-        "handback_pending": inquiry.handbacks.filter(status=HandbackStatus.PROPOSED).exists(),
+        "handbacks": handbacks,
+        "consents": consent_ledger(inquiry, handbacks, has_call=calls["call"] is not None),
+        "handback_pending": any(h.status == HandbackStatus.PROPOSED for h in handbacks),
         "is_faculty": sees_restricted(request.user),
         # A held mail names the inquiry it claimed to answer: only for those who may see it.
         "held_reply_to": _visible_reference(user, (inquiry.details or {}).get("held_reply_to")),
@@ -138,7 +173,7 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
             },
         ),
         **chat_queries.inquiry_page_context(request.user, inquiry),
-        **call_queries.inquiry_page_context(request.user, inquiry),
+        **calls,
         "call_page_url": settings.SITE_URL + reverse("call-page"),
         "call_code_minutes": settings.CALL_CODE_MINUTES,
         "can_write_case_study": access.can_write_case_study(user, inquiry),
@@ -197,6 +232,8 @@ ACTIONS = {
     "handback",
     "release",
     "revoke_link",
+    "hold",
+    "unhold",
 }
 
 
@@ -264,6 +301,12 @@ def act(request: HttpRequest, reference: str, action: str) -> HttpResponse:
             elif action == "release":
                 actions.do_release_to_general(inquiry, acting_user=user, reason=body)
                 messages.success(request, _("Released to student staff."))
+            elif action in ("hold", "unhold"):
+                actions.do_set_legal_hold(inquiry, action == "hold", reason=body, acting_user=user)
+                messages.success(
+                    request,
+                    _("Legal hold placed.") if action == "hold" else _("Legal hold released."),
+                )
             elif action == "revoke_link":
                 actions.do_revoke_requester_link(inquiry, acting_user=user)
                 messages.success(

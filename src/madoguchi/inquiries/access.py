@@ -25,6 +25,12 @@ notifications, downloads, exports, the API and WebSocket events.
   student staff they do not exist (404).
 - Requesters have no account; they hold a signed link to one inquiry and see its public
   thread (never internal notes).
+- Statistics releases (``madoguchi.stats``) are built, previewed and published by faculty
+  staff and administrators only (``can_publish_statistics``; student staff get 404). A
+  release counts what its builder may see (``statistics_inquiries``: every lane, since
+  only faculty build one), and publishes counts only, suppressed; the command line
+  ``madoguchi stats`` counts every lane too (``command_line_statistics_inquiries``).
+  A published release is public: it holds no inquiry, only the frozen table.
 """
 
 from __future__ import annotations
@@ -122,6 +128,18 @@ def access_attachment(user: Any, attachment_id: int) -> Attachment:
         raise Http404 from None
 
 
+def can_manage_requester_data(user: Any) -> bool:
+    """A requester's data (export everything, carry out an erasure): faculty staff and
+    administrators, over every lane."""
+    return sees_restricted(user)
+
+
+def can_browse_audit(user: Any) -> bool:
+    """The audit log's own pages (browse, export): faculty staff and administrators.
+    Student staff see an inquiry's history on its page only (``visible_audit_events``)."""
+    return sees_restricted(user)
+
+
 def visible_audit_events(user: Any):  # noqa: ANN201 - a QuerySet of AuditEvent
     from madoguchi.privacy.models import AuditEvent
 
@@ -151,6 +169,26 @@ def visible_bot_questions(user: Any, questions: Any):  # noqa: ANN201 - a QueryS
         Q(inquiry__isnull=True, message__isnull=True)
         | Q(inquiry__lane=Lane.GENERAL, message__restricted=False)
     )
+
+
+def can_publish_statistics(user: Any) -> bool:
+    """Build, preview and publish statistics releases: faculty staff and administrators."""
+    return is_desk_staff(user) and sees_restricted(user)
+
+
+def statistics_inquiries(user: Any) -> QuerySet[Inquiry]:
+    """The inquiries a statistics release built by ``user`` counts: what they may see,
+    and nothing for anyone who may not build one (so a student's release, were there a
+    path to one, could never count the restricted lanes)."""
+    if not can_publish_statistics(user):
+        return Inquiry.objects.none()
+    return visible_inquiries(user)
+
+
+def command_line_statistics_inquiries() -> QuerySet[Inquiry]:
+    """What ``madoguchi stats`` counts: every lane. Whoever can run the command can read
+    the database itself; the output is the same suppressed counts a release publishes."""
+    return Inquiry.objects.all()
 
 
 # --- who may do what ----------------------------------------------------------------------

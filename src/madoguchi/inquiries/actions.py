@@ -738,6 +738,21 @@ def do_revoke_requester_link(inquiry: Inquiry, *, acting_user: Any) -> None:
     )
 
 
+def do_set_legal_hold(inquiry: Inquiry, on: bool, *, reason: str = "", acting_user: Any) -> None:
+    """Faculty staff place or release a legal hold: while it holds, retention neither
+    anonymises the inquiry nor deletes its files, and an erasure request passes it by."""
+    if not access.sees_restricted(acting_user) or not access.can_see(acting_user, inquiry):
+        raise PermissionDenied(_("Only faculty staff can place or release a legal hold."))
+    if on and not reason.strip():
+        raise ValueError("a hold needs a reason")
+    inquiry.legal_hold = on
+    inquiry.legal_hold_reason = reason.strip()[:300] if on else ""
+    _touch(inquiry, "legal_hold", "legal_hold_reason")
+    audit.record(
+        "inquiry.held" if on else "inquiry.hold_released", actor=acting_user, inquiry=inquiry
+    )
+
+
 def record_view(inquiry: Inquiry, *, acting_user: Any) -> None:
     """Viewing a restricted inquiry is audited."""
     if inquiry.is_restricted:

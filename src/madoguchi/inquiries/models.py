@@ -163,6 +163,11 @@ class Inquiry(models.Model):
     root_message_id = models.CharField(max_length=250, blank=True)
     # Bumping this revokes every requester link mailed so far.
     link_version = models.PositiveIntegerField(default=1)
+    # Retention (madoguchi.retention): an inquiry on legal hold is never anonymised nor
+    # its files deleted; once anonymised, only what the statistics need is left.
+    legal_hold = models.BooleanField(_("legal hold"), default=False)
+    legal_hold_reason = models.CharField(_("reason for the hold"), max_length=300, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
     # Warnings for staff, as slugs: "possible_hijack", "unverified_sender",
     # "requester_address_bounces", "automated", "exam_related".
     flags = models.JSONField(_("flags"), default=list, blank=True)

@@ -103,6 +103,8 @@ def _form_page(request: HttpRequest, form_class: type[InquiryForm], template: st
                 initial["name"] = identity.name
             if identity.member_category:
                 initial["member_category"] = identity.member_category
+            if identity.common_id:
+                initial["common_id"] = identity.common_id
         if request.GET.get("category"):
             initial["category"] = request.GET["category"][:40]
         # Pre-filled from a chat that moved to the form (the widget's "send by the form").

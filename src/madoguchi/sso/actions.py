@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from madoguchi.accounts.models import User
@@ -35,27 +36,31 @@ class StaffSignIn:
     allowed: bool  # active and with a console role: may be logged in
 
 
-def _username(person: Person) -> str:
+def _username(person: Person, protocol: str) -> str:
     """The mail address when no account has it as its user name, else a fixed name from
     the identity (never another person's account)."""
     model = get_user_model()
     if person.email and not model._default_manager.filter(username=person.email).exists():
         return person.email[:150]
     digest = hashlib.sha256(f"{person.issuer}\n{person.key}".encode()).hexdigest()[:16]
-    return f"oidc-{digest}"
+    return f"{protocol}-{digest}"
 
 
-def do_oidc_staff_sign_in(person: Person, *, staff_groups: dict[str, str]) -> StaffSignIn:
-    """Find or create the account of ``person`` (whose claims were verified) and update
-    what the provider says of it. The caller logs the account in only when ``allowed``."""
+def do_staff_sign_in(
+    person: Person, *, staff_groups: dict[str, str], protocol: str = "oidc"
+) -> StaffSignIn:
+    """Find or create the account of ``person`` (whose claims or assertion were verified)
+    and update what the provider says of it. The caller logs the account in only when
+    ``allowed``. ``protocol`` ("oidc", "saml") only names a new account that cannot take
+    its mail address as its user name."""
     try:
-        return _sign_in(person, staff_groups)
+        return _sign_in(person, staff_groups, protocol)
     except IntegrityError:  # a parallel first sign-in created the identity: find it
-        return _sign_in(person, staff_groups)
+        return _sign_in(person, staff_groups, protocol)
 
 
 @transaction.atomic
-def _sign_in(person: Person, staff_groups: dict[str, str]) -> StaffSignIn:
+def _sign_in(person: Person, staff_groups: dict[str, str], protocol: str) -> StaffSignIn:
     mapped = tier_from_groups(person.groups, staff_groups) if staff_groups else None
     identity = (
         ExternalIdentity.objects.select_for_update()
@@ -66,7 +71,7 @@ def _sign_in(person: Person, staff_groups: dict[str, str]) -> StaffSignIn:
     created = identity is None
     if identity is None:
         user = User(
-            username=_username(person),
+            username=_username(person, protocol),
             email=person.email,
             display_name=person.name[:150],
             tier=mapped or "",
@@ -106,6 +111,7 @@ def _sign_in(person: Person, staff_groups: dict[str, str]) -> StaffSignIn:
         **who,
         username=user.username,
         issuer=person.issuer,
+        protocol=protocol,
         created=created,
         tier=user.tier,
         previous_tier=previous_tier,
@@ -115,6 +121,16 @@ def _sign_in(person: Person, staff_groups: dict[str, str]) -> StaffSignIn:
 
 
 def record_refusal(reason: str, *, provider: str) -> None:
-    """An ID token refused (signature, issuer, tenant, audience, expiry, nonce), in a
-    sign-in this session had started: who it was is not known."""
+    """An ID token or a SAML assertion refused (signature, issuer, tenant, audience,
+    expiry, nonce, replay…): who it was is not known."""
     audit.record("auth.sso_refused", actor_kind="system", reason=reason, provider=provider)
+
+
+def remember_assertion(issuer: str, assertion_id: str, *, until: float) -> bool:
+    """Remember a verified SAML assertion's ID until it expires (``until``, epoch seconds,
+    skew included); False when it was already accepted once: a replay. The cache is the
+    Django cache (Redis in the scaled mode, so every process sees it); ``add`` is atomic,
+    so two posts of one assertion racing cannot both pass."""
+    digest = hashlib.sha256(f"{issuer}\n{assertion_id}".encode()).hexdigest()
+    seconds = max(1, int(until - now().timestamp()) + 1)
+    return bool(cache.add(f"sso:saml:assertion:{digest}", 1, timeout=seconds))

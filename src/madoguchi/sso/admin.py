@@ -51,6 +51,34 @@ def settings_rows() -> tuple[list[tuple[str, str]], str]:
         ),
         ("MADOGUCHI_OIDC_CLOCK_SKEW_SECONDS", str(c.clock_skew)),
     ]
+    try:
+        s = config.saml()
+    except ImproperlyConfigured as exc:
+        return rows, str(exc)
+    rows += [
+        (
+            "MADOGUCHI_SAML_IDP_ENTITY_ID",
+            s.idp_entity_id or _("(not set: SAML sign-in is off)"),
+        ),
+        ("MADOGUCHI_SAML_IDP_METADATA_URL", s.metadata_url or none),
+        ("MADOGUCHI_SAML_IDP_METADATA_FILE", s.metadata_file or none),
+        ("MADOGUCHI_SAML_IDP_CERT_FILE", s.metadata_cert_file or none),
+        ("MADOGUCHI_SAML_SP_KEY_FILE", _("set") if s.sp_key_file else _("not set")),
+        ("MADOGUCHI_SAML_SP_CERT_FILE", s.sp_cert_file or none),
+        (_("SP entity id (metadata)"), s.entity_id),
+        (_("assertion consumer service"), s.acs_url),
+        ("MADOGUCHI_SAML_NAME", s.name or none),
+        ("MADOGUCHI_SAML_KEY_ATTRIBUTE", s.key_attribute),
+        ("MADOGUCHI_SAML_CATEGORY_MAP", mapping(s.category_map)),
+        (
+            "MADOGUCHI_SAML_STAFF_GROUPS",
+            mapping(s.staff_groups)
+            if s.staff_groups
+            else _("(none: administrators set staff tiers)"),
+        ),
+        ("MADOGUCHI_SAML_CLOCK_SKEW_SECONDS", str(s.clock_skew)),
+        ("MADOGUCHI_SAML_ALLOW_UNSOLICITED", _("yes") if s.allow_unsolicited else _("no")),
+    ]
     return rows, ""
 
 

@@ -11,3 +11,4 @@ class SsoConfig(AppConfig):
         from . import config
 
         config.current()  # a wrong mapping stops the start, not the first sign-in
+        config.saml()

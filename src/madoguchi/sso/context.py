@@ -1,7 +1,8 @@
-"""Template context: whether OIDC sign-in is offered, and where it starts.
+"""Template context: whether OIDC and SAML sign-in are offered, and where they start.
 
 ``requester_signin_url`` signs a requester in and brings them back to the page they were
-on; it is "" when no identity provider is configured, so a page can write
+on (through OIDC when both are configured); it is "" when no identity provider is
+configured, so a page can write
 ``{% if requester_signin_url %}<a href="{{ requester_signin_url }}">…{% endif %}``."""
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 
-def signin_url(kind: str, next_url: str = "") -> str:
+def signin_url(kind: str, next_url: str = "", *, route: str = "sso:login") -> str:
     query = {"as": kind, **({"next": next_url} if next_url else {})}
-    return reverse("sso:login") + "?" + urlencode(query)
+    return reverse(route) + "?" + urlencode(query)
 
 
 def button_label() -> str:
@@ -26,11 +27,29 @@ def button_label() -> str:
     }
 
 
-def sso(request: HttpRequest) -> dict[str, Any]:
-    if not (settings.OIDC_DISCOVERY_URL and settings.OIDC_CLIENT_ID):
-        return {"oidc_enabled": False, "requester_signin_url": ""}
-    return {
-        "oidc_enabled": True,
-        "oidc_button_label": button_label(),
-        "requester_signin_url": signin_url("requester", request.get_full_path()),
+def saml_button_label() -> str:
+    return gettext("Sign in with %(name)s") % {
+        "name": settings.SAML_NAME or gettext("your institution (GakuNin)")
     }
+
+
+def saml_on() -> bool:
+    return bool(
+        settings.SAML_IDP_ENTITY_ID
+        and (settings.SAML_IDP_METADATA_URL or settings.SAML_IDP_METADATA_FILE)
+    )
+
+
+def sso(request: HttpRequest) -> dict[str, Any]:
+    context: dict[str, Any] = {"oidc_enabled": False, "saml_enabled": False}
+    signin = ""
+    if saml_on():
+        context["saml_enabled"] = True
+        context["saml_button_label"] = saml_button_label()
+        signin = signin_url("requester", request.get_full_path(), route="sso:saml-login")
+    if settings.OIDC_DISCOVERY_URL and settings.OIDC_CLIENT_ID:
+        context["oidc_enabled"] = True
+        context["oidc_button_label"] = button_label()
+        signin = signin_url("requester", request.get_full_path())
+    context["requester_signin_url"] = signin
+    return context

@@ -9,7 +9,7 @@
 // (or reloads) still gets it; the operator's page answers a repeated offer with the same
 // answer. Everything the page says comes from the page's strings (ja or en), and every
 // message is rendered as text, never HTML.
-import { countdown, fingerprint, muteButton, sound } from "./callkit.js";
+import { countdown, fingerprint, muteButton, sound, typingSignals } from "./callkit.js";
 import { connect } from "./socket.js";
 
 const root = document.getElementById("call");
@@ -784,23 +784,9 @@ $("call-compose").addEventListener("submit", (e) => {
   typing(false);
 });
 
-let typingShown = null;
-function showTyping(on) {
-  // "On" comes again every 2 s while the other side types: without it, the note goes.
-  clearTimeout(typingShown);
-  $("call-typing").hidden = !on;
-  if (on) typingShown = setTimeout(() => showTyping(false), 6000);
-}
-
-let typingAt = 0; // when "on" was last sent (0: "off" was)
-function typing(on) {
-  // "On" at most every 2 s while typing, "off" once: a frame per keystroke would eat the
-  // socket's rate limit that the messages need.
-  const t = Date.now();
-  if (on ? t - typingAt < 2000 : typingAt === 0) return;
-  typingAt = on ? t : 0;
-  if (state === "active") send({ t: "typing", on });
-}
+const typingKit = typingSignals($("call-typing"), send, () => state === "active");
+const showTyping = typingKit.note;
+const typing = typingKit.mine;
 $("call-input").addEventListener("input", (e) => typing(e.target.value.length > 0));
 
 $("call-input").addEventListener("keydown", (e) => {

@@ -66,3 +66,24 @@ export function countdown(output) {
     },
   };
 }
+
+// "… is typing": `note(on)` shows the other side's note, which goes by itself when no new
+// "on" comes (one comes every 2 s while they type); `mine(on)` sends ours through `send`
+// while `live()` holds, "on" at most every 2 s and "off" once — a frame per keystroke
+// would eat the socket's rate limit that the messages need.
+export function typingSignals(element, send, live) {
+  let hide = null;
+  const note = (on) => {
+    clearTimeout(hide);
+    element.hidden = !on;
+    if (on) hide = setTimeout(() => note(false), 6000);
+  };
+  let sentAt = 0; // when "on" was last sent (0: "off" was)
+  const mine = (on) => {
+    const t = Date.now();
+    if (on ? t - sentAt < 2000 : sentAt === 0) return;
+    sentAt = on ? t : 0;
+    if (live()) send({ t: "typing", on });
+  };
+  return { note, mine };
+}

@@ -474,6 +474,18 @@ function offer(data) {
   const li = document.createElement("li");
   li.className = "chat-msg event";
   li.textContent = text;
+  if (data.outcome === "signin") {
+    // On the desk's own chat page the sign-in comes back here; in a widget on another
+    // site the desk's page opens (a frame on another site does not see the sign-in).
+    const a = document.createElement("a");
+    a.href = `/signin/?next=${encodeURIComponent(embedded ? "/chat/" : location.pathname + location.search)}`;
+    if (embedded) {
+      a.target = "_blank";
+      a.rel = "noopener";
+    }
+    a.textContent = S.signin;
+    li.append(" ", a);
+  }
   // The two ways on, once: not again when the last message already offers them.
   const last = [...log.querySelectorAll("li.chat-msg")].pop();
   if (!last || !last.querySelector(".offers [data-offer=mail]")) li.append(offers(["form", "mail"]));

@@ -5,7 +5,7 @@
 // same answer again). /ws/call/op/ carries the signalling and the call's state; the
 // actions are POSTs to the console's call routes; the call's text chat is the inquiry's
 // thread, which console.js keeps live on this page.
-import { countdown, fingerprint, muteButton, sound } from "./callkit.js";
+import { countdown, fingerprint, muteButton, sound, typingSignals } from "./callkit.js";
 import { connect } from "./socket.js";
 
 const root = document.getElementById("console");
@@ -362,23 +362,9 @@ composer.addEventListener("submit", async (e) => {
   typing(false);
 });
 
-let typingShown = null;
-function showTyping(on) {
-  // "On" comes again every 2 s while the other side types: without it, the note goes.
-  clearTimeout(typingShown);
-  $("call-typing").hidden = !on;
-  if (on) typingShown = setTimeout(() => showTyping(false), 6000);
-}
-
-let typingAt = 0; // when "on" was last sent (0: "off" was)
-function typing(on) {
-  // "On" at most every 2 s while typing, "off" once: a frame per keystroke would eat the
-  // socket's rate limit that the messages need.
-  const t = Date.now();
-  if (on ? t - typingAt < 2000 : typingAt === 0) return;
-  typingAt = on ? t : 0;
-  if (state === "active") live.send({ t: "typing", on });
-}
+const typingKit = typingSignals($("call-typing"), (frame) => live.send(frame), () => state === "active");
+const showTyping = typingKit.note;
+const typing = typingKit.mine;
 body.addEventListener("input", () => typing(body.value.length > 0));
 
 body.addEventListener("keydown", (e) => {
