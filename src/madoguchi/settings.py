@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "madoguchi.kb",
     "madoguchi.chat",
     "madoguchi.calls",
+    "madoguchi.cases",
     "madoguchi.console",
     "madoguchi.retention",
     "madoguchi.sso",

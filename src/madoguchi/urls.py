@@ -46,6 +46,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("console/kb/", include("madoguchi.kb.staff_urls")),
     path("console/statistics/", include("madoguchi.stats.staff_urls")),
+    path("console/cases/", include("madoguchi.cases.urls")),
     path("console/", include("madoguchi.console.urls")),
     path("faq/", include("madoguchi.kb.urls")),
     path("statistics/", include("madoguchi.stats.urls")),

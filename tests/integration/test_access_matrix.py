@@ -1538,3 +1538,67 @@ def test_statistics_drafts_are_public_to_nobody(client, world, releases):
         login(client, users, role)
         for route in STATS_DRAFT_PUBLIC:
             assert client.get(route.format(**releases)).status_code == 404, (role, route)
+
+
+# --- case studies (issue 15) -------------------------------------------------------------------
+# Faculty staff and administrators only, in every lane; student staff get 404 everywhere.
+
+
+@pytest.fixture
+def cases(world):
+    """In each lane a solved inquiry with a draft case study and an approved one."""
+    from madoguchi.cases import actions as case_actions
+
+    users, inquiries = world
+    out = {}
+    for lane, inquiry in inquiries.items():
+        actions.do_change_status(inquiry, "solved", acting_user=users["faculty"])
+        inquiry.refresh_from_db()
+        draft = case_actions.do_start_case_study(inquiry, acting_user=users["faculty"])
+        approved = case_actions.do_start_case_study(inquiry, acting_user=users["faculty"])
+        case_actions.do_approve_case_study(
+            approved, title=f"case-{lane}-zqx", text=approved.text, acting_user=users["faculty"]
+        )
+        out[lane] = (inquiry, draft, approved)
+    return out
+
+
+CASE_ROUTES = [
+    ("get", "/console/cases/", None),
+    ("post", "/console/cases/start/{ref}/", {}),
+    ("get", "/console/cases/{draft}/", None),
+    ("post", "/console/cases/{draft}/", {"do": "save", "text": "changed-zqx"}),
+    ("get", "/console/cases/{approved}/", None),
+    ("get", "/console/cases/{approved}/export.txt", None),
+    ("get", "/console/cases/{approved}/export.md", None),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("lane", LANES)
+@pytest.mark.parametrize(("method", "route", "data"), CASE_ROUTES)
+def test_case_study_routes(client, world, cases, role, lane, method, route, data):
+    from madoguchi.cases.models import CaseStudy
+
+    users, _ = world
+    inquiry, draft, approved = cases[lane]
+    login(client, users, role)
+    before = CaseStudy.objects.count()
+    url = route.format(ref=inquiry.reference, draft=draft.pk, approved=approved.pk)
+    response = client.post(url, data) if method == "post" else client.get(url)
+    draft.refresh_from_db()
+    if role in ("faculty", "admin"):
+        assert response.status_code in (200, 302), (url, response.status_code)
+        if route == "/console/cases/":
+            body = response.content.decode()
+            for other in cases:
+                assert f"case-{other}-zqx" in body
+        if "export" in route:
+            assert response["Content-Disposition"].startswith("attachment")
+            assert response["X-Content-Type-Options"] == "nosniff"
+    else:
+        expect_denied(role, response)
+        assert CaseStudy.objects.count() == before
+        assert draft.text != "changed-zqx"
+        if role == "student" and route == "/console/cases/":
+            assert all(f"case-{lane}-zqx" not in response.content.decode() for lane in cases)

@@ -30,8 +30,9 @@ INBOX_MAX = {"faculty": 14, "student": 11}
 ROWS_MAX = {"faculty": 13, "student": 10}
 API_LIST_MAX = 3
 # The detail page: one more for the reply editor's mail frame (the template override),
-# one more for the inquiry's latest online call (its link, or "Invite to a call").
-DETAIL_MAX = 12
+# one more for the inquiry's latest online call (its link, or "Invite to a call"), one
+# more for its case studies (faculty staff and administrators only; issue 15).
+DETAIL_MAX = 13
 
 
 @pytest.fixture

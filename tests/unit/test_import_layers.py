@@ -31,8 +31,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("inquiries",),  # the inquiry: models, actions, access, the SLA monitor and recompute
     ("web",),  # shared web plumbing, /healthz, sign-in throttling, base templates
     # forms and API; inbound mail; the knowledge base; OIDC; staff sign-in (2FA, reset, lifetimes);
-    # publishable statistics (counts through inquiries.access, suppressed; releases)
-    ("intake", "inbound", "kb", "sso", "staffauth", "stats"),
+    # publishable statistics (counts through inquiries.access, suppressed; releases);
+    # case studies (the redactor is pure; the workflow reads inquiries through access)
+    ("intake", "inbound", "kb", "sso", "staffauth", "stats", "cases"),
     ("chat",),  # live chat (the bot answers from the knowledge base)
     ("calls",),  # online calls (operators on duty and addresses as for chat)
     ("console", "demo", "retention"),  # the staff console; demo data

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.roles import sees_restricted
 from madoguchi.calls import queries as call_queries
+from madoguchi.cases import queries as case_queries
 from madoguchi.chat import queries as chat_queries
 from madoguchi.inquiries import access, actions, queries
 from madoguchi.inquiries.models import Category, Channel, HandbackStatus, Priority, Status
@@ -175,6 +176,10 @@ def _detail_context(request: HttpRequest, reference: str) -> dict[str, Any]:
         **calls,
         "call_page_url": settings.SITE_URL + reverse("call-page"),
         "call_code_minutes": settings.CALL_CODE_MINUTES,
+        "can_write_case_study": access.can_write_case_study(user, inquiry),
+        "case_studies": case_queries.of_inquiry(user, inquiry)
+        if access.sees_case_studies(user)
+        else [],
     }
 
 

@@ -20,6 +20,9 @@ notifications, downloads, exports, the API and WebSocket events.
 - A chat is operated (send, pass on, continue by mail, end) by its operator or by faculty
   staff (``can_operate_chat``); a waiting chat is taken by anyone who may see it
   (``can_accept_chat``).
+- Case studies (``can_write_case_study``, ``visible_case_studies``) are for faculty staff
+  and administrators only, started from a solved or closed inquiry they may see; for
+  student staff they do not exist (404).
 - Requesters have no account; they hold a signed link to one inquiry and see its public
   thread (never internal notes).
 - Statistics releases (``madoguchi.stats``) are built, previewed and published by faculty
@@ -51,7 +54,7 @@ from madoguchi.core.events import (
     user_group,
 )
 
-from .models import PUBLIC_KINDS, Attachment, Inquiry, Lane, Message
+from .models import PUBLIC_KINDS, Attachment, Inquiry, Lane, Message, Status
 
 LINK_SALT = "madoguchi.requester-link"
 
@@ -245,6 +248,40 @@ def is_call_operator(user: Any, call: Any) -> bool:
         and call.operator_id == getattr(user, "pk", None)
         and can_see(user, call.inquiry)
     )
+
+
+CASE_STUDY_STATUSES = (Status.SOLVED, Status.CLOSED)
+
+
+def sees_case_studies(user: Any) -> bool:
+    """The case-study pages exist at all (faculty staff and administrators)."""
+    return sees_restricted(user)
+
+
+def can_write_case_study(user: Any, inquiry: Inquiry) -> bool:
+    """Start a case study of ``inquiry``: faculty staff or an administrator who may see it,
+    once it is solved or closed (an open inquiry's thread is not finished)."""
+    return (
+        sees_case_studies(user) and can_see(user, inquiry) and inquiry.status in CASE_STUDY_STATUSES
+    )
+
+
+def can_review_case_study(user: Any, case_study: Any) -> bool:
+    """Edit and approve a draft: faculty staff or an administrator who may see its inquiry."""
+    return (
+        sees_case_studies(user)
+        and can_see(user, case_study.inquiry)
+        and case_study.status == "draft"
+    )
+
+
+def visible_case_studies(user: Any, case_studies: Any):  # noqa: ANN201 - a QuerySet of CaseStudy
+    """The case studies of ``case_studies`` (a ``cases.CaseStudy`` QuerySet: cases passes
+    it, being above inquiries) that ``user`` may see: none for student staff, and only
+    those of inquiries the user may see."""
+    if not sees_case_studies(user):
+        return case_studies.none()
+    return case_studies.filter(inquiry__in=visible_inquiries(user))
 
 
 def visible_unrouted_mail(user: Any):  # noqa: ANN201 - a QuerySet of InboundMessage

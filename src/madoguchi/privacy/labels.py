@@ -77,6 +77,14 @@ VERB_LABELS = {
     "requester.signed_in": pgettext_lazy("audit", "A requester signed in"),
     "stats.release_created": pgettext_lazy("audit", "Statistics release drafted"),
     "stats.release_published": pgettext_lazy("audit", "Statistics release published"),
+    "case_study.started": pgettext_lazy("audit", "Case study started"),
+    "case_study.redactions_chosen": pgettext_lazy("audit", "Case study redactions chosen"),
+    "case_study.edited": pgettext_lazy("audit", "Case study text edited"),
+    "case_study.approved": pgettext_lazy("audit", "Case study approved"),
+    "case_study.exported": pgettext_lazy("audit", "Case study exported"),
+    "case_study.export_refused": pgettext_lazy(
+        "audit", "Case study export refused (identifying data found)"
+    ),
 }
 
 

@@ -47,6 +47,7 @@ def _scrub_meta(meta: Any) -> dict[str, Any]:
 
 def anonymise(inquiry: Inquiry, *, reason: str, actor: Any = None) -> bool:
     """Anonymise ``inquiry`` (locked by the caller); False when it already was."""
+    from madoguchi.cases.models import CaseStatus, CaseStudy
     from madoguchi.chat.models import Conversation
     from madoguchi.kb.models import BotQuestion
     from madoguchi.mail.models import InboundMessage, OutboundMail
@@ -72,6 +73,9 @@ def anonymise(inquiry: Inquiry, *, reason: str, actor: Any = None) -> bool:
     Conversation.objects.filter(inquiry=inquiry).update(page_url="", rating_comment="")
     HandbackProposal.objects.filter(inquiry=inquiry).update(note="")
     BotQuestion.objects.filter(inquiry=inquiry).delete()
+    # A draft case study holds the unredacted thread; an approved one holds nothing that
+    # identifies anyone (that is what approval checked), so it stays.
+    CaseStudy.objects.filter(inquiry=inquiry, status=CaseStatus.DRAFT).delete()
     Inquiry.objects.filter(pk=inquiry.pk).update(
         subject=ANONYMISED,
         requester_name=ANONYMISED,
