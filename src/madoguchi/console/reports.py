@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, F, Q, QuerySet, Sum
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -125,13 +125,92 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# --- the shared queries --------------------------------------------------------------------
+
+
+class Figures:
+    """One report's queries, each run once however many sections read it: the counts by
+    (channel, category, member category, language) — four breakdowns are its margins —,
+    by (weekday, hour) in the desk's time zone, and the SLA verdicts by (priority, channel,
+    assignee tier). The cells are aggregates (a few thousand at most), never inquiries."""
+
+    def __init__(self, user: Any, period: Period) -> None:
+        self.user = user
+        self.period = period
+        self._cache: dict[str, Any] = {}
+
+    def inquiries(self) -> QuerySet[Inquiry]:
+        return access.report_inquiries(self.user).filter(
+            created_at__gte=self.period.start, created_at__lt=self.period.end
+        )
+
+    def _once(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def cells(self) -> list[dict[str, Any]]:
+        return self._once(
+            "cells",
+            lambda: list(
+                self.inquiries()
+                .values("channel", "category", "member_category", "lang")
+                .annotate(n=Count("id"))
+                .order_by()
+            ),
+        )
+
+    def clock_cells(self) -> list[dict[str, Any]]:
+        """Counts per hour of the period, on the desk's clock: weekday, hour of the day and
+        the day's total are margins of these (at most 24 a day), so one pass over the
+        period's inquiries with one time-zone conversion each serves three figures."""
+        zone = desk_zone()
+
+        def compute() -> list[dict[str, Any]]:
+            cells = []
+            for row in (
+                self.inquiries()
+                .annotate(at=TruncHour("created_at", tzinfo=zone))
+                .values("at")
+                .annotate(n=Count("id"))
+                .order_by()
+            ):
+                local = row["at"].astimezone(zone)
+                cells.append(
+                    {
+                        "day": local.date(),
+                        "weekday": local.isoweekday(),
+                        "hour": local.hour,
+                        "n": row["n"],
+                    }
+                )
+            return cells
+
+        return self._once("clock", compute)
+
+    def sla_cells(self) -> list[dict[str, Any]]:
+        return self._once(
+            "sla",
+            lambda: list(
+                self.inquiries()
+                .values("priority", "channel", "assignee__tier")
+                .annotate(**_SLA_COUNTS)
+                .order_by()
+            ),
+        )
+
+    def margin(self, cells: list[dict[str, Any]], key: str, *values: str) -> dict[Any, Any]:
+        """Sum ``values`` (default: the count ``n``) of the cells by ``key``."""
+        values = values or ("n",)
+        out: dict[Any, Any] = {}
+        for cell in cells:
+            total = out.setdefault(cell[key], dict.fromkeys(values, 0))
+            for v in values:
+                total[v] += cell[v]
+        return {k: (v["n"] if values == ("n",) else v) for k, v in out.items()}
+
+
 # --- inquiries by … --------------------------------------------------------------------------
-
-
-def _inquiries(user: Any, period: Period) -> QuerySet[Inquiry]:
-    return access.report_inquiries(user).filter(
-        created_at__gte=period.start, created_at__lt=period.end
-    )
 
 
 def _breakdown(
@@ -140,8 +219,6 @@ def _breakdown(
     label: Any,
     counts: dict[Any, int],
     labels: Iterable[tuple[Any, Any]],
-    *,
-    keep_zero: bool = True,
 ) -> Section:
     """Rows in the order of ``labels`` (every known value, with its zero), then any value
     the database has that ``labels`` does not know."""
@@ -149,9 +226,9 @@ def _breakdown(
     seen = set()
     for value, text in labels:
         seen.add(value)
-        n = counts.get(value, 0)
-        if n or keep_zero:
-            rows.append({"key": "" if value is None else value, "label": text, "count": n})
+        rows.append(
+            {"key": "" if value is None else value, "label": text, "count": counts.get(value, 0)}
+        )
     for value, n in counts.items():
         if value not in seen:
             rows.append({"key": "" if value is None else value, "label": str(value), "count": n})
@@ -161,7 +238,7 @@ def _breakdown(
         columns=[
             ("key", pgettext_lazy("report column", "Code")),
             ("label", label),
-            ("count", _("Inquiries")),
+            ("count", pgettext_lazy("report column", "Inquiries")),
         ],
         rows=rows,
         chart="bar",
@@ -169,57 +246,44 @@ def _breakdown(
     )
 
 
-def _counts(qs: QuerySet[Any], expression: Any) -> dict[Any, int]:
-    return {
-        row["k"]: row["n"]
-        for row in qs.annotate(k=expression).values("k").annotate(n=Count("id")).order_by()
-    }
-
-
-def by_channel(user: Any, period: Period) -> Section:
-    counts = _counts(_inquiries(user, period), F("channel"))
+def by_channel(f: Figures) -> Section:
+    counts = f.margin(f.cells(), "channel")
     return _breakdown("channel", _("Inquiries by channel"), _("Channel"), counts, Channel.choices)
 
 
-def by_category(user: Any, period: Period) -> Section:
-    counts = _counts(_inquiries(user, period), F("category"))
-    known = [(c.pk, c.label()) for c in Category.objects.filter(pk__in=[k for k in counts if k])]
-    actives = [
-        (c.pk, c.label()) for c in Category.objects.filter(active=True).exclude(pk__in=counts)
-    ]
+def by_category(f: Figures) -> Section:
+    counts = f.margin(f.cells(), "category")
+    categories = list(Category.objects.filter(Q(pk__in=[k for k in counts if k]) | Q(active=True)))
     section = _breakdown(
         "category",
         _("Inquiries by category"),
         _("Category"),
         counts,
-        [*known, *actives, (None, _("No category"))],
-        keep_zero=True,
+        [*((c.pk, c.label()) for c in categories), (None, _("No category"))],
     )
-    slugs = dict(Category.objects.values_list("pk", "slug"))
+    slugs = {c.pk: c.slug for c in categories}
     for row in section.rows:
         row["key"] = slugs.get(row["key"], "") if row["key"] != "" else ""
     section.rows.sort(key=lambda r: (-r["count"], r["key"] == "", str(r["label"])))
     return section
 
 
-def by_member_category(user: Any, period: Period) -> Section:
-    counts = _counts(_inquiries(user, period), F("member_category"))
+def by_member_category(f: Figures) -> Section:
     return _breakdown(
         "member_category",
         _("Inquiries by member category"),
         _("Member category"),
-        counts,
+        f.margin(f.cells(), "member_category"),
         [*MemberCategory.choices, ("", _("Not given"))],
     )
 
 
-def by_language(user: Any, period: Period) -> Section:
-    counts = _counts(_inquiries(user, period), F("lang"))
+def by_language(f: Figures) -> Section:
     return _breakdown(
         "lang",
         _("Inquiries by language"),
         _("Language"),
-        counts,
+        f.margin(f.cells(), "lang"),
         [
             ("ja", pgettext_lazy("language", "Japanese")),
             ("en", pgettext_lazy("language", "English")),
@@ -238,18 +302,17 @@ WEEKDAYS = [
 ]
 
 
-def by_weekday(user: Any, period: Period) -> Section:
-    counts = _counts(_inquiries(user, period), ExtractIsoWeekDay("created_at", tzinfo=desk_zone()))
+def by_weekday(f: Figures) -> Section:
+    counts = f.margin(f.clock_cells(), "weekday")
     return _breakdown("weekday", _("Inquiries by weekday"), _("Weekday"), counts, WEEKDAYS)
 
 
-def by_hour(user: Any, period: Period) -> Section:
-    counts = _counts(_inquiries(user, period), ExtractHour("created_at", tzinfo=desk_zone()))
+def by_hour(f: Figures) -> Section:
     return _breakdown(
         "hour",
         _("Inquiries by hour of the day"),
         _("Hour"),
-        counts,
+        f.margin(f.clock_cells(), "hour"),
         [(h, f"{h:02}:00") for h in range(24)],
     )
 
@@ -257,6 +320,14 @@ def by_hour(user: Any, period: Period) -> Section:
 # --- service levels --------------------------------------------------------------------------
 
 HOUR = 3600.0
+
+_SLA_COUNTS: dict[str, Any] = {
+    "n": Count("id"),
+    "first_measured": Count("id", filter=Q(first_response_met__isnull=False)),
+    "first_met": Count("id", filter=Q(first_response_met=True)),
+    "resolution_measured": Count("id", filter=Q(resolution_met__isnull=False)),
+    "resolution_met": Count("id", filter=Q(resolution_met=True)),
+}
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -267,120 +338,127 @@ def _share(met: int, measured: int) -> float | None:
     return round(100.0 * met / measured, 1) if measured else None
 
 
-SLA_COLUMNS: list[tuple[str, Any]] = [
-    ("key", pgettext_lazy("report column", "Code")),
-    ("label", ""),
-    ("count", _("Inquiries")),
+SHARE_COLUMNS: list[tuple[str, Any]] = [
+    ("count", pgettext_lazy("report column", "Inquiries")),
     ("first_measured", _("First response: measured")),
     ("first_met", _("First response: met")),
     ("first_met_pct", _("First response: met (%)")),
-    ("first_median_h", _("First response: median (h)")),
-    ("first_p90_h", _("First response: 90th percentile (h)")),
     ("resolution_measured", _("Resolution: measured")),
     ("resolution_met", _("Resolution: met")),
     ("resolution_met_pct", _("Resolution: met (%)")),
+]
+TIME_COLUMNS: list[tuple[str, Any]] = [
+    ("first_median_h", _("First response: median (h)")),
+    ("first_p90_h", _("First response: 90th percentile (h)")),
     ("resolution_median_h", _("Resolution: median (h)")),
     ("resolution_p90_h", _("Resolution: 90th percentile (h)")),
 ]
+SLA_NOTE = _("Met: the SLA's verdict, in business hours; targets still open are not counted.")
+TIME_NOTE = _(
+    "Met: the SLA's verdict, in business hours; targets still open are not counted. "
+    "Median and 90th percentile: elapsed time from receipt, of the inquiries that have "
+    "a first response or a solution."
+)
 
 
-def _sla(
-    user: Any, period: Period, *, key: str, title: Any, label: Any, by: str, labels: list[Any]
-) -> Section:
+def _share_row(value: Any, text: Any, row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": "" if value is None else value,
+        "label": text,
+        "count": row["n"],
+        "first_measured": row["first_measured"],
+        "first_met": row["first_met"],
+        "first_met_pct": _share(row["first_met"], row["first_measured"]),
+        "resolution_measured": row["resolution_measured"],
+        "resolution_met": row["resolution_met"],
+        "resolution_met_pct": _share(row["resolution_met"], row["resolution_measured"]),
+    }
+
+
+def _rows_in_order(
+    found: dict[Any, dict[str, Any]], labels: list[tuple[Any, Any]], make: Callable[..., Any]
+) -> list[dict[str, Any]]:
+    found = dict(found)
+    rows = [make(value, text, found.pop(value)) for value, text in labels if value in found]
+    rows += [make(value, str(value), row) for value, row in found.items()]
+    return rows
+
+
+def sla_by_priority(f: Figures) -> Section:
+    """Shares met and elapsed times (median, 90th percentile) per priority: the targets
+    are per priority. One query; the percentiles sort in the database."""
     first = Seconds("first_response_at", "created_at")
     resolution = Seconds("solved_at", "created_at")
-    rows = (
-        _inquiries(user, period)
-        .values(by)
+    found = {
+        row["priority"]: row
+        for row in f.inquiries()
+        .values("priority")
         .annotate(
-            count=Count("id"),
-            first_measured=Count("id", filter=Q(first_response_met__isnull=False)),
-            first_met=Count("id", filter=Q(first_response_met=True)),
+            **_SLA_COUNTS,
             first_median=Percentile(first, 0.5),
             first_p90=Percentile(first, 0.9),
-            resolution_measured=Count("id", filter=Q(resolution_met__isnull=False)),
-            resolution_met=Count("id", filter=Q(resolution_met=True)),
             resolution_median=Percentile(resolution, 0.5),
             resolution_p90=Percentile(resolution, 0.9),
         )
         .order_by()
-    )
-    found = {row[by]: row for row in rows}
-    out = []
-    for value, text in labels:
-        row = found.pop(value, None)
-        if row is None:
-            continue
-        out.append(_sla_row(value, text, row))
-    for value, row in found.items():
-        out.append(_sla_row(value, str(value), row))
-    section = Section(
-        key=key,
-        title=title,
-        columns=[
-            ("key", pgettext_lazy("report column", "Code")),
-            ("label", label),
-            *SLA_COLUMNS[2:],
-        ],
-        rows=out,
-        chart="bar",
-        chart_value="first_met_pct",
-        note=_(
-            "Met: the SLA's verdict, in business hours; targets still open are not counted. "
-            "Median and 90th percentile: elapsed time from receipt."
-        ),
-    )
-    return section
-
-
-def _sla_row(value: Any, text: Any, row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "key": "" if value is None else value,
-        "label": text,
-        "count": row["count"],
-        "first_measured": row["first_measured"],
-        "first_met": row["first_met"],
-        "first_met_pct": _share(row["first_met"], row["first_measured"]),
-        "first_median_h": _hours(row["first_median"]),
-        "first_p90_h": _hours(row["first_p90"]),
-        "resolution_measured": row["resolution_measured"],
-        "resolution_met": row["resolution_met"],
-        "resolution_met_pct": _share(row["resolution_met"], row["resolution_measured"]),
-        "resolution_median_h": _hours(row["resolution_median"]),
-        "resolution_p90_h": _hours(row["resolution_p90"]),
     }
 
+    def make(value: Any, text: Any, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **_share_row(value, text, row),
+            "first_median_h": _hours(row["first_median"]),
+            "first_p90_h": _hours(row["first_p90"]),
+            "resolution_median_h": _hours(row["resolution_median"]),
+            "resolution_p90_h": _hours(row["resolution_p90"]),
+        }
 
-def sla_by_priority(user: Any, period: Period) -> Section:
-    return _sla(
-        user,
-        period,
+    return Section(
         key="sla_priority",
         title=_("Response and resolution times by priority"),
-        label=_("Priority"),
-        by="priority",
-        labels=list(Priority.choices),
+        columns=[
+            ("key", pgettext_lazy("report column", "Code")),
+            ("label", _("Priority")),
+            *SHARE_COLUMNS,
+            *TIME_COLUMNS,
+        ],
+        rows=_rows_in_order(found, list(Priority.choices), make),
+        chart="bar",
+        chart_value="first_met_pct",
+        note=TIME_NOTE,
     )
 
 
-def sla_by_channel(user: Any, period: Period) -> Section:
-    return _sla(
-        user,
-        period,
+def _sla_share(
+    f: Figures, *, key: str, title: Any, label: Any, by: str, labels: list[tuple[Any, Any]]
+) -> Section:
+    found = f.margin(f.sla_cells(), by, *_SLA_COUNTS)
+    return Section(
+        key=key,
+        title=title,
+        columns=[("key", pgettext_lazy("report column", "Code")), ("label", label), *SHARE_COLUMNS],
+        rows=_rows_in_order(found, labels, _share_row),
+        chart="bar",
+        chart_value="first_met_pct",
+        note=SLA_NOTE,
+    )
+
+
+def sla_by_channel(f: Figures) -> Section:
+    return _sla_share(
+        f,
         key="sla_channel",
-        title=_("Response and resolution times by channel"),
+        title=_("Response and resolution targets met, by channel"),
         label=_("Channel"),
         by="channel",
         labels=list(Channel.choices),
     )
 
 
-def sla_by_tier(user: Any, period: Period) -> Section:
-    return _sla(
-        user,
-        period,
+def sla_by_tier(f: Figures) -> Section:
+    return _sla_share(
+        f,
         key="sla_tier",
-        title=_("Response and resolution times by the assignee's tier"),
+        title=_("Response and resolution targets met, by the assignee's tier"),
         label=_("Assignee"),
         by="assignee__tier",
         labels=[
@@ -395,25 +473,22 @@ def sla_by_tier(user: Any, period: Period) -> Section:
 # --- backlog ---------------------------------------------------------------------------------
 
 
-def backlog(user: Any, period: Period) -> Section:
+def backlog(f: Figures) -> Section:
     """Open inquiries at the end of each day: those open when the period began, plus
-    those received, minus those solved, day by day. Three aggregate queries; an inquiry
-    reopened counts as open from receipt until its latest solution."""
+    those received, minus those solved, day by day. Open at the start = received before
+    it and (not solved, or solved since): both parts are small ranges of an index
+    (``solved_at``), not a scan of everything received before. Received per day is a
+    margin of the hourly counts (``Figures.clock_cells``). An inquiry reopened
+    counts as open from receipt until its latest solution."""
     zone = desk_zone()
-    seen = access.report_inquiries(user)
+    period = f.period
+    seen = access.report_inquiries(f.user)
+    before = seen.filter(created_at__lt=period.start)
     at_start = (
-        seen.filter(created_at__lt=period.start)
-        .filter(Q(solved_at__isnull=True) | Q(solved_at__gte=period.start))
-        .count()
+        before.filter(solved_at__isnull=True).count()
+        + before.filter(solved_at__gte=period.start).count()
     )
-    received = {
-        row["day"]: row["n"]
-        for row in _inquiries(user, period)
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
-    }
+    received = f.margin(f.clock_cells(), "day")
     solved = {
         row["day"]: row["n"]
         for row in seen.filter(solved_at__gte=period.start, solved_at__lt=period.end)
@@ -442,8 +517,8 @@ def backlog(user: Any, period: Period) -> Section:
         columns=[
             ("key", pgettext_lazy("report column", "Code")),
             ("label", _("Day")),
-            ("received", _("Received")),
-            ("solved", _("Solved")),
+            ("received", pgettext_lazy("report column", "Received")),
+            ("solved", pgettext_lazy("report column", "Solved")),
             ("open", _("Open at the end of the day")),
         ],
         rows=rows,
@@ -474,7 +549,8 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / MINUTE, 1)
 
 
-def chat_figures(user: Any, period: Period) -> Section:
+def chat_figures(figures: Figures) -> Section:
+    user, period = figures.user, figures.period
     chats = access.report_related(
         user,
         Conversation.objects.filter(created_at__gte=period.start, created_at__lt=period.end),
@@ -521,7 +597,8 @@ def chat_figures(user: Any, period: Period) -> Section:
     )
 
 
-def bot_figures(user: Any, period: Period) -> Section:
+def bot_figures(figures: Figures) -> Section:
+    user, period = figures.user, figures.period
     questions = access.visible_bot_questions(
         user, BotQuestion.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
     )
@@ -551,7 +628,8 @@ def bot_figures(user: Any, period: Period) -> Section:
     )
 
 
-def call_figures(user: Any, period: Period) -> Section:
+def call_figures(figures: Figures) -> Section:
+    user, period = figures.user, figures.period
     calls = access.report_related(
         user, Call.objects.filter(queued_at__gte=period.start, queued_at__lt=period.end)
     )
@@ -590,7 +668,7 @@ def call_figures(user: Any, period: Period) -> Section:
     )
 
 
-SECTIONS: dict[str, Callable[[Any, Period], Section]] = {
+SECTIONS: dict[str, Callable[[Figures], Section]] = {
     "channel": by_channel,
     "category": by_category,
     "member_category": by_member_category,
@@ -611,4 +689,5 @@ def compute_report(user: Any, period: Period, only: Iterable[str] | None = None)
     """The sections (all, or those named in ``only``), in the page's order. The caller
     has checked ``access.can_view_reports``."""
     keys = list(SECTIONS) if only is None else [k for k in SECTIONS if k in set(only)]
-    return [SECTIONS[k](user, period) for k in keys]
+    figures = Figures(user, period)
+    return [SECTIONS[k](figures) for k in keys]

@@ -75,9 +75,6 @@ class Percentile(Aggregate):
             **extra,
         )
 
-    def __reduce__(self) -> Any:  # pragma: no cover - pickling of querysets
-        return (self.__class__, (self.source_expressions[0], self.fraction))
-
 
 def percentile_cont(values: list[float], fraction: float) -> float | None:
     """PostgreSQL's ``percentile_cont`` over ``values`` (any order)."""
