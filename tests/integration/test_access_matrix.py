@@ -374,6 +374,72 @@ def test_a_requesters_data_is_for_faculty_and_admins(client, world, role):
         assert not Inquiry.objects.filter(anonymised_at__isnull=False).exists()
 
 
+REPORT_SECTIONS = [
+    "channel",
+    "category",
+    "member_category",
+    "lang",
+    "weekday",
+    "hour",
+    "sla_priority",
+    "sla_channel",
+    "sla_tier",
+    "backlog",
+    "chat",
+    "bot",
+    "calls",
+]
+REPORT_ROUTES = [
+    "/console/reports/",
+    "/console/reports/report.json",
+    *(f"/console/reports/{key}.csv" for key in REPORT_SECTIONS),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", REPORT_ROUTES)
+def test_reports_count_what_each_role_may_see(client, world, role, route):
+    """Reports are for desk staff; a student's figures are the general lane's only (one
+    form inquiry of the four), faculty and administrators count all four."""
+    import csv
+    import io
+    import json
+
+    users, inquiries = world
+    login(client, users, role)
+    response = client.get(route)
+    if role in ("anonymous", "plain"):
+        expect_denied(role, response)
+        return
+    assert response.status_code == 200
+    expected = 1 if role == "student" else 4
+    if route.endswith("/reports/"):
+        (channel,) = [s for s in response.context["sections"] if s["section"].key == "channel"]
+        assert {r["key"]: r["count"] for r in channel["section"].rows}["form"] == expected
+        body = response.content.decode()
+        for inquiry in inquiries.values():
+            assert inquiry.reference not in body
+    elif route.endswith(".json"):
+        data = json.loads(response.content)
+        assert data["lanes"] == ("general" if role == "student" else "all")
+        rows = data["sections"]["channel"]["rows"]
+        assert {r["key"]: r["count"] for r in rows}["form"] == expected
+        backlog = data["sections"]["backlog"]["rows"]
+        assert backlog[-1]["open"] == expected
+    else:
+        raw = b"".join(response.streaming_content)
+        assert raw.startswith("\ufeff".encode())
+        text = raw.decode("utf-8-sig")
+        for inquiry in inquiries.values():
+            assert inquiry.reference not in text and "zqx" not in text
+        if route.endswith("/channel.csv"):
+            rows = {r[0]: r[2] for r in list(csv.reader(io.StringIO(text)))[1:]}
+            assert rows["form"] == str(expected)
+        if route.endswith("/sla_priority.csv"):
+            rows = {r[0]: r[2] for r in list(csv.reader(io.StringIO(text)))[1:]}
+            assert rows["3"] == str(expected)
+
+
 # --- live chat -------------------------------------------------------------------------------
 
 

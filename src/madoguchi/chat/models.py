@@ -63,7 +63,11 @@ class Conversation(models.Model):
     class Meta:
         verbose_name = _("chat conversation")
         verbose_name_plural = _("chat conversations")
-        indexes = [models.Index(fields=["state", "queued_at"], name="chat_queue")]
+        indexes = [
+            models.Index(fields=["state", "queued_at"], name="chat_queue"),
+            # Reports: the chats of a period.
+            models.Index(fields=["created_at"], name="chat_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.inquiry_id} {self.state}"

@@ -4,7 +4,7 @@ from madoguchi.calls import console_views as calls
 from madoguchi.chat import console_views as chat
 from madoguchi.retention import views as retention
 
-from . import audit_views, views
+from . import audit_views, report_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -16,6 +16,9 @@ urlpatterns = [
     path("files/<int:attachment_id>/", views.attachment, name="attachment"),
     path("files/<int:attachment_id>/inline/", views.inline_image, name="inline-image"),
     path("mail-review/", views.mail_review, name="mail-review"),
+    path("reports/", report_views.reports, name="reports"),
+    path("reports/report.json", report_views.report_json, name="reports-json"),
+    path("reports/<slug:section>.csv", report_views.report_csv, name="reports-csv"),
     path("reports/sla/", views.sla_report, name="sla-report"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("audit/export.csv", audit_views.audit_export, name="audit-export"),

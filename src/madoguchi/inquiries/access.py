@@ -23,6 +23,8 @@ notifications, downloads, exports, the API and WebSocket events.
 - Case studies (``can_write_case_study``, ``visible_case_studies``) are for faculty staff
   and administrators only, started from a solved or closed inquiry they may see; for
   student staff they do not exist (404).
+- Reports (``report_inquiries``, ``report_related``): every figure counts what the user
+  may see; student staff's figures are of the general lane only.
 - Requesters have no account; they hold a signed link to one inquiry and see its public
   thread (never internal notes).
 - Statistics releases (``madoguchi.stats``) are built, previewed and published by faculty
@@ -189,6 +191,31 @@ def command_line_statistics_inquiries() -> QuerySet[Inquiry]:
     """What ``madoguchi stats`` counts: every lane. Whoever can run the command can read
     the database itself; the output is the same suppressed counts a release publishes."""
     return Inquiry.objects.all()
+
+
+def can_view_reports(user: Any) -> bool:
+    """The console's Reports (figures, charts, their CSV and JSON): every member of desk
+    staff; what each one's figures count is ``report_inquiries``."""
+    return is_desk_staff(user)
+
+
+def report_inquiries(user: Any) -> QuerySet[Inquiry]:
+    """The inquiries every figure of the Reports counts: those the user may see. Faculty
+    staff and administrators count every lane; student staff the general lane only, so
+    sensitive, triage and faculty-only inquiries are counted for faculty only, and a
+    student's totals differ from a faculty member's by exactly those."""
+    return visible_inquiries(user)
+
+
+def report_related(user: Any, rows: Any, *, via: str = "inquiry"):  # noqa: ANN201 - a QuerySet
+    """Rows of another model that belong to an inquiry (``via``: the path to it), for the
+    Reports: a chat or a call counts where its inquiry does (``report_inquiries``). A
+    join on the lane, not ``inquiry__in``, so that faculty figures need no subquery."""
+    if not is_desk_staff(user):
+        return rows.none()
+    if sees_restricted(user):
+        return rows
+    return rows.filter(**{f"{via}__lane": Lane.GENERAL})
 
 
 # --- who may do what ----------------------------------------------------------------------

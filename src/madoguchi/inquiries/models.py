@@ -209,6 +209,8 @@ class Inquiry(models.Model):
             models.Index(fields=["-updated_at", "-id"], name="inq_updated"),
             models.Index(fields=["status", "due_at"], name="inq_due"),
             models.Index(fields=["status", "-updated_at", "-id"], name="inq_status_upd"),
+            # Reports: the backlog's "open when the period began" and "solved per day".
+            models.Index(fields=["solved_at"], name="inq_solved"),
             models.Index(
                 fields=["-updated_at", "-id"],
                 name="inq_unassigned_open",

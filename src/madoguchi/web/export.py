@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 BOM = "\ufeff"
 # =, +, -, @ start a formula; tab and carriage return let one hide behind a cell's start.
@@ -58,6 +58,19 @@ def json_lines_response(filename: str, rows: Iterable[dict[str, Any]]) -> Stream
     """JSON Lines: one object per line, streamed (a JSON array could not be)."""
     lines = (json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     response = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
+    response["Content-Disposition"] = _disposition(filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def json_response(filename: str, data: Any) -> HttpResponse:
+    """One JSON document (small: a report's figures), as a download with the same headers
+    as the streamed exports."""
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=1, default=str),
+        content_type="application/json; charset=utf-8",
+    )
     response["Content-Disposition"] = _disposition(filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base
 
+from madoguchi.core.aggregates import register_sqlite
 from madoguchi.core.files import create_private_file
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         name = str(conn_params.get("database", ""))
         if name and name != ":memory:" and not name.startswith("file:"):
             create_private_file(name)
-        return super().get_new_connection(conn_params)
+        connection = super().get_new_connection(conn_params)
+        register_sqlite(connection)  # the reports' percentile (core.aggregates)
+        return connection
 
     def _start_transaction_under_autocommit(self) -> None:
         if _WRITE_LOCK.acquire(timeout=LOCK_WAIT_SECONDS):
