@@ -21,6 +21,7 @@ def _english(client, settings):
     """The pages' English texts are asserted: the browser asks for English."""
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
+
 BODY = (
     "工学部2年の山田太郎と申します。共通ID：０１２３４５６７８９\n"
     "2026年11月24日（火）3限の「情報科学概論」（田中先生）に Zoom で入れません。\n"
