@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -51,14 +51,18 @@ def requester_data(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_POST
-def requester_export(request: HttpRequest) -> HttpResponse:
+def requester_export(request: HttpRequest) -> FileResponse:
     _allowed(request)
     form = RequesterForm(request.POST)
     if not form.is_valid():
         raise Http404
-    data, count = requester.export_zip(request.user, **form.cleaned_data)
-    response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = 'attachment; filename="madoguchi-requester-data.zip"'
+    data, _count = requester.export_zip(request.user, **form.cleaned_data)
+    response = FileResponse(
+        data,
+        as_attachment=True,
+        filename="madoguchi-requester-data.zip",
+        content_type="application/zip",
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
