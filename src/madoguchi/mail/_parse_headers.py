@@ -4,10 +4,12 @@ The stdlib's header machinery is accurate for well-formed mail but has had quadr
 paths and exceptions on malformed input (folded encoded words, address lists, dates), so
 the pieces a help desk acts on are parsed here with small, bounded, regex-driven code:
 
-- ``split_header_block``: a header block is the lines up to the first empty line. A line
-  that is neither a header, a continuation nor empty ends the block (defect
-  ``header_no_blank_line``), except lines that look like broken headers (contain ``:``),
-  which are skipped (``malformed_header``). Leading whitespace-only lines are skipped.
+- ``split_header_block``: a header block is the lines up to the first empty line. A
+  leading mbox ``From `` line and leading blank lines are skipped; one broken line (a
+  1,000-character name, an unindented continuation, NUL bytes, garbage before the
+  headers) does not end the block when real headers follow it; a line that is neither a
+  header, a continuation nor empty otherwise ends the block (``header_no_blank_line``).
+  The exact rules are in its docstring.
 - ``decode_words``: RFC 2047 with adjacent encoded words of one charset joined at the
   byte level before decoding (a character split across words survives); unterminated
   words stay literal.
@@ -44,52 +46,183 @@ def header_bytes_to_str(raw: bytes) -> str:
         return guess_decode(raw, last_resort="utf-8")
 
 
+# Header names after which a broken header block is taken up again (see
+# ``split_header_block``): what real mailers write, so that a body line that happens to
+# contain a colon is not mistaken for one.
+_RESUME_NAMES = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "reply-to",
+        "sender",
+        "return-path",
+        "received",
+        "mime-version",
+        "delivered-to",
+        "user-agent",
+        "thread-topic",
+        "thread-index",
+        "auto-submitted",
+        "precedence",
+        "importance",
+        "priority",
+        "organization",
+        "authentication-results",
+        "received-spf",
+        "dkim-signature",
+        "domainkey-signature",
+        "errors-to",
+        "envelope-to",
+        "comments",
+        "keywords",
+        "disposition-notification-to",
+        "return-receipt-to",
+    }
+)
+_RESUME_PREFIXES = ("content-", "x-", "list-", "arc-", "resent-")
+# Unstructured fields: an unindented continuation line is taken as more of their text.
+_UNSTRUCTURED = frozenset(
+    {"subject", "comments", "content-description", "thread-topic", "keywords", "organization"}
+)
+MAX_BAD_HEADER_LINES = 3  # consecutive broken lines skipped when headers follow them
+
+
+def _resumable(name: bytes, top_level: bool) -> bool:
+    lower = name.decode("ascii").lower()
+    if lower.startswith("content-") or lower == "mime-version":
+        return True
+    return top_level and (lower in _RESUME_NAMES or lower.startswith(_RESUME_PREFIXES))
+
+
+def _next_line(buf: bytes, pos: int, end: int) -> tuple[bytes, int]:
+    nl = buf.find(b"\n", pos, end)
+    line = buf[pos : end if nl < 0 else nl]
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    return line, (end if nl < 0 else nl + 1)
+
+
+def _headers_resume(buf: bytes, pos: int, end: int, top_level: bool) -> bool:
+    """Whether, after the broken line that ends at ``pos``, a header of a kind mailers
+    write follows within ``MAX_BAD_HEADER_LINES`` lines (continuations of a broken line
+    do not count). An empty line or the end of the entity first: no."""
+    bad = 1
+    while pos < end:
+        line, pos = _next_line(buf, pos, end)
+        line = line.replace(b"\x00", b"")
+        if not line.strip(b" \t"):
+            return False
+        if line[:1] in (b" ", b"\t"):
+            continue
+        m = _HEADER_RE.match(line)
+        if m:
+            return _resumable(m.group(1), top_level)
+        bad += 1
+        if bad > MAX_BAD_HEADER_LINES:
+            return False
+    return False
+
+
+def _note(defects: list[str], slug: str) -> None:
+    if slug not in defects:
+        defects.append(slug)
+
+
 def split_header_block(
     buf: bytes, start: int, end: int, defects: list[str], *, top_level: bool = False
 ) -> tuple[list[tuple[str, bytes]], int]:
     """Parse the header block of the entity buf[start:end].
 
     Returns ([(lower-case name, raw unfolded value bytes)], body start offset).
+
+    Recovery rules (each recorded as a defect), in order:
+
+    - top level only: empty or whitespace-only lines before the first header are
+      skipped when a header (or an mbox ``From `` line) follows them (``leading_blank_line``);
+      otherwise the message has no headers and the body starts after the first one;
+    - top level only, before any header: one mbox ``From sender date`` line (Postfix
+      ``pipe`` with the F flag, procmail, mbox archives) is skipped (``mbox_from_line``);
+    - NUL bytes in the header block are removed (``nul_in_headers``);
+    - a line that is not a header, a continuation or empty is *broken*. When a header of
+      a kind mailers write (``_RESUME_NAMES``; in a MIME part only ``Content-*`` and
+      ``MIME-Version``) follows within ``MAX_BAD_HEADER_LINES`` lines, the block goes on:
+      a line without a colon after an unstructured field (Subject ...) is taken as its
+      unindented continuation (``unindented_continuation``), any other broken line is
+      dropped (``malformed_header``; before the first header ``garbage_before_headers``).
+      So a 1,000-character header name or one bad line no longer turns the rest of the
+      headers, base64 attachments included, into body text;
+    - a broken line with a colon in its first 100 bytes after a header is dropped as
+      before (``malformed_header``);
+    - otherwise the body starts at the broken line (``header_no_blank_line``): headers
+      directly followed by text keep that text as the body.
     """
     headers: list[tuple[str, bytes]] = []
     pos = start
     current_name: str | None = None
     current_parts: list[bytes] = []
     seen_header = False
-    total = 0
+    skipped_mbox = False
+    first_blank_next: int | None = None  # after the first leading empty line (top level)
 
     def finish() -> None:
-        nonlocal current_name, total
+        nonlocal current_name
         if current_name is not None:
             if len(headers) < MAX_HEADER_FIELDS:
-                value = b"".join(current_parts)
-                headers.append((current_name, value))
-                total += len(value)
-            elif "too_many_headers" not in defects:
-                defects.append("too_many_headers")
+                headers.append((current_name, b"".join(current_parts)))
+            else:
+                _note(defects, "too_many_headers")
         current_name = None
         current_parts.clear()
 
     while pos < end:
-        nl = buf.find(b"\n", pos, end)
-        line_end = end if nl < 0 else nl
-        next_pos = end if nl < 0 else nl + 1
-        line = buf[pos:line_end]
-        if line.endswith(b"\r"):
-            line = line[:-1]
+        line, next_pos = _next_line(buf, pos, end)
+        if b"\x00" in line:
+            line = line.replace(b"\x00", b"")
+            _note(defects, "nul_in_headers")
+            if (
+                not line.strip(b" \t\r")
+                and seen_header
+                and _headers_resume(buf, next_pos, end, top_level)
+            ):
+                pos = next_pos  # a line of NUL bytes inside the headers: not their end
+                continue
         if not line.strip(b" \t\r"):
-            if not seen_header and line:
+            if not seen_header and not skipped_mbox and line:
                 # A whitespace-only first line (seen in the wild): skip it.
-                defects.append("leading_whitespace")
+                _note(defects, "leading_whitespace")
+                pos = next_pos
+                continue
+            if top_level and not seen_header:
+                # Leading empty lines: decided by the first non-empty line after them.
+                if first_blank_next is None:
+                    first_blank_next = next_pos
                 pos = next_pos
                 continue
             finish()
             return headers, next_pos
+        if first_blank_next is not None:
+            if _HEADER_RE.match(line) or (not skipped_mbox and line.startswith(b"From ")):
+                _note(defects, "leading_blank_line")
+                first_blank_next = None
+            else:
+                return headers, first_blank_next
+        if top_level and not seen_header and not skipped_mbox and line.startswith(b"From "):
+            skipped_mbox = True
+            _note(defects, "mbox_from_line")
+            pos = next_pos
+            continue
         if line[:1] in (b" ", b"\t"):
             if current_name is not None:
                 current_parts.append(b" " + line.strip(b" \t"))
             else:
-                defects.append("continuation_without_header")
+                _note(defects, "continuation_without_header")
             pos = next_pos
             continue
         m = _HEADER_RE.match(line)
@@ -103,8 +236,16 @@ def split_header_block(
         colon = line.find(b":", 0, 100)
         if colon >= 0 and seen_header:
             finish()
-            if "malformed_header" not in defects:
-                defects.append("malformed_header")
+            _note(defects, "malformed_header")
+            pos = next_pos
+            continue
+        if (seen_header or top_level) and _headers_resume(buf, next_pos, end, top_level):
+            if current_name in _UNSTRUCTURED and colon < 0 and b":" not in line:
+                current_parts.append(b" " + line.strip(b" \t"))
+                _note(defects, "unindented_continuation")
+            else:
+                finish()
+                _note(defects, "malformed_header" if seen_header else "garbage_before_headers")
             pos = next_pos
             continue
         # Not a header: the body starts here.
@@ -113,6 +254,8 @@ def split_header_block(
             defects.append("header_no_blank_line")
         return headers, pos
     finish()
+    if first_blank_next is not None:
+        return headers, first_blank_next
     return headers, end
 
 

@@ -187,6 +187,7 @@ _WINDOWS_RESERVED = re.compile(
 _FILENAME_BAD = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
 )
+_MBOX_QUOTED = re.compile(r"(?m)^>(>*From )")
 _TEXT_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -714,6 +715,10 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
             text, text_truncated = _clean_text(html_to_text(html), limits.max_text_chars)
     if text_truncated:
         defects.append("text_truncated")
+    if "mbox_from_line" in defects:
+        # Out of an mbox: body lines starting "From " were quoted ">From " (mboxrd adds
+        # one ">" to every ">*From " line, so taking one away is exact there).
+        text = _MBOX_QUOTED.sub(r"\1", text)
     if builder.hidden_html:
         flags.add("html_hidden_text")
 

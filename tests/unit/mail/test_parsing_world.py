@@ -1,0 +1,136 @@
+"""Mail as real servers deliver it (issue 16): our own fixtures in ``world/``, one or
+more per class of failure, each written from the description of the class."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from madoguchi.mail.parsing import ParsedMail, parse_message
+
+WORLD = Path(__file__).parent / "world"
+PDF = base64.b64decode(
+    b"JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoKdHJhaWxlcgo8PC9Sb290"
+    b"IDEgMCBSPj4KJSVFT0YK"
+)
+
+
+def world(name: str) -> ParsedMail:
+    return parse_message((WORLD / name).read_bytes())
+
+
+# --- 1. a leading mbox "From " line ---------------------------------------------------------
+
+
+def test_mbox_from_line_is_skipped_and_from_quoting_undone() -> None:
+    parsed = world("c1-mbox-from-line-postfix-pipe.eml")
+    assert parsed.from_address == "hanako.shiba@st.univ.example"
+    assert parsed.subject == "Printer on floor 3"
+    assert parsed.message_id == "<mbox-1@st.univ.example>"
+    assert parsed.return_path == "hanako.shiba@st.univ.example"
+    assert "mbox_from_line" in parsed.defects
+    assert parsed.text.splitlines() == [
+        "The printer on floor 3 says offline.",
+        "From the log it stopped yesterday.",
+        ">From here on it is quoted twice.",
+    ]
+
+
+def test_mbox_from_line_after_a_blank_line_with_crlf() -> None:
+    parsed = world("c1-mbox-from-line-crlf-leading-blank.eml")
+    assert parsed.from_address == "jiro.ueno@st.univ.example"
+    assert parsed.subject == "パスワード"
+    assert parsed.text == "I forgot my password."
+    assert {"leading_blank_line", "mbox_from_line"} <= set(parsed.defects)
+
+
+@pytest.mark.parametrize("lead", [b"", b"\r\n", b"\n\n", b" \r\n"])
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_mbox_line_variants(lead: bytes, eol: bytes) -> None:
+    raw = lead + eol.join(
+        [
+            b"From x@st.univ.example Thu Apr  3 10:15:02 2025",
+            b"From: x@st.univ.example",
+            b"Subject: hello",
+            b"",
+            b"body",
+        ]
+    )
+    parsed = parse_message(raw)
+    assert (parsed.from_address, parsed.subject, parsed.text) == (
+        "x@st.univ.example",
+        "hello",
+        "body",
+    )
+
+
+def test_a_message_that_starts_with_a_blank_line_and_text_has_no_headers() -> None:
+    parsed = parse_message(b"\r\nDear desk,\r\nFrom: is not a header here\r\n")
+    assert parsed.from_address is None
+    assert parsed.text.startswith("Dear desk,")
+
+
+def test_two_from_lines_the_second_is_garbage_before_the_headers() -> None:
+    parsed = parse_message(b"From a Thu\nFrom b Thu\nFrom: x@st.univ.example\n\nbody\n")
+    assert parsed.from_address == "x@st.univ.example"
+    assert {"mbox_from_line", "garbage_before_headers"} <= set(parsed.defects)
+
+
+# --- 5. header blocks broken by one bad line ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, defect",
+    [
+        ("c5-header-name-1000-chars.eml", "garbage_before_headers"),
+        ("c5-unindented-continuation.eml", "unindented_continuation"),
+        ("c5-garbage-before-headers.eml", "garbage_before_headers"),
+        ("c5-nul-byte-in-headers.eml", "nul_in_headers"),
+        ("c5-line-without-colon-mid-headers.eml", "malformed_header"),
+    ],
+)
+def test_one_bad_header_line_does_not_end_the_headers(name: str, defect: str) -> None:
+    parsed = world(name)
+    assert parsed.from_address == "saburo.kita@st.univ.example"
+    assert parsed.message_id == "<hdr-5@st.univ.example>"
+    assert parsed.text == "Please see the attached report."
+    (att,) = parsed.attachments
+    assert (att.filename, att.content_type, att.data) == ("report.pdf", "application/pdf", PDF)
+    assert defect in parsed.defects or (
+        name == "c5-header-name-1000-chars.eml" and "malformed_header" in parsed.defects
+    )
+
+
+def test_unindented_continuation_of_the_subject_is_kept() -> None:
+    assert world("c5-unindented-continuation.eml").subject == (
+        "Report attached for the seminar of Thursday"
+    )
+    assert world("c5-nul-byte-in-headers.eml").subject == "Report attached"
+
+
+def test_headers_directly_followed_by_text_keep_the_text() -> None:
+    raw = b"From: a@st.univ.example\nSubject: s\nno blank line here\nNote: 3 pm\n"
+    parsed = parse_message(raw)
+    assert parsed.subject == "s"
+    assert parsed.text == "no blank line here\nNote: 3 pm"
+
+
+def test_a_part_without_headers_keeps_a_forwarded_header_block_as_text() -> None:
+    raw = (
+        b"From: a@st.univ.example\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="q"\n\n--q\n'
+        b"---------- Forwarded message ---------\nFrom: b@fac.univ.example\n"
+        b"Subject: original\n\nforwarded text\n--q--\n"
+    )
+    parsed = parse_message(raw)
+    assert "From: b@fac.univ.example" in parsed.text
+    assert "forwarded text" in parsed.text
+
+
+def test_broken_lines_in_a_row_beyond_the_limit_end_the_headers() -> None:
+    raw = b"From: a@st.univ.example\nbad 1\nbad 2\nbad 3\nbad 4\nSubject: late\n\nx\n"
+    parsed = parse_message(raw)
+    assert parsed.subject == ""
+    assert parsed.text.startswith("bad 1")
