@@ -294,12 +294,16 @@ class Headers:
 
 # --- RFC 2047 --------------------------------------------------------------------------
 
-_EW_RE = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
+# The encoded text may hold spaces: mailers write "=?us-ascii?Q?ABC / 123?=" and fold in
+# the middle of a word (unfolding leaves a space there). It never holds "?", so every
+# match attempt stops at the next "?" and the scan stays linear.
+_EW_RE = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]*)\?=")
 _QP_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
+_B64_JUNK = re.compile(r"[^A-Za-z0-9+/]")
 
 
 def _decode_b(text: str) -> bytes:
-    data = re.sub(r"[^A-Za-z0-9+/]", "", text)
+    data = _B64_JUNK.sub("", text)
     data = data[: len(data) - (len(data) % 4)] if len(data) % 4 == 1 else data
     data += "=" * (-len(data) % 4)
     try:
@@ -314,16 +318,31 @@ def _decode_q(text: str) -> bytes:
 
 
 def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words in ``value``. Never raises."""
+    """Decode RFC 2047 encoded words in ``value``. Never raises.
+
+    Adjacent words (only whitespace between them, which is dropped) of one charset are
+    joined at the byte level before decoding, and a B word whose text is not a whole
+    number of base64 quanta (no padding) is continued by the next one, so a character
+    split across words, or a word split inside a base64 quantum, survives. The charset
+    label is case-insensitive, an RFC 2231 language (``utf-8*ja``) is ignored, and an
+    unknown label is decoded as undeclared 8-bit text (``decode_bytes``)."""
     if "=?" not in value:
         return value
     out: list[str] = []
     pos = 0
     run_charset: str | None = None
     run_bytes = bytearray()
+    pending_b64 = ""  # base64 text of the run not yet a multiple of 4 characters
+
+    def flush_b64() -> None:
+        nonlocal pending_b64
+        if pending_b64:
+            run_bytes.extend(_decode_b(pending_b64))
+            pending_b64 = ""
 
     def flush_run() -> None:
         nonlocal run_charset
+        flush_b64()
         if run_charset is not None:
             out.append(decode_bytes(bytes(run_bytes), run_charset))
         run_charset = None
@@ -335,14 +354,22 @@ def decode_words(value: str) -> str:
         if between and not (run_charset is not None and between.isspace()):
             flush_run()
             out.append(between)
-        elif between and run_charset is None:
-            out.append(between)
         if run_charset is not None and charset != run_charset:
             flush_run()
-        payload = _decode_b(m.group(3)) if m.group(2) in "bB" else _decode_q(m.group(3))
         if run_charset is None:
             run_charset = charset
-        run_bytes.extend(payload)
+        if m.group(2) in "bB":
+            text = m.group(3)
+            if "=" in text:
+                flush_b64()
+                run_bytes.extend(_decode_b(text))
+            else:
+                pending_b64 += _B64_JUNK.sub("", text)
+                if len(pending_b64) % 4 == 0:
+                    flush_b64()
+        else:
+            flush_b64()
+            run_bytes.extend(_decode_q(m.group(3)))
         pos = m.end()
     flush_run()
     out.append(value[pos:])

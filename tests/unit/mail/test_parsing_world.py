@@ -134,3 +134,42 @@ def test_broken_lines_in_a_row_beyond_the_limit_end_the_headers() -> None:
     parsed = parse_message(raw)
     assert parsed.subject == ""
     assert parsed.text.startswith("bad 1")
+
+
+# --- 2. encoded words with spaces, folded oddly ---------------------------------------------
+
+
+def test_encoded_words_with_spaces_and_odd_folds() -> None:
+    raw = (WORLD / "c2-encoded-words-spaces-and-folds.eml").read_bytes()
+    parsed = parse_message(raw)
+    assert parsed.from_display == "Personaländerung"
+    assert parsed.from_address == "personal@adm.univ.example"
+    # "Room ABC / 123" + a B word split inside a base64 quantum (no padding) across a fold.
+    assert parsed.subject == "Room ABC / 123日本語のテスト"
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=?us-ascii?Q?ABC / 123?=", "ABC / 123"),
+        ("=?UTF-8?Q? Personal=C3=A4nderung?=", "Personaländerung"),
+        # one character split across two words (folded between them)
+        ("=?UTF-8?Q?Personal=C3?=\r\n =?UTF-8?Q?=A4nderung?=", "Personaländerung"),
+        # whitespace between adjacent words is dropped, also between charsets
+        ("=?iso-8859-1?q?caf=E9?= =?utf-8?q?_au_lait?=", "café au lait"),
+        ("=?utf-8?q?a?=   =?utf-8?q?b?= c", "ab c"),
+        # lower-case b/q, a language tag
+        ("=?utf-8?b?44OR44K544Ov44O844OJ?=", "パスワード"),
+        ("=?UTF-8*ja?B?44OR44K544Ov44O844OJ?=", "パスワード"),
+        # a fold inside one B word
+        ("=?UTF-8?B?44OR44K5\r\n 44Ov44O844OJ?=", "パスワード"),
+        # unknown charsets: read as undeclared 8-bit text
+        ("=?x-no-such-charset?Q?caf=E9?=", "café"),
+        ("=?unknown-8bit?B?44OR44K544Ov44O844OJ?=", "パスワード"),
+        # not an encoded word: stays literal
+        ("=?utf-8?q?never closed", "=?utf-8?q?never closed"),
+    ],
+)
+def test_encoded_word_forms(value: str, expected: str) -> None:
+    raw = ("From: a@st.univ.example\r\nSubject: " + value + "\r\n\r\nx\r\n").encode()
+    assert parse_message(raw).subject == expected
