@@ -29,7 +29,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import unquote_to_bytes
 
-from ._parse_charset import decode_bytes, guess_decode
+from ._parse_charset import decode_bytes, explain_guess, guess_decode
 
 MAX_HEADER_VALUE_CHARS = 512 * 1024
 MAX_HEADER_FIELDS = 2000
@@ -38,11 +38,20 @@ MAX_ADDRESS_INPUT = 64 * 1024
 _HEADER_RE = re.compile(rb"([!-9;-~]{1,200})[ \t]*:")
 
 
-def header_bytes_to_str(raw: bytes) -> str:
-    """Raw header bytes (possibly 8-bit, RFC 6532 or a legacy charset) to str."""
+def header_bytes_to_str(
+    raw: bytes,
+    notes: list[str] | None = None,
+    where: str = "header",
+    hint: str | None = None,
+) -> str:
+    """Raw header bytes (possibly 8-bit, RFC 6532 or a legacy charset) to str; with
+    ``notes``, the charset chosen for 8-bit bytes is recorded there; ``hint`` is the
+    legacy charset of the message's text (``_parse_charset.guess_explained``)."""
     try:
         return raw.decode("ascii")
     except UnicodeDecodeError:
+        if notes is not None or hint is not None:
+            return explain_guess(raw, notes=notes, where=where, last_resort="utf-8", hint=hint)
         return guess_decode(raw, last_resort="utf-8")
 
 
@@ -317,7 +326,7 @@ def _decode_q(text: str) -> bytes:
     return _QP_HEX.sub(lambda m: bytes((int(m.group(1), 16),)), raw)
 
 
-def decode_words(value: str) -> str:
+def decode_words(value: str, notes: list[str] | None = None, where: str = "header") -> str:
     """Decode RFC 2047 encoded words in ``value``. Never raises.
 
     Adjacent words (only whitespace between them, which is dropped) of one charset are
@@ -344,7 +353,7 @@ def decode_words(value: str) -> str:
         nonlocal run_charset
         flush_b64()
         if run_charset is not None:
-            out.append(decode_bytes(bytes(run_bytes), run_charset))
+            out.append(decode_bytes(bytes(run_bytes), run_charset, notes=notes, where=where))
         run_charset = None
         run_bytes.clear()
 
@@ -384,7 +393,7 @@ _PARAM_RE = re.compile(
 )
 
 
-def parse_params(value: str) -> tuple[str, dict[str, str]]:
+def parse_params(value: str, notes: list[str] | None = None) -> tuple[str, dict[str, str]]:
     """Split "type/subtype; a=b; c*=utf-8''x" into ("type/subtype", {"a": "b", "c": "x"}).
 
     Names are lower-case; the first occurrence of a parameter wins; RFC 2231
@@ -445,11 +454,11 @@ def parse_params(value: str) -> tuple[str, dict[str, str]]:
                 data.extend(unquote_to_bytes(val))
             else:
                 data.extend(val.encode("utf-8", errors="replace"))
-        decoded = decode_bytes(bytes(data), charset or "utf-8")
+        decoded = decode_bytes(bytes(data), charset or "utf-8", notes=notes, where=base)
         params[base] = decoded  # RFC 2231 form beats the plain one
     for key, val in params.items():
         if "=?" in val:
-            params[key] = decode_words(val)
+            params[key] = decode_words(val, notes, where=key)
     return main, params
 
 

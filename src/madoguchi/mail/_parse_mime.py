@@ -22,7 +22,13 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
-from ._parse_headers import Headers, parse_params, split_header_block
+from ._parse_headers import (
+    MAX_HEADER_VALUE_CHARS,
+    Headers,
+    header_bytes_to_str,
+    parse_params,
+    split_header_block,
+)
 
 HARD_PART_CAP = 10_000  # entities we even look at; beyond this parts are only counted
 
@@ -44,6 +50,8 @@ class Entity:
     depth_limited: bool = False
     skipped: bool = False  # beyond max_parts: listed, never decoded
     declared_ctype: str = ""
+    # How 8-bit or mislabelled parameter values (file names) were read: _parse_charset.
+    charset_notes: list[str] = field(default_factory=list)
 
     @property
     def maintype(self) -> str:
@@ -75,9 +83,15 @@ def _make_entity(
 ) -> Entity:
     fields, body_start = split_header_block(buf, start, end, defects, top_level=top_level)
     headers = Headers(fields)
-    ct_value = headers.get("content-type")
+    notes: list[str] = []
+    ct_raw = headers.raw("content-type")
+    ct_value = (
+        None
+        if ct_raw is None
+        else header_bytes_to_str(ct_raw[:MAX_HEADER_VALUE_CHARS], notes, "name")
+    )
     if ct_value is not None:
-        ctype, params = parse_params(ct_value)
+        ctype, params = parse_params(ct_value, notes)
         declared = ctype
         if not _CTYPE_OK.fullmatch(ctype):
             if ctype in ("text", ""):
@@ -87,10 +101,15 @@ def _make_entity(
                 ctype = "application/octet-stream"
     else:
         ctype, params, declared = default_ctype, {}, ""
-    cd_value = headers.get("content-disposition")
+    cd_raw = headers.raw("content-disposition")
+    cd_value = (
+        None
+        if cd_raw is None
+        else header_bytes_to_str(cd_raw[:MAX_HEADER_VALUE_CHARS], notes, "filename")
+    )
     disposition: str | None
     if cd_value is not None:
-        disposition, dparams = parse_params(cd_value)
+        disposition, dparams = parse_params(cd_value, notes)
         disposition = disposition or None
     else:
         disposition, dparams = None, {}
@@ -107,6 +126,7 @@ def _make_entity(
         end=max(body_start, end),
         depth=depth,
         declared_ctype=declared,
+        charset_notes=notes,
     )
 
 

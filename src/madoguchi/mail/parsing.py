@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ._parse_auth import SenderVerdict, parse_authentication_results, sender_verdict
-from ._parse_charset import decode_bytes
+from ._parse_charset import MAX_NOTES, decode_bytes, text_charset
 from ._parse_classify import (
     classify_auto,
     find_forwarded_from,
@@ -45,14 +45,17 @@ from ._parse_classify import (
     strip_quoted,
 )
 from ._parse_headers import (
+    MAX_HEADER_VALUE_CHARS,
     Headers,
     clean_display,
     decode_words,
+    header_bytes_to_str,
     normalise_addr_spec,
     parse_addresses,
     parse_date,
     parse_msgid,
     parse_msgid_list,
+    parse_params,
     split_header_block,
 )
 from ._parse_html import clean_cid, has_hidden_text, html_to_text, sanitise_html
@@ -143,6 +146,10 @@ class ParsedMail:
     # Authentication-Results values, top first; which of them to believe is the caller's
     # decision (``sender_verdict`` with our MTA's authserv-id).
     authentication_results: tuple[str, ...] = ()
+    # Where text was not read in its declared charset (or had none): which charset was
+    # used and why, e.g. "text part: iso-8859-1 read as utf-8 (valid UTF-8 under a
+    # single-byte label)". Diagnostics for staff and tests, not shown to requesters.
+    charset_notes: tuple[str, ...] = ()
 
 
 _INTERNAL_PREFIXES = (
@@ -249,6 +256,52 @@ def _org_domain(domain: str) -> str:
     return ".".join(labels[-2:])
 
 
+class _TextCharset:
+    """The legacy charset of the message's first text part with 8-bit data, found only
+    when a header needs it (raw 8-bit in Subject, From or a file name): the hint for
+    ``_parse_charset.guess_explained``."""
+
+    def __init__(self, buf: bytes, root: Entity) -> None:
+        self.buf = buf
+        self.root = root
+        self.done = False
+        self.value: str | None = None
+
+    def get(self) -> str | None:
+        if self.done:
+            return self.value
+        self.done = True
+        queue = [self.root]
+        looked = 0
+        while queue and looked < 50:
+            entity = queue.pop(0)
+            looked += 1
+            if entity.children:
+                queue[:0] = entity.children
+                continue
+            if (
+                entity.ctype in ("text/plain", "text/html")
+                and entity.disposition != "attachment"
+                and entity.filename() is None
+                and not entity.skipped
+            ):
+                data, _ = decode_transfer(self.buf, entity)
+                if not data[:65536].isascii():
+                    self.value = text_charset(data[:65536], entity.params.get("charset"))
+                    return self.value
+        return None
+
+
+def _header_text(headers: Headers, name: str, notes: list[str], hint: _TextCharset) -> str | None:
+    raw = headers.raw(name)
+    if raw is None:
+        return None
+    raw = raw[:MAX_HEADER_VALUE_CHARS]
+    if raw.isascii():
+        return raw.decode("ascii")
+    return header_bytes_to_str(raw, notes, name, hint.get())
+
+
 MAX_AUTH_RESULTS_HEADERS = 20
 MAX_AUTH_RESULTS_CHARS = 8192
 
@@ -256,8 +309,11 @@ MAX_AUTH_RESULTS_CHARS = 8192
 class _Builder:
     """Walks the entity tree once, collecting body text, HTML and attachments in order."""
 
-    def __init__(self, buf: bytes, limits: Limits, defects: list[str]) -> None:
+    def __init__(
+        self, buf: bytes, limits: Limits, defects: list[str], hint: _TextCharset | None = None
+    ) -> None:
         self.buf = buf
+        self.hint = hint
         self.limits = limits
         self.defects = defects
         self.plain: list[str] = []
@@ -272,6 +328,7 @@ class _Builder:
         self.dsn_texts: list[str] = []
         self.original_headers: list[Headers] = []
         self.hidden_html = False
+        self.charset_notes: list[str] = []
         self.max_depth = min(limits.max_depth, HARD_MAX_DEPTH)
 
     # --- decoding --------------------------------------------------------------------
@@ -286,7 +343,13 @@ class _Builder:
         if len(data) > limit:
             data = data[:limit]
             self.defects.append("html_truncated" if html else "text_truncated")
-        return decode_bytes(data, entity.params.get("charset"), allow_utf7=not html)
+        return decode_bytes(
+            data,
+            entity.params.get("charset"),
+            allow_utf7=not html,
+            notes=self.charset_notes,
+            where="html part" if html else "text part",
+        )
 
     def _drop(self, name: str, reason: str) -> None:
         if len(self.dropped) < self.limits.max_dropped_listed:
@@ -308,7 +371,9 @@ class _Builder:
         is_message = ctype == "message/rfc822"
         ext = _EXTENSIONS.get(ctype, ".bin")
         fallback = f"{'message' if is_message else 'attachment'}-{self.seq}{ext}"
-        filename = _sanitise_filename(name if name is not None else entity.filename(), fallback)
+        if name is None:
+            name = self._filename(entity)
+        filename = _sanitise_filename(name, fallback)
         if entity.skipped:
             reason = (
                 "too many attachments"
@@ -356,6 +421,32 @@ class _Builder:
                 is_message=is_message,
             )
         )
+
+    def _filename(self, entity: Entity) -> str | None:
+        """The part's file name; raw 8-bit bytes in its header are read in the charset
+        of the message's text when they decode in it (``_TextCharset``)."""
+        name = entity.filename()
+        if name is None:
+            return None
+        notes: list[str] = []
+        for header, key, where in (
+            ("content-disposition", "filename", "filename"),
+            ("content-type", "name", "name"),
+        ):
+            raw = entity.headers.raw(header)
+            if raw is None or raw.isascii() or self.hint is None or self.hint.get() is None:
+                continue
+            value = header_bytes_to_str(raw[:MAX_HEADER_VALUE_CHARS], notes, where, self.hint.get())
+            hinted = parse_params(value, notes)[1].get(key)
+            if hinted is not None and hinted.strip():
+                name = hinted
+                break
+        else:
+            notes = entity.charset_notes
+        for note in notes:
+            if note not in self.charset_notes and len(self.charset_notes) < MAX_NOTES:
+                self.charset_notes.append(note)
+        return name
 
     # --- walking ---------------------------------------------------------------------
 
@@ -555,13 +646,22 @@ _FORWARD_SUBJECT = re.compile(
 )
 
 
-def _subject(headers: Headers, limits: Limits, defects: list[str]) -> tuple[str, bool]:
-    raw = _first(headers, "subject", defects)
-    if raw is None:
+def _subject(
+    headers: Headers, limits: Limits, defects: list[str], notes: list[str], hint: _TextCharset
+) -> tuple[str, bool]:
+    if headers.count("subject") > 1:
+        defects.append("duplicate_subject")
+    raw_bytes = headers.raw("subject")
+    if raw_bytes is None:
         return "", False
     # Decoding is linear, but the result is cut early: more than this is never shown.
-    raw = raw[: max(limits.max_subject_chars * 64, 4096)]
-    decoded = decode_words(raw)
+    cut = max(limits.max_subject_chars * 64, 4096)
+    raw_bytes = raw_bytes[: cut * 4]
+    if raw_bytes.isascii():
+        raw = raw_bytes.decode("ascii")[:cut]
+    else:
+        raw = header_bytes_to_str(raw_bytes, notes, "subject", hint.get())[:cut]
+    decoded = decode_words(raw, notes, "subject")
     decoded = clean_display(decoded, limit=len(decoded) + 1)
     if len(decoded) > limits.max_subject_chars:
         defects.append("subject_truncated")
@@ -640,9 +740,13 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     in_reply_to = parse_msgid_list(h.get("in-reply-to"), limit=10)
     references = parse_msgid_list(h.get("references"), limit=limits.max_references)
 
-    subject, subject_truncated = _subject(h, limits, defects)
+    charset_notes: list[str] = []
+    hint = _TextCharset(raw, root)
+    subject, subject_truncated = _subject(h, limits, defects, charset_notes, hint)
 
-    from_raw = _first(h, "from", defects)
+    if h.count("from") > 1:
+        defects.append("duplicate_from")
+    from_raw = _header_text(h, "from", charset_notes, hint)
     from_address = None
     from_display = ""
     if from_raw is None:
@@ -695,7 +799,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         defects.append(date_defect)
 
     # Body.
-    builder = _Builder(raw, limits, defects)
+    builder = _Builder(raw, limits, defects, hint)
     builder.walk(root, top=True)
     if uncounted:
         builder._drop(f"{uncounted} further parts", "part limit")
@@ -829,4 +933,5 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         forwarded_from=forwarded_from,
         is_forward=is_forward,
         authentication_results=authentication_results,
+        charset_notes=tuple((charset_notes + builder.charset_notes)[:MAX_NOTES]),
     )

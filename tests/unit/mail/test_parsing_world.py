@@ -173,3 +173,139 @@ def test_encoded_words_with_spaces_and_odd_folds() -> None:
 def test_encoded_word_forms(value: str, expected: str) -> None:
     raw = ("From: a@st.univ.example\r\nSubject: " + value + "\r\n\r\nx\r\n").encode()
     assert parse_message(raw).subject == expected
+
+
+# --- 3. undeclared and mislabelled 8-bit charsets -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, subject, text_start, codec",
+    [
+        (
+            "c3-gbk-undeclared-subject-body-filename.eml",
+            "关于学生证补办的咨询",
+            "老师您好，我是中国来的留学生。",
+            "gb18030",
+        ),
+        (
+            "c3-big5-undeclared.eml",
+            "宿舍申請的問題",
+            "老師您好，我想詢問關於宿舍申請的問題",
+            "big5",
+        ),
+        (
+            "c3-euc-kr-undeclared.eml",
+            "기숙사 신청 문의",
+            "안녕하세요, 저는 교환학생입니다.",
+            "cp949",
+        ),
+        (
+            "c3-windows-1252-raw-subject-and-body.eml",
+            "Problème de connexion à mon compte",
+            "Bonjour, je n'arrive pas à me connecter à mon compte élève",
+            "cp1252",
+        ),
+        ("c3-windows-1250-undeclared.eml", "Přihlášení nefunguje", "Dobrý den, nemohu", "cp1250"),
+    ],
+)
+def test_undeclared_8bit_is_detected_and_explained(
+    name: str, subject: str, text_start: str, codec: str
+) -> None:
+    parsed = world(name)
+    assert parsed.subject == subject
+    assert parsed.text.startswith(text_start)
+    assert f"text part: no charset read as {codec} (no charset; detector (charset-normalizer))" in (
+        parsed.charset_notes
+    )
+    # The subject says too little on its own: it is read in the charset of the text.
+    assert f"subject: no charset read as {codec} (the charset of the message's text)" in (
+        parsed.charset_notes
+    )
+
+
+def test_undeclared_gbk_file_name_and_latin_display_name() -> None:
+    parsed = world("c3-gbk-undeclared-subject-body-filename.eml")
+    assert [a.filename for a in parsed.attachments] == ["申请表.pdf"]
+    assert any(n.startswith("filename: no charset read as gb18030") for n in parsed.charset_notes)
+    assert world("c3-windows-1252-raw-subject-and-body.eml").from_display == "Hélène Lefèvre"
+
+
+@pytest.mark.parametrize(
+    "name, subject, text, note",
+    [
+        (
+            "c3-declared-iso-8859-1-is-utf-8.eml",
+            "Personaländerung für März",
+            "Grüße, die Änderung für März ist fertig. 日本語も少し。",
+            "subject: iso-8859-1 read as utf-8 (valid UTF-8 under a single-byte label)",
+        ),
+        (
+            "c3-declared-us-ascii-is-shift_jis.eml",
+            "履修登録について",
+            "履修登録の締め切りを過ぎてしまいました。どうすればよいでしょうか。",
+            "text part: us-ascii read as cp932 (declared charset failed; Japanese (kana))",
+        ),
+        (
+            "c3-declared-iso-8859-1-is-shift_jis.eml",
+            "Shift_JIS under latin-1",
+            "パスワードを忘れてしまいました。再設定をお願いします。",
+            "text part: iso-8859-1 read as cp932 (declared charset failed; Japanese (kana))",
+        ),
+        (
+            "c3-declared-gb2312-is-gbk.eml",
+            "朱镕基的问题",
+            "老师好，啰嗦一下：我的名字里有“镕”字，系统里显示不出来。",
+            None,  # gb2312 is read as its superset GB18030: no note, nothing was wrong
+        ),
+    ],
+)
+def test_mislabelled_charsets(name: str, subject: str, text: str, note: str | None) -> None:
+    parsed = world(name)
+    assert (parsed.subject, parsed.text) == (subject, text)
+    if note:
+        assert note in parsed.charset_notes
+    else:
+        assert parsed.charset_notes == ()
+
+
+def test_single_byte_label_on_shift_jis_without_undefined_bytes() -> None:
+    # No byte of this text is undefined in windows-1252, so the label decodes "cleanly".
+    body = "ありがとうございます".encode("cp932")
+    raw = b"From: a@st.univ.example\nContent-Type: text/plain; charset=iso-8859-1\n\n" + body
+    parsed = parse_message(raw)
+    assert parsed.text == "ありがとうございます"
+    assert parsed.charset_notes == (
+        "text part: iso-8859-1 read as cp932 (Japanese (kana) under a single-byte label)",
+    )
+
+
+@pytest.mark.parametrize(
+    "text, codec",
+    [
+        ("パスワードを忘れてしまいました。", "cp932"),
+        ("パスワードを忘れてしまいました。", "euc_jp"),
+        ("髙橋①㈱～", "cp932"),
+        ("東京大学", "euc_jp"),  # kanji only: Japanese wins the tie
+        ("山田太郎", "cp932"),
+    ],
+)
+def test_undeclared_japanese_still_wins(text: str, codec: str) -> None:
+    raw = b"From: a@st.univ.example\nSubject: x\n\n" + text.encode(codec)
+    assert parse_message(raw).text == text
+
+
+def test_declared_charset_that_reads_cleanly_has_no_note() -> None:
+    raw = b"From: a@st.univ.example\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9"
+    parsed = parse_message(raw)
+    assert parsed.text == "café" and parsed.charset_notes == ()
+
+
+@pytest.mark.parametrize(
+    "text, codec",
+    [("奖学金申请", "gbk"), ("기숙사 신청", "euc-kr"), ("Přihlášení", "cp1250")],
+)
+def test_short_undeclared_text_without_context(text: str, codec: str) -> None:
+    # Short text alone: Japanese unless the detector finds the Japanese reading clearly
+    # worse (here it does). Short Big5 stays ambiguous with Japanese and is not promised.
+    raw = b"From: a@st.univ.example\nSubject: x\n\n" + text.encode(codec)
+    assert parse_message(raw).text == text
