@@ -32,6 +32,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape as html_escape
 
 from ._parse_auth import SenderVerdict, parse_authentication_results, sender_verdict
 from ._parse_charset import MAX_NOTES, decode_bytes, text_charset
@@ -316,8 +317,9 @@ class _Builder:
         self.hint = hint
         self.limits = limits
         self.defects = defects
-        self.plain: list[str] = []
-        self.html: list[str] = []
+        # Body parts in document order: (text, raw HTML); an alternative is one piece
+        # with both, a text/plain part (text, None), a text/html part (None, html).
+        self.pieces: list[tuple[str | None, str | None]] = []
         self.attachments: list[ParsedAttachment] = []
         self.dropped: list[str] = []
         self.dropped_extra = 0
@@ -464,14 +466,14 @@ class _Builder:
             text = self._decode_text(entity, html=False)
             self.dsn_texts.append(text)
             if top:
-                self.plain.append(text)
+                self.pieces.append((text, None))
             else:
                 self._attach(entity, data=text.encode("utf-8"), ctype="message/delivery-status")
             return
         if ctype == "message/disposition-notification":
             self.has_mdn = True
             if top:
-                self.plain.append(self._decode_text(entity, html=False))
+                self.pieces.append((self._decode_text(entity, html=False), None))
             else:
                 self._attach(entity)
             return
@@ -480,7 +482,7 @@ class _Builder:
             fields, _ = split_header_block(data, 0, len(data), [])
             self.original_headers.append(Headers(fields))
             if top:
-                self.plain.append(self._decode_text(entity, html=False))
+                self.pieces.append((self._decode_text(entity, html=False), None))
             else:
                 self._attach(entity)
             return
@@ -493,20 +495,20 @@ class _Builder:
             self._attach(entity, data=data if not entity.skipped else b"", ctype="message/rfc822")
             return
         if ctype == "text/plain" and self._is_body(entity) and not related:
-            self.plain.append(self._decode_text(entity, html=False))
+            self.pieces.append((self._decode_text(entity, html=False), None))
             return
         if ctype == "text/html" and self._is_body(entity) and not related:
             raw_html = self._decode_text(entity, html=True)
             if has_hidden_text(raw_html):
                 self.hidden_html = True
-            self.html.append(raw_html)
+            self.pieces.append((None, raw_html))
             return
         self._attach(entity, related=related)
 
     def _walk_multipart(self, entity: Entity) -> None:
         if entity.depth_limited:
             for leaf in recover_texts(self.buf, entity.start, entity.end, self.defects):
-                self.plain.append(self._decode_text(leaf, html=False))
+                self.pieces.append((self._decode_text(leaf, html=False), None))
             self.seq += 1
             self._attach(
                 entity,
@@ -522,22 +524,22 @@ class _Builder:
         if sub == "report":
             self.report_type = (entity.params.get("report-type") or "").lower() or self.report_type
         if sub == "alternative":
-            chosen_plain: list[str] | None = None
-            chosen_html: list[str] | None = None
+            # One piece: the first alternative with text, the last with HTML.
+            chosen_plain: str | None = None
+            chosen_html: str | None = None
             for child in children:
-                saved_plain, saved_html = self.plain, self.html
-                self.plain, self.html = [], []
+                saved = self.pieces
+                self.pieces = []
                 self.walk(child)
-                got_plain, got_html = self.plain, self.html
-                self.plain, self.html = saved_plain, saved_html
-                if got_plain and chosen_plain is None:
-                    chosen_plain = got_plain
-                if got_html:
-                    chosen_html = got_html
-            if chosen_plain:
-                self.plain.extend(chosen_plain)
-            if chosen_html:
-                self.html.extend(chosen_html)
+                got, self.pieces = self.pieces, saved
+                plains = [t for t, _ in got if t is not None]
+                htmls = [h for _, h in got if h is not None]
+                if plains and chosen_plain is None:
+                    chosen_plain = "\n\n".join(plains)
+                if htmls:
+                    chosen_html = "\n<hr>\n".join(htmls)
+            if chosen_plain is not None or chosen_html is not None:
+                self.pieces.append((chosen_plain, chosen_html))
             return
         if sub == "related" and children:
             start = clean_cid(entity.params.get("start", "") or "")
@@ -555,6 +557,109 @@ class _Builder:
             return
         for child in children:
             self.walk(child)
+
+
+# --- the body ------------------------------------------------------------------------
+
+# In an alternative, the HTML's text replaces the text part when the text part is
+# shorter than this share of it (and by more than TEXT_SHORTER_BY characters): an empty
+# or "view this in HTML" text part under a mail written in HTML.
+TEXT_SHARE_OF_HTML = 0.5
+TEXT_SHORTER_BY = 40
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _merge_flattened_alternatives(
+    pieces: list[tuple[str | None, str | None]],
+) -> list[tuple[str | None, str | None]]:
+    """A text part directly followed by an HTML part that says the same (an alternative
+    flattened by a broken boundary, or sent without one) is one alternative piece."""
+    if len(pieces) < 2:
+        return pieces
+    out: list[tuple[str | None, str | None]] = []
+    i = 0
+    while i < len(pieces):
+        plain, raw_html = pieces[i]
+        if (
+            i + 1 < len(pieces)
+            and plain is not None
+            and raw_html is None
+            and pieces[i + 1][0] is None
+            and pieces[i + 1][1] is not None
+        ):
+            nxt = pieces[i + 1][1] or ""
+            if len(nxt) <= 200_000 and _norm(plain) == _norm(
+                html_to_text(sanitise_html(nxt, 200_000)[0])
+            ):
+                out.append((plain, nxt))
+                i += 2
+                continue
+        out.append((plain, raw_html))
+        i += 1
+    return out
+
+
+def _render_body(
+    pieces: list[tuple[str | None, str | None]], limits: Limits, defects: list[str]
+) -> tuple[str, str | None, bool]:
+    """(text, sanitised HTML or None, text truncated) from the body pieces in order.
+
+    The rule (docs/mail.md, "Text and HTML"): the stored text is every body piece in
+    order — a text part as it is, an HTML part as its text, an alternative as its text
+    part unless that is empty or much shorter than its HTML's text (then the HTML's
+    text, followed by the text part if it says something the HTML does not). The HTML
+    (when any piece has HTML) is every piece in order too, text parts as preformatted
+    text, so the formatted view loses no part either."""
+    pieces = _merge_flattened_alternatives(pieces)
+    texts: list[str] = []
+    html_parts: list[str] = []
+    any_html = any(h is not None for _, h in pieces)
+    single_html = len(pieces) == 1 and pieces[0][0] is None
+    for plain, raw_html in pieces:
+        if raw_html is not None:
+            html_parts.append(raw_html)
+        elif plain is not None and any_html:
+            html_parts.append("<pre>" + html_escape(plain.strip("\r\n")) + "</pre>")
+        if plain is not None and raw_html is None:
+            texts.append(plain)
+            continue
+        if raw_html is None or single_html:
+            continue  # a lone HTML part: its text is taken from the final HTML below
+        plain_norm = _norm(plain or "")
+        if plain is not None and len(plain_norm) * 2 >= len(raw_html):
+            texts.append(plain)  # the HTML's text cannot be much longer than this
+            continue
+        sanitised, _ = sanitise_html(raw_html, limits.max_html_bytes)
+        html_text = html_to_text(sanitised)
+        html_norm = _norm(html_text)
+        if plain is not None and not (
+            len(plain_norm) < len(html_norm) * TEXT_SHARE_OF_HTML
+            and len(html_norm) - len(plain_norm) > TEXT_SHORTER_BY
+        ):
+            texts.append(plain)
+            continue
+        if plain is not None and plain_norm:
+            if "text_part_shorter_than_html" not in defects:
+                defects.append("text_part_shorter_than_html")
+        texts.append(html_text)
+        if plain is not None and plain_norm and plain_norm not in html_norm:
+            texts.append(plain)
+    text, truncated = _clean_text(
+        "\n\n".join(p.strip("\r\n") for p in texts if p.strip()), limits.max_text_chars
+    )
+    html: str | None = None
+    if html_parts:
+        html, html_truncated = sanitise_html("\n<hr>\n".join(html_parts), limits.max_html_bytes)
+        if html_truncated:
+            defects.append("html_truncated")
+        if not html.strip():
+            html = None
+        if single_html and html and not text.strip():
+            text, truncated = _clean_text(html_to_text(html), limits.max_text_chars)
+    return text, html, truncated
 
 
 # --- subjects --------------------------------------------------------------------------
@@ -804,19 +909,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     if uncounted:
         builder._drop(f"{uncounted} further parts", "part limit")
 
-    text, text_truncated = _clean_text(
-        "\n\n".join(p.strip("\r\n") for p in builder.plain if p.strip()), limits.max_text_chars
-    )
-    html: str | None = None
-    if builder.html:
-        joined = "\n<hr>\n".join(builder.html)
-        html, html_truncated = sanitise_html(joined, limits.max_html_bytes)
-        if html_truncated:
-            defects.append("html_truncated")
-        if not html.strip():
-            html = None
-        if not text.strip() and html:
-            text, text_truncated = _clean_text(html_to_text(html), limits.max_text_chars)
+    text, html, text_truncated = _render_body(builder.pieces, limits, defects)
     if text_truncated:
         defects.append("text_truncated")
     if "mbox_from_line" in defects:

@@ -309,3 +309,66 @@ def test_short_undeclared_text_without_context(text: str, codec: str) -> None:
     # worse (here it does). Short Big5 stays ambiguous with Japanese and is not promised.
     raw = b"From: a@st.univ.example\nSubject: x\n\n" + text.encode(codec)
     assert parse_message(raw).text == text
+
+
+# --- 4. separate text and HTML body parts ---------------------------------------------------
+
+VPN_HTML_TEXT = (
+    "The VPN client stops at Connecting since the update of Monday.\n\n"
+    "I tried to reinstall it twice and restarted the PC, but nothing changed. Could you help?"
+)
+
+
+def test_mixed_text_then_html_signature_keeps_both_in_order() -> None:
+    parsed = world("c4-mixed-text-then-html-signature.eml")
+    assert parsed.text == (
+        "My VPN does not connect since Monday.\n\n--\nTaro Todai\nFaculty of Letters, 2nd year"
+    )
+    assert parsed.html is not None
+    # The formatted view shows the text part too, before the HTML one.
+    assert parsed.html.index("My VPN does not connect") < parsed.html.index("Taro Todai")
+    assert "<pre>" in parsed.html
+
+
+def test_mixed_short_text_then_forwarded_html_note() -> None:
+    parsed = world("c4-mixed-short-text-then-forwarded-html.eml")
+    assert parsed.text.startswith("See the note below.")
+    assert "Room 204 projector: HDMI input 2 is broken." in parsed.text
+
+
+def test_mixed_empty_text_part_and_html_body() -> None:
+    parsed = world("c4-mixed-empty-text-html-body.eml")
+    assert parsed.text == VPN_HTML_TEXT
+    assert parsed.html is not None and "<b>Connecting</b>" in parsed.html
+
+
+def test_alternative_with_empty_text_part_stores_the_html_text() -> None:
+    parsed = world("c4-alternative-empty-text-part.eml")
+    assert parsed.text == VPN_HTML_TEXT
+    assert parsed.visible_text == VPN_HTML_TEXT
+
+
+def test_alternative_with_boilerplate_text_part_keeps_it_after_the_html_text() -> None:
+    parsed = world("c4-alternative-boilerplate-text-part.eml")
+    assert parsed.text == VPN_HTML_TEXT + "\n\nThis is an HTML message."
+    assert "text_part_shorter_than_html" in parsed.defects
+    assert parsed.html is not None and "<pre>" not in parsed.html
+
+
+def test_alternative_with_equal_parts_keeps_the_text_part() -> None:
+    parsed = world("c4-alternative-equal-parts.eml")
+    assert parsed.text == "The VPN client stops at Connecting.\n\nTaro"
+    assert "text_part_shorter_than_html" not in parsed.defects
+    assert parsed.html is not None and "<pre>" not in parsed.html
+
+
+def test_mixed_text_and_html_saying_the_same_is_one_alternative() -> None:
+    raw = (
+        b"From: a@st.univ.example\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="z"\n\n'
+        b"--z\nContent-Type: text/plain\n\nSame words here.\n"
+        b"--z\nContent-Type: text/html\n\n<p>Same <i>words</i> here.</p>\n--z--\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.text == "Same words here."
+    assert parsed.html is not None and "<pre>" not in parsed.html
