@@ -270,29 +270,60 @@ def _decode_base64(data: bytes | memoryview) -> tuple[bytes, str | None]:
         return bytes(data), "invalid_base64"
 
 
+UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
+UU_TYPES = frozenset({"application/x-uuencode", "text/x-uuencode", "application/uuencode"})
+_UU_BEGIN = re.compile(rb"^begin(?:-base64)? +[0-7]{3,4} +([^\r\n]+?)\s*$", re.MULTILINE)
+_UU_LINE = re.compile(rb"[ -`]+")
+
+
+def uu_filename(data: bytes) -> str | None:
+    """The file name of a ``begin 644 name`` line near the start of a uuencoded body."""
+    m = _UU_BEGIN.search(data[:4096])
+    if m is None:
+        return None
+    return m.group(1).decode("utf-8", errors="replace").strip() or None
+
+
+def _uu_line(line: bytes) -> bytes | None:
+    """One uuencoded line decoded, or None when it is not one. The first character
+    gives the byte count; trailing spaces that mailers strip are restored."""
+    if not line or not _UU_LINE.fullmatch(line):
+        return None
+    count = (line[0] - 32) & 63
+    need = (count + 2) // 3 * 4 + 1
+    if len(line) > need + 2:  # some encoders add a check character or two
+        return None
+    padded = line.ljust(need, b" ")
+    try:
+        return binascii.a2b_uu(padded)[:count]
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _decode_uu(data: bytes) -> tuple[bytes, str | None]:
+    """uuencode with or without its ``begin`` line (``uuencode_without_begin``); stops at
+    ``end``. Data that is not uuencode at all is returned as it is (``invalid_uuencode``)."""
+    lines = data.splitlines()
+    begin = next((i for i, line in enumerate(lines[:200]) if _UU_BEGIN.match(line.strip())), None)
+    start = 0 if begin is None else begin + 1
     out = bytearray()
-    started = False
-    for line in data.splitlines():
-        if not started:
-            if line.startswith(b"begin"):
-                started = True
-            continue
-        if line.strip() == b"end":
-            return bytes(out), None
-        if not line.strip():
-            continue
-        try:
-            out += binascii.a2b_uu(line)
-        except (binascii.Error, ValueError):
-            try:
-                nbytes = (((line[0] - 32) & 63) * 4 + 5) // 3
-                out += binascii.a2b_uu(line[:nbytes])
-            except (binascii.Error, ValueError, IndexError):
+    decoded_lines = 0
+    for line in lines[start:]:
+        stripped = line.rstrip(b"\r")
+        if stripped.strip() == b"end":
+            break
+        if not stripped.strip() or stripped == b"`":
+            continue  # blank lines before the data; the zero-length last line
+        chunk = _uu_line(stripped)
+        if chunk is None:
+            if begin is None or not decoded_lines:
                 return data, "invalid_uuencode"
-    if not started:
+            break  # text after the data (a signature): the data ended before it
+        out += chunk
+        decoded_lines += 1
+    if not decoded_lines and begin is None:
         return data, "invalid_uuencode"
-    return bytes(out), None
+    return bytes(out), None if begin is not None else "uuencode_without_begin"
 
 
 def decode_transfer(buf: bytes, entity: Entity) -> tuple[bytes, str | None]:
@@ -307,7 +338,7 @@ def decode_transfer(buf: bytes, entity: Entity) -> tuple[bytes, str | None]:
             return binascii.a2b_qp(data), None
         except (binascii.Error, ValueError):
             return data, "invalid_quoted_printable"
-    if cte in ("x-uuencode", "uuencode", "x-uue", "uue"):
+    if cte in UU_ENCODINGS or (entity.ctype in UU_TYPES and _UU_BEGIN.search(data[:4096])):
         return _decode_uu(data)
     if cte and cte not in ("7bit", "8bit", "binary", "7-bit", "8-bit"):
         return data, "unknown_transfer_encoding"

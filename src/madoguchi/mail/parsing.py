@@ -28,6 +28,7 @@ quotes, forwards), ``_parse_auth`` (Authentication-Results, RFC 8601).
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -60,7 +61,16 @@ from ._parse_headers import (
     split_header_block,
 )
 from ._parse_html import clean_cid, has_hidden_text, html_to_text, sanitise_html
-from ._parse_mime import Entity, build_tree, decode_transfer, estimated_size, recover_texts
+from ._parse_mime import (
+    UU_ENCODINGS,
+    UU_TYPES,
+    Entity,
+    build_tree,
+    decode_transfer,
+    estimated_size,
+    recover_texts,
+    uu_filename,
+)
 
 __all__ = [
     "BounceInfo",
@@ -424,6 +434,30 @@ class _Builder:
             )
         )
 
+    def _uu_is_text(self, entity: Entity) -> bool:
+        """A uuencoded text/plain body part that names no file in its MIME headers, and
+        whose ``begin`` line names none or a text file, is body text like any other."""
+        if entity.ctype != "text/plain" or not self._is_body(entity):
+            return False
+        name = uu_filename(self.buf[entity.start : entity.end])
+        guessed = mimetypes.guess_type(name, strict=False)[0] if name else None
+        return name is None or (guessed or "").startswith("text/")
+
+    def _attach_uu(self, entity: Entity) -> None:
+        """A uuencoded part is a file: named by its ``begin`` line when the headers name
+        none, typed by that name when the declared type says nothing more."""
+        data, defect = decode_transfer(self.buf, entity)
+        if defect:
+            self.defects.append(defect)
+        name = self._filename(entity) or uu_filename(self.buf[entity.start : entity.end])
+        ctype = entity.ctype
+        if ctype in UU_TYPES or ctype in ("text/plain", "application/octet-stream"):
+            guessed = mimetypes.guess_type(name or "", strict=False)[0] if name else None
+            ctype = guessed or (
+                "text/plain" if ctype == "text/plain" else "application/octet-stream"
+            )
+        self._attach(entity, data=data, name=name, ctype=ctype)
+
     def _filename(self, entity: Entity) -> str | None:
         """The part's file name; raw 8-bit bytes in its header are read in the charset
         of the message's text when they decode in it (``_TextCharset``)."""
@@ -494,6 +528,10 @@ class _Builder:
             self.original_headers.append(Headers(fields))
             self._attach(entity, data=data if not entity.skipped else b"", ctype="message/rfc822")
             return
+        if entity.cte in UU_ENCODINGS or ctype in UU_TYPES:
+            if not self._uu_is_text(entity) or related:
+                self._attach_uu(entity)
+                return
         if ctype == "text/plain" and self._is_body(entity) and not related:
             self.pieces.append((self._decode_text(entity, html=False), None))
             return

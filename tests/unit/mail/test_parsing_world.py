@@ -372,3 +372,62 @@ def test_mixed_text_and_html_saying_the_same_is_one_alternative() -> None:
     parsed = parse_message(raw)
     assert parsed.text == "Same words here."
     assert parsed.html is not None and "<pre>" not in parsed.html
+
+
+# --- 6. legacy encodings and attachment names -----------------------------------------------
+
+UU_PDF = (
+    b"%PDF-1.4\n%\xc7\xec\x8f\xa2\n1 0 obj\n<</Type/Catalog>>\nendobj\ntrailer\n"
+    b"<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def test_uuencoded_parts_with_and_without_begin_line() -> None:
+    parsed = world("c6-uuencode-parts.eml")
+    assert parsed.text == "Files attached."
+    assert [(a.filename, a.content_type) for a in parsed.attachments] == [
+        ("report.pdf", "application/pdf"),  # named by the begin line, typed by the name
+        ("notes.pdf", "application/pdf"),  # no begin line
+        ("slides.pdf", "application/pdf"),  # x-uue; the MIME name wins over the begin line
+        ("data.pdf", "application/pdf"),  # Content-Type: application/x-uuencode
+    ]
+    assert all(a.data == UU_PDF for a in parsed.attachments)
+    assert "uuencode_without_begin" in parsed.defects
+
+
+def test_uuencoded_text_part_is_body_text() -> None:
+    raw = (
+        b"From: a@st.univ.example\nContent-Type: text/plain\n"
+        b"Content-Transfer-Encoding: x-uuencode\n\nbegin 644 note.txt\n#86)C\n`\nend\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.text == "abc" and parsed.attachments == ()
+
+
+def test_not_uuencode_at_all_is_kept() -> None:
+    raw = (
+        b"From: a@st.univ.example\nContent-Type: application/octet-stream; name=x.bin\n"
+        b"Content-Transfer-Encoding: x-uuencode\n\nthis is not uuencode\n"
+    )
+    parsed = parse_message(raw)
+    (att,) = parsed.attachments
+    assert att.data == b"this is not uuencode\n"
+    assert "invalid_uuencode" in parsed.defects
+
+
+def test_attachment_names_from_every_place_mailers_put_them() -> None:
+    parsed = world("c6-attachment-names.eml")
+    assert [a.filename for a in parsed.attachments] == [
+        "only-in-content-type.pdf",  # Content-Type name= only
+        "日程表.pdf",  # RFC 2231 labelled iso-8859-1, actually UTF-8
+        "履修登録.xls",  # RFC 2231 continuations split inside a character
+        "履修登録.doc",  # RFC 2231 labelled utf-8, actually Shift_JIS
+        "申請書.pdf",  # raw Shift_JIS in a quoted filename
+        "成績証明書.pdf",  # an encoded word inside quotes
+        "見積書.pdf",  # an ISO-2022-JP encoded word in name=
+    ]
+    assert parsed.charset_notes == (
+        "filename: iso-8859-1 read as utf-8 (valid UTF-8 under a single-byte label)",
+        "filename: utf-8 read as cp932 (declared charset failed; Japanese (short, no kana))",
+        "filename: no charset read as cp932 (Japanese (short, no kana))",
+    )
