@@ -812,6 +812,81 @@ def _subject(
     return decoded, False
 
 
+# --- the sender ------------------------------------------------------------------------
+
+MAX_FROM_HEADERS = 5
+_UNQUALIFIED = re.compile(r"\s*<?\s*([A-Za-z0-9][A-Za-z0-9._+-]{0,63})\s*>?\s*")
+
+
+def _sender(
+    h: Headers, defects: list[str], flags: set[str], notes: list[str], hint: _TextCharset
+) -> tuple[str | None, str, str | None]:
+    """(from_address, from_display, unqualified local part) — the judgement calls of
+    docs/mail.md, "Who sent it":
+
+    - the first From with a valid address wins; when the first has none (garbage) and a
+      later one has, the later one is used (``from_later_header``), and the mail is
+      flagged ``unverified_sender``: our MTA's sender checks may have read the other one;
+    - an unqualified sender (``MAILER-DAEMON``, ``root``) is no address: nothing can be
+      sent to it or matched with a requester (``unqualified_from``); its name is the
+      display name and it counts for bounce classification;
+    - raw 8-bit in a local part is accepted only as UTF-8 (RFC 6532); bytes in another
+      charset would make a guessed address (``non_utf8_address``).
+    """
+    count = h.count("from")
+    if count == 0:
+        defects.append("no_from")
+        return None, "", None
+    if count > 1:
+        defects.append("duplicate_from")
+    unqualified: str | None = None
+    first_display = ""
+    for index, (name, value) in enumerate(
+        [f for f in h.fields if f[0] == "from"][:MAX_FROM_HEADERS]
+    ):
+        raw = value[:MAX_HEADER_VALUE_CHARS]
+        text = (
+            raw.decode("ascii")
+            if raw.isascii()
+            else header_bytes_to_str(raw, notes, name, hint.get())
+        )
+        found, _ = parse_addresses(text, limit=2)
+        if found and not found[0][1].rsplit("@", 1)[0].isascii() and not _is_utf8(raw):
+            defects.append("non_utf8_address")
+            if index == 0:
+                first_display = clean_display(found[0][0])
+            found = []
+        if not found:
+            if index == 0 and "non_utf8_address" not in defects:
+                defects.append("invalid_from")
+                bare = _UNQUALIFIED.fullmatch(_strip_comments_simple(text))
+                if bare and "@" not in text:
+                    unqualified = bare.group(1).lower()
+                    defects.append("unqualified_from")
+                    comment = re.search(r"\(([^()]{1,200})\)", text)
+                    first_display = clean_display(comment.group(1) if comment else bare.group(1))
+            continue
+        if len(found) > 1:
+            defects.append("multiple_from")
+        if index > 0:
+            defects.append("from_later_header")
+            flags.add("unverified_sender")
+        return found[0][1], clean_display(found[0][0]), unqualified
+    return None, first_display, unqualified
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _strip_comments_simple(text: str) -> str:
+    return re.sub(r"\([^()]*\)", " ", text[:1024])
+
+
 # --- public entry points -------------------------------------------------------------
 
 
@@ -887,22 +962,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     hint = _TextCharset(raw, root)
     subject, subject_truncated = _subject(h, limits, defects, charset_notes, hint)
 
-    if h.count("from") > 1:
-        defects.append("duplicate_from")
-    from_raw = _header_text(h, "from", charset_notes, hint)
-    from_address = None
-    from_display = ""
-    if from_raw is None:
-        defects.append("no_from")
-    else:
-        parsed_from, invalid = parse_addresses(from_raw, limit=2)
-        if parsed_from:
-            from_display = clean_display(parsed_from[0][0])
-            from_address = parsed_from[0][1]
-            if len(parsed_from) > 1:
-                defects.append("multiple_from")
-        else:
-            defects.append("invalid_from")
+    from_address, from_display, unqualified = _sender(h, defects, flags, charset_notes, hint)
     sender_list, _ = parse_addresses(_first(h, "sender", defects), limit=1)
     sender = sender_list[0][1] if sender_list else None
 
@@ -964,7 +1024,9 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     forwarded_from = find_forwarded_from(text, is_forward) if text else None
 
     # Automatic mail and bounces.
-    auto = classify_auto(h, subject, from_address, builder.report_type, builder.has_mdn)
+    # An unqualified "MAILER-DAEMON" counts as one for classification (never as a sender).
+    classify_from = from_address or unqualified
+    auto = classify_auto(h, subject, classify_from, builder.report_type, builder.has_mdn)
     bounce: BounceInfo | None = None
     if auto != "read_receipt":
         original_ids: list[str] = []
@@ -990,7 +1052,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
                 if mid not in original_ids:
                     original_ids.append(mid)
             bounce = BounceInfo(tuple(original_ids[:20]), tuple(recipients[:50]), bool(permanent))
-        elif is_plain_bounce(from_address, return_path, null_envelope, subject):
+        elif is_plain_bounce(classify_from, return_path, null_envelope, subject):
             recipients, permanent = plain_bounce_details(
                 text, own | ({from_address} if from_address else set())
             )

@@ -431,3 +431,51 @@ def test_attachment_names_from_every_place_mailers_put_them() -> None:
         "filename: utf-8 read as cp932 (declared charset failed; Japanese (short, no kana))",
         "filename: no charset read as cp932 (Japanese (short, no kana))",
     )
+
+
+# --- 7. judgement calls about the sender ----------------------------------------------------
+
+
+def test_valid_from_after_a_garbage_one_is_used_and_flagged() -> None:
+    parsed = world("c7-garbage-from-then-valid-from.eml")
+    assert parsed.from_address == "ichiro.sato@st.univ.example"
+    assert parsed.from_display == "Ichiro Sato"
+    assert {"duplicate_from", "invalid_from", "from_later_header"} <= set(parsed.defects)
+    # The MTA's sender checks may have read the garbage one: never a verified sender.
+    assert "unverified_sender" in parsed.flags
+
+
+def test_first_valid_from_still_wins_over_a_later_one() -> None:
+    raw = b"From: a@st.univ.example\nFrom: b@evil.example\nSubject: x\n\nbody\n"
+    parsed = parse_message(raw)
+    assert parsed.from_address == "a@st.univ.example"
+    assert "from_later_header" not in parsed.defects
+
+
+def test_unqualified_mailer_daemon_is_no_address_but_a_bounce() -> None:
+    parsed = world("c7-unqualified-mailer-daemon.eml")
+    assert parsed.from_address is None
+    assert parsed.from_display == "Mail Delivery System"
+    assert "unqualified_from" in parsed.defects
+    assert parsed.bounce is not None and parsed.bounce.permanent
+    assert parsed.bounce.recipients == ("nobody@st.univ.example",)
+
+
+def test_unqualified_root_is_kept_for_review() -> None:
+    parsed = world("c7-unqualified-root.eml")
+    assert parsed.from_address is None and parsed.from_display == "root"
+    assert "no_sender_address" in parsed.flags and "unqualified_from" in parsed.defects
+    assert parsed.text.endswith("backup finished")
+
+
+def test_raw_utf8_local_part_is_accepted() -> None:
+    parsed = world("c7-raw-utf8-local-part.eml")
+    assert parsed.from_address == "山田.太郎@st.univ.example"
+    assert parsed.from_display == "山田"
+
+
+def test_raw_legacy_8bit_local_part_is_not_an_address() -> None:
+    parsed = world("c7-raw-latin1-local-part.eml")
+    assert parsed.from_address is None
+    assert parsed.from_display == "José"
+    assert "non_utf8_address" in parsed.defects and "no_sender_address" in parsed.flags
