@@ -7,7 +7,12 @@ returns is data to be shown or acted on carefully, never trusted:
 - Addresses are the addr-spec only; display names are decoded for display and never
   parsed for addresses. ``from_address`` is lower-case with an IDN domain in punycode.
 - The first From/Subject/Message-ID/Content-Type/Date/Sender/Reply-To wins, and a
-  duplicate is recorded as a defect (``duplicate_from`` ...).
+  duplicate is recorded as a defect (``duplicate_from`` ...); only a From without any
+  valid address gives way to a later valid one, flagged ``unverified_sender`` (see
+  ``_sender`` for that and the other judgement calls about the sender).
+- The body is every body part in document order (``_render_body``): text as text,
+  HTML as its text, an alternative as its text part unless that is empty or much
+  shorter than its HTML. ``charset_notes`` says where a charset was not the declared one.
 - Limits (``Limits``) bound depth, part count, attachment count and size, subject, text
   and HTML length; what a limit removes is recorded in ``defects`` or
   ``dropped_attachments``, never silently lost.
