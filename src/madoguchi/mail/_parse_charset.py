@@ -24,6 +24,9 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 _ALIASES: dict[str, str] = {
     "shift_jis": "cp932",
@@ -468,6 +471,23 @@ def detect(data: bytes) -> tuple[str, str] | None:
     return None if found is None else (found[0], found[1])
 
 
+# Detector calls per parsed message (``detector_budget``): a mail of thousands of parts
+# with 8-bit names must not cost thousands of detector runs. Past the budget the rules
+# without the detector apply (Japanese, then replacement characters).
+DETECTOR_CALLS_PER_MESSAGE = 200
+_DETECTOR_CALLS: ContextVar[list[int] | None] = ContextVar("detector_calls", default=None)
+
+
+@contextmanager
+def detector_budget(calls: int = DETECTOR_CALLS_PER_MESSAGE) -> Iterator[None]:
+    """Within this block at most ``calls`` detector runs (one parse, one thread)."""
+    token = _DETECTOR_CALLS.set([calls])
+    try:
+        yield
+    finally:
+        _DETECTOR_CALLS.reset(token)
+
+
 def _detect(data: bytes) -> tuple[str, str, dict[str, float]] | None:
     """charset-normalizer's choice among ``DETECTOR_CODECS`` as (text, codec), or None
     when it finds nothing readable. Ties (the same mess ratio, within 0.01) go to the
@@ -476,6 +496,11 @@ def _detect(data: bytes) -> tuple[str, str, dict[str, float]] | None:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - a declared dependency
         return None
+    budget = _DETECTOR_CALLS.get()
+    if budget is not None:
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
     sample = data[:_DETECTOR_MAX_BYTES]
     try:
         matches = list(from_bytes(sample, cp_isolation=list(DETECTOR_CODECS)))

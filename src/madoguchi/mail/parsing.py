@@ -41,7 +41,7 @@ from datetime import datetime
 from html import escape as html_escape
 
 from ._parse_auth import SenderVerdict, parse_authentication_results, sender_verdict
-from ._parse_charset import MAX_NOTES, decode_bytes, text_charset
+from ._parse_charset import MAX_NOTES, decode_bytes, detector_budget, text_charset
 from ._parse_classify import (
     classify_auto,
     find_forwarded_from,
@@ -938,7 +938,8 @@ def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMail:  # noqa:
     if re.search(rb"[^\s\x00]", raw) is None:  # no copy of a large message
         return _empty(len(raw), ["empty"])
     try:
-        return _parse(raw, limits)
+        with detector_budget():
+            return _parse(raw, limits)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the mail
         return _empty(len(raw), ["parser_error", "parser_error_" + type(exc).__name__.lower()])
 

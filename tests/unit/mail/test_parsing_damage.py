@@ -11,6 +11,7 @@ import binascii
 import itertools
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -321,3 +322,29 @@ def test_every_bad_input_mail_parses_bounded(path: Path) -> None:
     parsed = parse_message(raw)
     _check_bounded(parsed, raw)
     assert parsed.raw_size == len(raw)
+
+
+def test_detector_runs_are_bounded_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    import charset_normalizer
+
+    from madoguchi.mail import _parse_charset
+
+    calls = []
+    real = charset_normalizer.from_bytes
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(charset_normalizer, "from_bytes", counting)
+    name = "申请表".encode("gbk")
+    parts = b"".join(
+        b'--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="'
+        + name
+        + b'%d.pdf"\r\n\r\nx\r\n' % i
+        for i in range(1000)
+    )
+    raw = b"From: a@st.univ.example\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+    parsed = parse_message(raw + parts + b"--b--\r\n")
+    assert len(parsed.attachments) == 50
+    assert 0 < len(calls) <= _parse_charset.DETECTOR_CALLS_PER_MESSAGE
