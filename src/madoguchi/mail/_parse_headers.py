@@ -118,10 +118,12 @@ def _next_line(buf: bytes, pos: int, end: int) -> tuple[bytes, int]:
     return line, (end if nl < 0 else nl + 1)
 
 
-def _headers_resume(buf: bytes, pos: int, end: int, top_level: bool) -> bool:
+def _headers_resume(
+    buf: bytes, pos: int, end: int, top_level: bool, max_bad: int = MAX_BAD_HEADER_LINES
+) -> bool:
     """Whether, after the broken line that ends at ``pos``, a header of a kind mailers
-    write follows within ``MAX_BAD_HEADER_LINES`` lines (continuations of a broken line
-    do not count). An empty line or the end of the entity first: no."""
+    write follows within ``max_bad`` broken lines (continuations of a broken line do not
+    count). An empty line or the end of the entity first: no."""
     bad = 1
     while pos < end:
         line, pos = _next_line(buf, pos, end)
@@ -134,7 +136,7 @@ def _headers_resume(buf: bytes, pos: int, end: int, top_level: bool) -> bool:
         if m:
             return _resumable(m.group(1), top_level)
         bad += 1
-        if bad > MAX_BAD_HEADER_LINES:
+        if bad > max_bad:
             return False
     return False
 
@@ -164,7 +166,8 @@ def split_header_block(
       ``MIME-Version``) follows within ``MAX_BAD_HEADER_LINES`` lines, the block goes on:
       a line without a colon after an unstructured field (Subject ...) is taken as its
       unindented continuation (``unindented_continuation``), any other broken line is
-      dropped (``malformed_header``; before the first header ``garbage_before_headers``).
+      dropped (``malformed_header``; before the first header, where only one broken
+      line is skipped, ``garbage_before_headers``).
       So a 1,000-character header name or one bad line no longer turns the rest of the
       headers, base64 attachments included, into body text;
     - a broken line with a colon in its first 100 bytes after a header is dropped as
@@ -222,7 +225,13 @@ def split_header_block(
                 first_blank_next = None
             else:
                 return headers, first_blank_next
-        if top_level and not seen_header and not skipped_mbox and line.startswith(b"From "):
+        if (
+            top_level
+            and not seen_header
+            and not skipped_mbox
+            and line.startswith(b"From ")
+            and not _HEADER_RE.match(line)  # "From : a@b" is obsolete syntax, a header
+        ):
             skipped_mbox = True
             _note(defects, "mbox_from_line")
             pos = next_pos
@@ -248,7 +257,9 @@ def split_header_block(
             _note(defects, "malformed_header")
             pos = next_pos
             continue
-        if (seen_header or top_level) and _headers_resume(buf, next_pos, end, top_level):
+        if (seen_header or top_level) and _headers_resume(
+            buf, next_pos, end, top_level, 1 if not seen_header else MAX_BAD_HEADER_LINES
+        ):
             if current_name in _UNSTRUCTURED and colon < 0 and b":" not in line:
                 current_parts.append(b" " + line.strip(b" \t"))
                 _note(defects, "unindented_continuation")

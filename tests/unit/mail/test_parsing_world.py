@@ -479,3 +479,16 @@ def test_raw_legacy_8bit_local_part_is_not_an_address() -> None:
     assert parsed.from_address is None
     assert parsed.from_display == "José"
     assert "non_utf8_address" in parsed.defects and "no_sender_address" in parsed.flags
+
+
+def test_obsolete_from_with_space_before_colon_is_a_header_not_an_mbox_line() -> None:
+    parsed = parse_message(b"From : a@st.univ.example\nSubject: s\n\nbody\n")
+    assert parsed.from_address == "a@st.univ.example"
+    assert "mbox_from_line" not in parsed.defects
+
+
+def test_headerless_text_with_a_forwarded_block_stays_text() -> None:
+    raw = b"Hello desk,\nsee below.\nFrom: b@fac.univ.example\nSubject: original\n\nx\n"
+    parsed = parse_message(raw)
+    assert parsed.from_address is None
+    assert parsed.text.startswith("Hello desk,\nsee below.\nFrom: b@fac.univ.example")
