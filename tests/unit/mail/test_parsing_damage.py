@@ -348,3 +348,36 @@ def test_detector_runs_are_bounded_per_message(monkeypatch: pytest.MonkeyPatch) 
     parsed = parse_message(raw + parts + b"--b--\r\n")
     assert len(parsed.attachments) == 50
     assert 0 < len(calls) <= _parse_charset.DETECTOR_CALLS_PER_MESSAGE
+
+
+def test_hostile_strings_in_every_mail_field() -> None:
+    """Each shared hostile string as a raw UTF-8 subject, as encoded words, as a display
+    name, a file name and the body: parsed without an exception, bounded."""
+    from tests.conftest import hostile_strings
+
+    for row in hostile_strings():
+        payload = str(row["payload"])[:100_000].encode("utf-8", errors="surrogatepass")
+        word = b"=?utf-8?b?" + base64.b64encode(payload[:2000]) + b"?="
+        raw = b"\r\n".join(
+            [
+                b"From: " + word + b" <a@st.univ.example>",
+                b"Subject: " + payload[:5000].replace(b"\r", b" ").replace(b"\n", b" "),
+                b"Comments: " + word,
+                b"MIME-Version: 1.0",
+                b'Content-Type: multipart/mixed; boundary="h"',
+                b"",
+                b"--h",
+                b"Content-Type: text/plain; charset=utf-8",
+                b"",
+                payload,
+                b"--h",
+                b'Content-Type: application/octet-stream; name="' + word + b'"',
+                b"",
+                b"x",
+                b"--h--",
+                b"",
+            ]
+        )
+        parsed = parse_message(raw)
+        _check_bounded(parsed, raw)
+        assert parsed.from_address == "a@st.univ.example", row["id"]
