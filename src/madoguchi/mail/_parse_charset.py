@@ -572,15 +572,13 @@ def guess_explained(
     headers, where 8-bit data is meant to be UTF-8). Never raises."""
     if not data:
         return "", "ascii", "empty"
+    jis = _jis_escapes(data)
+    if jis is not None:
+        return jis, "iso-2022-jp", "ISO-2022-JP escapes"
     try:
         return data.decode("utf-8"), "utf-8", "valid UTF-8"
     except UnicodeDecodeError:
         pass
-    text: str | None
-    if b"\x1b$" in data or b"\x1b(" in data:
-        text, errs = decode_iso2022jp(data)
-        if not errs:
-            return text, "iso-2022-jp", "ISO-2022-JP escapes"
     mostly = _utf8_mostly(data)
     if mostly is not None:
         return mostly, "utf-8", "UTF-8 with a few invalid bytes"
@@ -614,10 +612,27 @@ def guess_decode(data: bytes, *, last_resort: str = "latin-1") -> str:
     return guess_explained(data, last_resort=last_resort)[0]
 
 
+_JIS_ESCAPE = re.compile(rb"\x1b(?:\$[@B]|\$\([DOPQ]|\([IJ])")
+
+
+def _jis_escapes(data: bytes) -> str | None:
+    """ISO-2022-JP text (it is 7-bit, so it also passes as ASCII or UTF-8): decoded when
+    it has a JIS X 0208/0212/0213 or kana escape and decodes without errors."""
+    if _JIS_ESCAPE.search(data) is None:
+        return None
+    text, errs = decode_iso2022jp(data)
+    return None if errs else text
+
+
 def _mislabelled(data: bytes, codec: str, text: str) -> tuple[str, str, str] | None:
-    """A declared charset that decoded without error but is probably wrong: a
-    single-byte label (iso-8859-1, windows-125x ...) on valid UTF-8 or on Japanese
-    with kana; a Japanese label whose reading is implausible on valid UTF-8."""
+    """A declared charset that decoded without error but is probably wrong: ISO-2022-JP
+    escapes under any ASCII-compatible label (us-ascii, utf-8, iso-8859-1 ...); a
+    single-byte label on valid UTF-8 or on Japanese with kana; a Japanese label whose
+    reading is implausible on valid UTF-8."""
+    if b"\x1b" in data and codec != "iso-2022-jp" and not codec.startswith(("utf_16", "utf_32")):
+        jis = _jis_escapes(data)
+        if jis is not None:
+            return jis, "iso-2022-jp", "ISO-2022-JP escapes under another label"
     if codec in _SINGLE_BYTE or codec.startswith(("iso8859", "cp125", "mac_")):
         if any(b >= 0x80 for b in data):
             try:
@@ -675,7 +690,7 @@ def explain_guess(
 ) -> str:
     """``guess_decode`` that records its choice in ``notes`` (for non-ASCII data)."""
     text, used, why = guess_explained(data, last_resort=last_resort, hint=hint)
-    if notes is not None and used not in ("ascii",) and not data.isascii():
+    if notes is not None and used != "ascii" and (not data.isascii() or used == "iso-2022-jp"):
         _add_note(notes, where, None, used, why)
     return text
 
@@ -692,7 +707,7 @@ def _decode_labelled(data: bytes, label: str | None, *, allow_utf7: bool) -> tup
             return text, "utf-7", ""
         return _guessed(data, "declared charset failed")
     if codec is None:
-        if data.isascii():
+        if data.isascii() and b"\x1b" not in data:
             return data.decode("ascii"), "ascii", ""
         return _guessed(data, "unknown or no charset" if label else "no charset")
     text = _try(data, codec)

@@ -47,12 +47,11 @@ def header_bytes_to_str(
     """Raw header bytes (possibly 8-bit, RFC 6532 or a legacy charset) to str; with
     ``notes``, the charset chosen for 8-bit bytes is recorded there; ``hint`` is the
     legacy charset of the message's text (``_parse_charset.guess_explained``)."""
-    try:
+    if raw.isascii() and b"\x1b" not in raw:  # ESC: raw ISO-2022-JP, which is 7-bit
         return raw.decode("ascii")
-    except UnicodeDecodeError:
-        if notes is not None or hint is not None:
-            return explain_guess(raw, notes=notes, where=where, last_resort="utf-8", hint=hint)
-        return guess_decode(raw, last_resort="utf-8")
+    if notes is not None or hint is not None:
+        return explain_guess(raw, notes=notes, where=where, last_resort="utf-8", hint=hint)
+    return guess_decode(raw, last_resort="utf-8")
 
 
 # Header names after which a broken header block is taken up again (see

@@ -308,12 +308,17 @@ class _TextCharset:
         return None
 
 
+def _plain_ascii(raw: bytes) -> bool:
+    """ASCII without ESC (raw ISO-2022-JP is 7-bit too and needs decoding)."""
+    return raw.isascii() and b"\x1b" not in raw
+
+
 def _header_text(headers: Headers, name: str, notes: list[str], hint: _TextCharset) -> str | None:
     raw = headers.raw(name)
     if raw is None:
         return None
     raw = raw[:MAX_HEADER_VALUE_CHARS]
-    if raw.isascii():
+    if _plain_ascii(raw):
         return raw.decode("ascii")
     return header_bytes_to_str(raw, notes, name, hint.get())
 
@@ -805,7 +810,7 @@ def _subject(
     # Decoding is linear, but the result is cut early: more than this is never shown.
     cut = max(limits.max_subject_chars * 64, 4096)
     raw_bytes = raw_bytes[: cut * 4]
-    if raw_bytes.isascii():
+    if _plain_ascii(raw_bytes):
         raw = raw_bytes.decode("ascii")[:cut]
     else:
         raw = header_bytes_to_str(raw_bytes, notes, "subject", hint.get())[:cut]
@@ -852,7 +857,7 @@ def _sender(
         raw = value[:MAX_HEADER_VALUE_CHARS]
         text = (
             raw.decode("ascii")
-            if raw.isascii()
+            if _plain_ascii(raw)
             else header_bytes_to_str(raw, notes, name, hint.get())
         )
         found, _ = parse_addresses(text, limit=2)

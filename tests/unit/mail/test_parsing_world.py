@@ -492,3 +492,18 @@ def test_headerless_text_with_a_forwarded_block_stays_text() -> None:
     parsed = parse_message(raw)
     assert parsed.from_address is None
     assert parsed.text.startswith("Hello desk,\nsee below.\nFrom: b@fac.univ.example")
+
+
+def test_raw_iso_2022_jp_in_headers_and_under_a_us_ascii_label() -> None:
+    # ISO-2022-JP is 7-bit: it passes for ASCII (and UTF-8) unless its escapes are read.
+    parsed = world("c3-raw-iso-2022-jp-headers-body-labelled-us-ascii.eml")
+    assert parsed.subject == "履修登録について"
+    assert parsed.from_display == "東大 花子"
+    assert parsed.from_address == "hanako.todai@st.univ.example"
+    assert parsed.text == "履修登録の期限を過ぎてしまいました。\nどうすればよいでしょうか。"
+    assert (
+        "text part: us-ascii read as iso-2022-jp (ISO-2022-JP escapes under another label)"
+        in parsed.charset_notes
+    )
+    undeclared = parse_message(b"From: a@st.univ.example\n\n" + "日本語".encode("iso2022_jp"))
+    assert undeclared.text == "日本語"
