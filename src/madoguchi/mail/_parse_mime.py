@@ -71,6 +71,11 @@ class Entity:
 _CTYPE_OK = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
+_MISSING_SEMICOLON = re.compile(
+    r"([a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126})\s+[a-z0-9*_-]{1,64}\s*="
+)
+
+
 def _make_entity(
     buf: bytes,
     start: int,
@@ -93,6 +98,14 @@ def _make_entity(
     if ct_value is not None:
         ctype, params = parse_params(ct_value, notes)
         declared = ctype
+        missing_semicolon = _MISSING_SEMICOLON.match(ctype)
+        if missing_semicolon and not _CTYPE_OK.fullmatch(ctype):
+            # "text/plain charset=utf-8": a parameter without its ";" (seen in the wild).
+            main = missing_semicolon.group(1)
+            at = ct_value.lower().find(main)
+            rest = ct_value[at + len(main) :] if at >= 0 else ""
+            ctype, params = parse_params(main + ";" + rest, notes)
+            defects.append("content_type_missing_semicolon")
         if not _CTYPE_OK.fullmatch(ctype):
             if ctype in ("text", ""):
                 ctype = "text/plain"

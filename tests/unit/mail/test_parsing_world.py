@@ -507,3 +507,14 @@ def test_raw_iso_2022_jp_in_headers_and_under_a_us_ascii_label() -> None:
     )
     undeclared = parse_message(b"From: a@st.univ.example\n\n" + "日本語".encode("iso2022_jp"))
     assert undeclared.text == "日本語"
+
+
+@pytest.mark.parametrize(
+    "ctype",
+    [b"text/plain charset=shift_jis", b'TEXT/PLAIN   CHARSET="shift_jis"; format=flowed'],
+)
+def test_content_type_parameter_without_its_semicolon(ctype: bytes) -> None:
+    raw = b"From: a@st.univ.example\nContent-Type: " + ctype + b"\n\n" + "履修".encode("cp932")
+    parsed = parse_message(raw)
+    assert parsed.text == "履修" and parsed.attachments == ()
+    assert "content_type_missing_semicolon" in parsed.defects
