@@ -639,7 +639,7 @@ def _merge_flattened_alternatives(
             and pieces[i + 1][1] is not None
         ):
             nxt = pieces[i + 1][1] or ""
-            if len(nxt) <= 200_000 and _norm(plain) == _norm(
+            if len(nxt) <= 20 * len(plain) + 2000 and _norm(plain) == _norm(
                 html_to_text(sanitise_html(nxt, 200_000)[0])
             ):
                 out.append((plain, nxt))
@@ -662,6 +662,7 @@ def _render_body(
     (when any piece has HTML) is every piece in order too, text parts as preformatted
     text, so the formatted view loses no part either."""
     pieces = _merge_flattened_alternatives(pieces)
+    overflow = False
     texts: list[str] = []
     html_parts: list[str] = []
     any_html = any(h is not None for _, h in pieces)
@@ -676,6 +677,10 @@ def _render_body(
             continue
         if raw_html is None or single_html:
             continue  # a lone HTML part: its text is taken from the final HTML below
+        if sum(len(t) for t in texts) > limits.max_text_chars:
+            texts.append(" ")  # the text is full: converting more HTML would be cut anyway
+            overflow = True
+            continue
         plain_norm = _norm(plain or "")
         if plain is not None and len(plain_norm) * 2 >= len(raw_html):
             texts.append(plain)  # the HTML's text cannot be much longer than this
@@ -698,6 +703,7 @@ def _render_body(
     text, truncated = _clean_text(
         "\n\n".join(p.strip("\r\n") for p in texts if p.strip()), limits.max_text_chars
     )
+    truncated = truncated or overflow
     html: str | None = None
     if html_parts:
         html, html_truncated = sanitise_html("\n<hr>\n".join(html_parts), limits.max_html_bytes)
