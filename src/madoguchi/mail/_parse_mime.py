@@ -339,6 +339,27 @@ def _decode_uu(data: bytes) -> tuple[bytes, str | None]:
     return bytes(out), None if begin is not None else "uuencode_without_begin"
 
 
+_UU_BLOCK = re.compile(
+    r"(?m)^begin [0-7]{3,4} ([^\r\n]{1,255})\n((?:[!-`][ -`]{0,80}\n){1,200000}?)(?:`\n)?end[ \t]*$"
+)
+MAX_UU_BLOCKS = 20
+
+
+def uu_blocks(text: str) -> list[tuple[int, int, str, bytes]]:
+    """uuencoded files inside a text body (``uuencode file | mail``, old clients):
+    [(start, end, name, data)] for each ``begin``…``end`` block that decodes cleanly."""
+    if "begin " not in text:
+        return []
+    found: list[tuple[int, int, str, bytes]] = []
+    for m in _UU_BLOCK.finditer(text):
+        if len(found) >= MAX_UU_BLOCKS:
+            break
+        data, defect = _decode_uu(m.group(0).encode("latin-1", errors="replace"))
+        if defect is None and data:
+            found.append((m.start(), m.end(), m.group(1).strip(), data))
+    return found
+
+
 def decode_transfer(buf: bytes, entity: Entity) -> tuple[bytes, str | None]:
     cte = entity.cte
     if cte == "base64":

@@ -74,6 +74,7 @@ from ._parse_mime import (
     decode_transfer,
     estimated_size,
     recover_texts,
+    uu_blocks,
     uu_filename,
 )
 
@@ -444,6 +445,22 @@ class _Builder:
             )
         )
 
+    def _uu_blocks_to_files(
+        self, entity: Entity, text: str, blocks: list[tuple[int, int, str, bytes]]
+    ) -> str:
+        """uuencoded files inside a text body become attachments; the text keeps the
+        rest (defect ``uuencode_in_text``)."""
+        kept: list[str] = []
+        pos = 0
+        for start, end, name, data in blocks:
+            kept.append(text[pos:start].strip("\n"))
+            pos = end
+            guessed = mimetypes.guess_type(name, strict=False)[0]
+            self._attach(entity, data=data, name=name, ctype=guessed or "application/octet-stream")
+        kept.append(text[pos:].strip("\n"))
+        self.defects.append("uuencode_in_text")
+        return "\n\n".join(k for k in kept if k)
+
     def _uu_is_text(self, entity: Entity) -> bool:
         """A uuencoded text/plain body part that names no file in its MIME headers, and
         whose ``begin`` line names none or a text file, is body text like any other."""
@@ -543,7 +560,11 @@ class _Builder:
                 self._attach_uu(entity)
                 return
         if ctype == "text/plain" and self._is_body(entity) and not related:
-            self.pieces.append((self._decode_text(entity, html=False), None))
+            text = self._decode_text(entity, html=False)
+            blocks = uu_blocks(text.replace("\r\n", "\n")) if "begin " in text else []
+            if blocks:
+                text = self._uu_blocks_to_files(entity, text.replace("\r\n", "\n"), blocks)
+            self.pieces.append((text, None))
             return
         if ctype == "text/html" and self._is_body(entity) and not related:
             raw_html = self._decode_text(entity, html=True)

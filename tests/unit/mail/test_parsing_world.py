@@ -518,3 +518,21 @@ def test_content_type_parameter_without_its_semicolon(ctype: bytes) -> None:
     parsed = parse_message(raw)
     assert parsed.text == "履修" and parsed.attachments == ()
     assert "content_type_missing_semicolon" in parsed.defects
+
+
+def test_uuencoded_file_inside_a_text_body_becomes_an_attachment() -> None:
+    parsed = world("c6-uuencode-inside-text-body.eml")
+    (att,) = parsed.attachments
+    assert (att.filename, att.content_type, att.data) == (
+        "lab-report.pdf",
+        "application/pdf",
+        UU_PDF,
+    )
+    assert parsed.text == "Here is the report from the lab machine.\n\nThanks, Jiro"
+    assert "uuencode_in_text" in parsed.defects
+
+
+def test_text_that_only_mentions_begin_is_left_alone() -> None:
+    raw = b"From: a@st.univ.example\n\nbegin 644 is how uuencode starts\nend of story\n"
+    parsed = parse_message(raw)
+    assert parsed.attachments == () and "begin 644" in parsed.text
