@@ -175,7 +175,11 @@ def process(inbound_id: int) -> IngestResult:
             row.message_id = (parsed.message_id or "")[:250]
             row.from_address = (parsed.from_address or "")[:254]
             row.subject = parsed.subject[:200]
-            row.flags = sorted(parsed.flags | {f"defect:{d}" for d in parsed.defects[:10]})
+            row.flags = sorted(
+                parsed.flags
+                | {f"defect:{d}" for d in parsed.defects[:10]}
+                | {f"charset:{n}" for n in parsed.charset_notes[:5]}  # why a charset was chosen
+            )
             return _decide(row, parsed)
     except Exception as exc:  # recorded, retried by recover_pending, then dead-lettered
         log.exception("processing inbound mail %s failed", inbound_id)

@@ -8,9 +8,14 @@ Rules (in this order):
   half-width katakana via ``ESC ( I`` and SO/SI; every line starts in ASCII, so a missing
   return-to-ASCII escape damages one line at most), ``us-ascii`` is read as UTF-8,
   ``iso-8859-1`` as windows-1252, ``gb2312`` as GB18030, ``ks_c_5601-1987`` as CP949.
-- The declared codec is tried strictly; if it fails, UTF-8, CP932 and EUC-JP are tried
-  strictly and the most plausible success wins; if none succeeds, the declared codec (or
-  UTF-8) decodes with replacement characters, and an unknown label falls back to latin-1.
+- The declared codec is tried strictly. It is overruled when it is probably a wrong
+  label (``_mislabelled``: a single-byte label on valid UTF-8 or on Japanese with kana).
+  If it fails, or there is no usable label, ``guess_explained`` decides: UTF-8,
+  ISO-2022-JP, Japanese with kana, then charset-normalizer (``detect``) among the legacy
+  charsets mail arrives in (GBK/GB18030, Big5, EUC-KR, the Windows code pages), then
+  Japanese without kana; failing all, replacement characters (or latin-1).
+- Every choice can be explained: ``decode_bytes(..., notes=[...])`` records which
+  charset was used and why whenever it is not the declared one (``ParsedMail.charset_notes``).
 - UTF-7 is decoded only when the caller allows it (never for HTML).
 """
 
@@ -19,6 +24,9 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 _ALIASES: dict[str, str] = {
     "shift_jis": "cp932",
@@ -386,25 +394,50 @@ def _utf8_valid_sequences(data: bytes) -> bool:
     return _UTF8_SEQ.search(data) is not None
 
 
-def guess_decode(data: bytes, *, last_resort: str = "latin-1") -> str:
-    """Decode bytes of unknown charset: UTF-8, then the most plausible of CP932/EUC-JP,
-    then UTF-8 with replacement characters if it has any valid multi-byte sequence, then
-    ``last_resort`` (latin-1 for bodies; "utf-8" (with replacement) for headers, where
-    8-bit data is meant to be UTF-8). Never raises."""
-    if not data:
-        return ""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    text: str | None
-    if b"\x1b$" in data or b"\x1b(" in data:
-        text, errs = decode_iso2022jp(data)
-        if not errs:
-            return text
-    mostly = _utf8_mostly(data)
-    if mostly is not None:
-        return mostly
+_KANA = re.compile("[\u3041-\u3096\u309d\u309e\u30a1-\u30fa\u30fc-\u30fe]")
+
+# What the detector may choose from: the legacy charsets mail really arrives in, in the
+# order that breaks a tie (a Japanese desk: Japanese first; then Chinese, Korean, the
+# Windows code pages of Western, Central, Cyrillic, Greek, Turkish and Baltic text).
+DETECTOR_CODECS = (
+    "cp932",
+    "euc_jp",
+    "gb18030",
+    "cp949",
+    "big5",
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "koi8_r",
+    "cp1253",
+    "cp1254",
+    "cp1257",
+)
+_DETECTOR_MAX_BYTES = 64 * 1024  # the detector reads a sample; more says nothing new
+_DETECTOR_MAX_CHAOS = 0.3  # charset-normalizer's "mess" ratio above which we refuse
+_SINGLE_BYTE = frozenset(
+    {"cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1257", "koi8_r", "latin_1"}
+)
+
+
+SHORT_TEXT_CHARS = 20  # non-ASCII characters below which kanji-only text stays Japanese
+
+
+def _non_ascii(text: str) -> int:
+    return sum(1 for ch in text[:65536] if ord(ch) >= 0x80)
+
+
+def _kana_share(text: str) -> float:
+    """Kana among the non-ASCII characters: Japanese prose always has some; Chinese and
+    Korean text read as CP932/EUC-JP (or Latin text read so) practically never."""
+    non_ascii = sum(1 for ch in text[:65536] if ord(ch) >= 0x80)
+    if not non_ascii:
+        return 0.0
+    return len(_KANA.findall(text[:65536])) / non_ascii
+
+
+def _japanese(data: bytes) -> tuple[str, str, bool] | None:
+    """The most plausible of CP932 and EUC-JP as (text, codec, has kana), or None."""
     candidates = []
     for order, codec in enumerate(("cp932", "euc_jp")):
         text = _try(data, codec)
@@ -414,53 +447,306 @@ def guess_decode(data: bytes, *, last_resort: str = "latin-1") -> str:
             # Plausible: mostly ordinary characters (a lone high byte read as a
             # half-width kana is garbage, not Japanese).
             if score <= non_ascii // 2:
-                candidates.append((score, order, text))
-    if candidates:
-        candidates.sort(key=lambda c: (c[0], c[1]))
-        return candidates[0][2]
+                candidates.append((score, order, text, codec))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    _, _, text, codec = candidates[0]
+    return text, codec, _kana_share(text) >= 0.1
+
+
+def _wordlike(text: str) -> bool:
+    """Every non-ASCII character a letter, mark, digit or CJK/full-width punctuation:
+    what a name or a subject is made of. A stray byte read as "´" or "¤" is not."""
+    for ch in text[:4096]:
+        if ord(ch) < 0x80 or 0x3000 <= ord(ch) <= 0x303F or 0xFF00 <= ord(ch) <= 0xFFEF:
+            continue
+        if unicodedata.category(ch)[0] not in "LMN":
+            return False
+    return True
+
+
+def detect(data: bytes) -> tuple[str, str] | None:
+    found = _detect(data)
+    return None if found is None else (found[0], found[1])
+
+
+# Detector calls per parsed message (``detector_budget``): a mail of thousands of parts
+# with 8-bit names must not cost thousands of detector runs. Past the budget the rules
+# without the detector apply (Japanese, then replacement characters).
+DETECTOR_CALLS_PER_MESSAGE = 200
+_DETECTOR_CALLS: ContextVar[list[int] | None] = ContextVar("detector_calls", default=None)
+
+
+@contextmanager
+def detector_budget(calls: int = DETECTOR_CALLS_PER_MESSAGE) -> Iterator[None]:
+    """Within this block at most ``calls`` detector runs (one parse, one thread)."""
+    token = _DETECTOR_CALLS.set([calls])
+    try:
+        yield
+    finally:
+        _DETECTOR_CALLS.reset(token)
+
+
+def _detect(data: bytes) -> tuple[str, str, dict[str, float]] | None:
+    """charset-normalizer's choice among ``DETECTOR_CODECS`` as (text, codec), or None
+    when it finds nothing readable. Ties (the same mess ratio, within 0.01) go to the
+    earlier codec of ``DETECTOR_CODECS``."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    budget = _DETECTOR_CALLS.get()
+    if budget is not None:
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
+    sample = data[:_DETECTOR_MAX_BYTES]
+    try:
+        matches = list(from_bytes(sample, cp_isolation=list(DETECTOR_CODECS)))
+    except Exception:  # noqa: BLE001 - a detector bug must not lose the mail
+        return None
+    ranked = []
+    chaos: dict[str, float] = {}
+    for match in matches:
+        codec = match.encoding
+        if codec not in DETECTOR_CODECS or match.chaos > _DETECTOR_MAX_CHAOS:
+            continue
+        chaos[codec] = match.chaos
+        ranked.append((round(match.chaos, 2), -round(match.coherence, 2), codec))
+    if not ranked:
+        return None
+    best = min(ranked)
+    ties = [r[2] for r in ranked if r[0] <= best[0] + 0.01]
+    texts = {codec: _try(data, codec) for codec in ties}
+    readable = [c for c in ties if texts[c] is not None]
+    if not readable:
+        return None
+    if all(c in _SINGLE_BYTE for c in readable):
+        # The detector often cannot tell windows-1252 from windows-1250 (equal mess and
+        # coherence): the reading with more of the accented letters these languages use.
+        codec = min(
+            readable, key=lambda c: (-_latin_score(texts[c] or ""), DETECTOR_CODECS.index(c))
+        )
+    else:
+        codec = min(readable, key=DETECTOR_CODECS.index)
+    return texts[codec] or "", codec, chaos
+
+
+# Accented letters frequent in Western (French, Spanish, Portuguese, German) and Central
+# European (Czech, Slovak, Polish, Hungarian, Croatian) text count 2, the rarer ones
+# (Italian grave accents, Nordic letters) 1, anything else -1: a wrong code page turns
+# some of them into rarer letters or symbols (Czech "ř" read as windows-1252 is "ø",
+# Polish "ł" is "³"; French "à" read as windows-1250 is "ŕ").
+_LATIN_COMMON = frozenset(
+    "éèàâêôçëïüöäßñáíóúãÉÈÀÇÜÖÄÑÁÍÓÚÃčřěšžůýőűłńśźżąęćđťďľňČŘĚŠŽŮÝŐŰŁŃŚŹŻĄĘĆĐŤĎĽŇ"
+)
+_LATIN_RARER = frozenset("õìòùîûåøæÕÅØÆ")
+
+
+def _latin_score(text: str) -> int:
+    score = 0
+    for ch in text[:65536]:
+        if ord(ch) >= 0x80:
+            score += 2 if ch in _LATIN_COMMON else 1 if ch in _LATIN_RARER else -1
+    return score
+
+
+def guess_explained(
+    data: bytes, *, last_resort: str = "latin-1", hint: str | None = None
+) -> tuple[str, str, str]:
+    """Decode bytes of unknown charset; (text, codec used, why). In this order:
+
+    1. valid UTF-8; 2. ISO-2022-JP escapes that decode cleanly; 3. UTF-8 with a few
+    invalid bytes; 3a. ``hint``, the legacy charset of the message's own text
+    (``text_charset``), when the bytes decode in it into letters: a short subject or file
+    name says too little for any detector, and a mailer writes its headers in the charset
+    of its text; 4. CP932 or EUC-JP when plausible and with kana (Japanese prose);
+    4a. CP932 or EUC-JP without kana when shorter than ``SHORT_TEXT_CHARS`` non-ASCII
+    characters (names, kanji-only subjects), unless the detector measures the Japanese
+    reading clearly worse; 5. the detector (charset-normalizer, ``detect``) among
+    ``DETECTOR_CODECS``: GBK/GB18030, Big5, EUC-KR/CP949, the Windows code pages (for
+    headers only when the result is made of letters, ``_wordlike``); 6. CP932/EUC-JP
+    without kana; 7. UTF-8 with replacement characters if any valid multi-byte sequence
+    is there, else ``last_resort`` (latin-1 for bodies; "utf-8" with replacement for
+    headers, where 8-bit data is meant to be UTF-8). Never raises."""
+    if not data:
+        return "", "ascii", "empty"
+    jis = _jis_escapes(data)
+    if jis is not None:
+        return jis, "iso-2022-jp", "ISO-2022-JP escapes"
+    try:
+        return data.decode("utf-8"), "utf-8", "valid UTF-8"
+    except UnicodeDecodeError:
+        pass
+    mostly = _utf8_mostly(data)
+    if mostly is not None:
+        return mostly, "utf-8", "UTF-8 with a few invalid bytes"
+    if hint:
+        hinted = _try(data, hint)
+        if hinted is not None and _implausibility(hinted) <= 2 and _wordlike(hinted):
+            return hinted, hint, "the charset of the message's text"
+    japanese = _japanese(data)
+    if japanese is not None and japanese[2]:
+        return japanese[0], japanese[1], "Japanese (kana)"
+    found = _detect(data)
+    if japanese is not None and _non_ascii(japanese[0]) < SHORT_TEXT_CHARS:
+        # A name or a few kanji: the detector is unsure in so little, and this is a
+        # Japanese desk; it wins only when it finds the Japanese reading clearly worse.
+        best_chaos = min(found[2].values()) if found else 0.0
+        jp_chaos = found[2].get(japanese[1], best_chaos) if found else 0.0
+        if found is None or found[1] in ("cp932", "euc_jp") or jp_chaos <= best_chaos + 0.03:
+            return japanese[0], japanese[1], "Japanese (short, no kana)"
+    if found is not None and (last_resort != "utf-8" or _wordlike(found[0])):
+        if japanese is None or found[1] not in ("cp932", "euc_jp"):
+            return found[0], found[1], "detector (charset-normalizer)"
+    if japanese is not None:
+        return japanese[0], japanese[1], "Japanese (no kana)"
     if _utf8_valid_sequences(data) or last_resort == "utf-8":
-        return data.decode("utf-8", errors="replace")
-    return data.decode("latin-1")
+        return data.decode("utf-8", errors="replace"), "utf-8", "replacement characters"
+    return data.decode("latin-1"), "latin-1", "last resort"
 
 
-def decode_bytes(data: bytes, label: str | None, *, allow_utf7: bool = True) -> str:
-    """Decode body or header bytes labelled ``label``. Never raises."""
+def guess_decode(data: bytes, *, last_resort: str = "latin-1") -> str:
+    """``guess_explained`` without the explanation."""
+    return guess_explained(data, last_resort=last_resort)[0]
+
+
+_JIS_ESCAPE = re.compile(rb"\x1b(?:\$[@B]|\$\([DOPQ]|\([IJ])")
+
+
+def _jis_escapes(data: bytes) -> str | None:
+    """ISO-2022-JP text (it is 7-bit, so it also passes as ASCII or UTF-8): decoded when
+    it has a JIS X 0208/0212/0213 or kana escape and decodes without errors."""
+    if _JIS_ESCAPE.search(data) is None:
+        return None
+    text, errs = decode_iso2022jp(data)
+    return None if errs else text
+
+
+def _mislabelled(data: bytes, codec: str, text: str) -> tuple[str, str, str] | None:
+    """A declared charset that decoded without error but is probably wrong: ISO-2022-JP
+    escapes under any ASCII-compatible label (us-ascii, utf-8, iso-8859-1 ...); a
+    single-byte label on valid UTF-8 or on Japanese with kana; a Japanese label whose
+    reading is implausible on valid UTF-8."""
+    if b"\x1b" in data and codec != "iso-2022-jp" and not codec.startswith(("utf_16", "utf_32")):
+        jis = _jis_escapes(data)
+        if jis is not None:
+            return jis, "iso-2022-jp", "ISO-2022-JP escapes under another label"
+    if codec in _SINGLE_BYTE or codec.startswith(("iso8859", "cp125", "mac_")):
+        if any(b >= 0x80 for b in data):
+            try:
+                return data.decode("utf-8"), "utf-8", "valid UTF-8 under a single-byte label"
+            except UnicodeDecodeError:
+                pass
+            japanese = _japanese(data)
+            if japanese is not None and _kana_share(japanese[0]) >= 0.2:
+                return japanese[0], japanese[1], "Japanese (kana) under a single-byte label"
+        return None
+    if codec in ("cp932", "euc_jp") and _implausibility(text) > 8:
+        alt = _try(data, "utf-8")
+        if alt is not None:
+            return alt, "utf-8", "valid UTF-8 under an implausible Japanese label"
+    return None
+
+
+def decode_bytes(
+    data: bytes,
+    label: str | None,
+    *,
+    allow_utf7: bool = True,
+    notes: list[str] | None = None,
+    where: str = "text",
+) -> str:
+    """Decode body or header bytes labelled ``label``. Never raises.
+
+    With ``notes``, a line is added whenever the text was not read in the declared
+    charset (or had none and was not ASCII): which charset was used and why."""
     if not data:
         return ""
+    text, used, why = _decode_labelled(data, label, allow_utf7=allow_utf7)
+    if notes is not None and why:
+        _add_note(notes, where, label, used, why)
+    return text
+
+
+MAX_NOTES = 20
+
+
+def _add_note(notes: list[str], where: str, label: str | None, used: str, why: str) -> None:
+    declared = _normalise_label(label) or "no charset"
+    note = f"{where}: {declared} read as {used} ({why})"
+    if note not in notes and len(notes) < MAX_NOTES:
+        notes.append(note)
+
+
+def explain_guess(
+    data: bytes,
+    *,
+    notes: list[str] | None,
+    where: str,
+    last_resort: str = "latin-1",
+    hint: str | None = None,
+) -> str:
+    """``guess_decode`` that records its choice in ``notes`` (for non-ASCII data)."""
+    text, used, why = guess_explained(data, last_resort=last_resort, hint=hint)
+    if notes is not None and used != "ascii" and (not data.isascii() or used == "iso-2022-jp"):
+        _add_note(notes, where, None, used, why)
+    return text
+
+
+def _decode_labelled(data: bytes, label: str | None, *, allow_utf7: bool) -> tuple[str, str, str]:
+    """(text, codec used, why); why is "" when the declared charset was used as is."""
     codec = resolve_codec(label)
     if codec == "utf-7":
         if not allow_utf7:
             # Read UTF-7 as plain ASCII: "+ADw-script+AD4-" stays literal text.
-            return guess_decode(data)
+            return guess_decode(data), "ascii", "UTF-7 not decoded in HTML"
         text = _try(data, "utf-7")
-        return text if text is not None else guess_decode(data)
+        if text is not None:
+            return text, "utf-7", ""
+        return _guessed(data, "declared charset failed")
     if codec is None:
-        return guess_decode(data)
+        if data.isascii() and b"\x1b" not in data:
+            return data.decode("ascii"), "ascii", ""
+        return _guessed(data, "unknown or no charset" if label else "no charset")
     text = _try(data, codec)
     if text is not None:
-        if codec in ("cp932", "euc_jp") and _implausibility(text) > 8:
-            # A wrong Japanese label: see whether the other one reads better.
-            alt = _try(data, "utf-8")
-            if alt is not None:
-                return alt
-        return text
+        better = _mislabelled(data, codec, text)
+        if better is not None:
+            return better
+        return text, codec, ""
     if codec == "iso-2022-jp":
         # Real ISO-2022-JP mail with some damage still reads best with our decoder,
         # unless it is actually 8-bit text with a wrong label.
         if not any(b >= 0x80 for b in data[:4096]):
-            return decode_iso2022jp(data)[0]
-        return guess_decode(data)
+            return decode_iso2022jp(data)[0], "iso-2022-jp", ""
+        return _guessed(data, "8-bit data under ISO-2022-JP")
     if codec == "utf-8":
         mostly = _utf8_mostly(data)
         if mostly is not None:
-            return mostly
-    for alt_codec in ("utf-8", "cp932", "euc_jp"):
-        if alt_codec == codec:
-            continue
-        alt = _try(data, alt_codec)
-        if alt is not None and _implausibility(alt) <= 8:
-            return alt
+            return mostly, "utf-8", "a few invalid bytes replaced"
+    guessed = guess_explained(data)
+    if guessed[1] != "latin-1" or codec in ("cp1252", "latin_1"):
+        return guessed[0], guessed[1], "declared charset failed; " + guessed[2]
     try:
-        return data.decode(codec, errors="replace")
+        return data.decode(codec, errors="replace"), codec, "replacement characters"
     except (LookupError, ValueError, TypeError):
-        return data.decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="replace"), "utf-8", "replacement characters"
+
+
+def _guessed(data: bytes, prefix: str) -> tuple[str, str, str]:
+    text, used, why = guess_explained(data)
+    return text, used, f"{prefix}; {why}"
+
+
+LEGACY_HINTS = frozenset({"cp932", "euc_jp", "gb18030", "cp949", "big5", "cp950", *_SINGLE_BYTE})
+
+
+def text_charset(data: bytes, label: str | None) -> str | None:
+    """The legacy charset a text part is in (declared and decoding, else guessed), or
+    None for ASCII, UTF-8 and anything else that is no use as a hint for the headers."""
+    if data.isascii():
+        return None
+    _, used, _ = _decode_labelled(data, label, allow_utf7=False)
+    return used if used in LEGACY_HINTS else None

@@ -4,10 +4,12 @@ The stdlib's header machinery is accurate for well-formed mail but has had quadr
 paths and exceptions on malformed input (folded encoded words, address lists, dates), so
 the pieces a help desk acts on are parsed here with small, bounded, regex-driven code:
 
-- ``split_header_block``: a header block is the lines up to the first empty line. A line
-  that is neither a header, a continuation nor empty ends the block (defect
-  ``header_no_blank_line``), except lines that look like broken headers (contain ``:``),
-  which are skipped (``malformed_header``). Leading whitespace-only lines are skipped.
+- ``split_header_block``: a header block is the lines up to the first empty line. A
+  leading mbox ``From `` line and leading blank lines are skipped; one broken line (a
+  1,000-character name, an unindented continuation, NUL bytes, garbage before the
+  headers) does not end the block when real headers follow it; a line that is neither a
+  header, a continuation nor empty otherwise ends the block (``header_no_blank_line``).
+  The exact rules are in its docstring.
 - ``decode_words``: RFC 2047 with adjacent encoded words of one charset joined at the
   byte level before decoding (a character split across words survives); unterminated
   words stay literal.
@@ -27,7 +29,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import unquote_to_bytes
 
-from ._parse_charset import decode_bytes, guess_decode
+from ._parse_charset import decode_bytes, explain_guess, guess_decode
 
 MAX_HEADER_VALUE_CHARS = 512 * 1024
 MAX_HEADER_FIELDS = 2000
@@ -36,12 +38,111 @@ MAX_ADDRESS_INPUT = 64 * 1024
 _HEADER_RE = re.compile(rb"([!-9;-~]{1,200})[ \t]*:")
 
 
-def header_bytes_to_str(raw: bytes) -> str:
-    """Raw header bytes (possibly 8-bit, RFC 6532 or a legacy charset) to str."""
-    try:
+def header_bytes_to_str(
+    raw: bytes,
+    notes: list[str] | None = None,
+    where: str = "header",
+    hint: str | None = None,
+) -> str:
+    """Raw header bytes (possibly 8-bit, RFC 6532 or a legacy charset) to str; with
+    ``notes``, the charset chosen for 8-bit bytes is recorded there; ``hint`` is the
+    legacy charset of the message's text (``_parse_charset.guess_explained``)."""
+    if raw.isascii() and b"\x1b" not in raw:  # ESC: raw ISO-2022-JP, which is 7-bit
         return raw.decode("ascii")
-    except UnicodeDecodeError:
-        return guess_decode(raw, last_resort="utf-8")
+    if notes is not None or hint is not None:
+        return explain_guess(raw, notes=notes, where=where, last_resort="utf-8", hint=hint)
+    return guess_decode(raw, last_resort="utf-8")
+
+
+# Header names after which a broken header block is taken up again (see
+# ``split_header_block``): what real mailers write, so that a body line that happens to
+# contain a colon is not mistaken for one.
+_RESUME_NAMES = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "reply-to",
+        "sender",
+        "return-path",
+        "received",
+        "mime-version",
+        "delivered-to",
+        "user-agent",
+        "thread-topic",
+        "thread-index",
+        "auto-submitted",
+        "precedence",
+        "importance",
+        "priority",
+        "organization",
+        "authentication-results",
+        "received-spf",
+        "dkim-signature",
+        "domainkey-signature",
+        "errors-to",
+        "envelope-to",
+        "comments",
+        "keywords",
+        "disposition-notification-to",
+        "return-receipt-to",
+    }
+)
+_RESUME_PREFIXES = ("content-", "x-", "list-", "arc-", "resent-")
+# Unstructured fields: an unindented continuation line is taken as more of their text.
+_UNSTRUCTURED = frozenset(
+    {"subject", "comments", "content-description", "thread-topic", "keywords", "organization"}
+)
+MAX_BAD_HEADER_LINES = 3  # consecutive broken lines skipped when headers follow them
+
+
+def _resumable(name: bytes, top_level: bool) -> bool:
+    lower = name.decode("ascii").lower()
+    if lower.startswith("content-") or lower == "mime-version":
+        return True
+    return top_level and (lower in _RESUME_NAMES or lower.startswith(_RESUME_PREFIXES))
+
+
+def _next_line(buf: bytes, pos: int, end: int) -> tuple[bytes, int]:
+    nl = buf.find(b"\n", pos, end)
+    line = buf[pos : end if nl < 0 else nl]
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    return line, (end if nl < 0 else nl + 1)
+
+
+def _headers_resume(
+    buf: bytes, pos: int, end: int, top_level: bool, max_bad: int = MAX_BAD_HEADER_LINES
+) -> bool:
+    """Whether, after the broken line that ends at ``pos``, a header of a kind mailers
+    write follows within ``max_bad`` broken lines (continuations of a broken line do not
+    count). An empty line or the end of the entity first: no."""
+    bad = 1
+    while pos < end:
+        line, pos = _next_line(buf, pos, end)
+        line = line.replace(b"\x00", b"")
+        if not line.strip(b" \t"):
+            return False
+        if line[:1] in (b" ", b"\t"):
+            continue
+        m = _HEADER_RE.match(line)
+        if m:
+            return _resumable(m.group(1), top_level)
+        bad += 1
+        if bad > max_bad:
+            return False
+    return False
+
+
+def _note(defects: list[str], slug: str) -> None:
+    if slug not in defects:
+        defects.append(slug)
 
 
 def split_header_block(
@@ -50,46 +151,95 @@ def split_header_block(
     """Parse the header block of the entity buf[start:end].
 
     Returns ([(lower-case name, raw unfolded value bytes)], body start offset).
+
+    Recovery rules (each recorded as a defect), in order:
+
+    - top level only: empty or whitespace-only lines before the first header are
+      skipped when a header (or an mbox ``From `` line) follows them (``leading_blank_line``);
+      otherwise the message has no headers and the body starts after the first one;
+    - top level only, before any header: one mbox ``From sender date`` line (Postfix
+      ``pipe`` with the F flag, procmail, mbox archives) is skipped (``mbox_from_line``);
+    - NUL bytes in the header block are removed (``nul_in_headers``);
+    - a line that is not a header, a continuation or empty is *broken*. When a header of
+      a kind mailers write (``_RESUME_NAMES``; in a MIME part only ``Content-*`` and
+      ``MIME-Version``) follows within ``MAX_BAD_HEADER_LINES`` lines, the block goes on:
+      a line without a colon after an unstructured field (Subject ...) is taken as its
+      unindented continuation (``unindented_continuation``), any other broken line is
+      dropped (``malformed_header``; before the first header, where only one broken
+      line is skipped, ``garbage_before_headers``).
+      So a 1,000-character header name or one bad line no longer turns the rest of the
+      headers, base64 attachments included, into body text;
+    - a broken line with a colon in its first 100 bytes after a header is dropped as
+      before (``malformed_header``);
+    - otherwise the body starts at the broken line (``header_no_blank_line``): headers
+      directly followed by text keep that text as the body.
     """
     headers: list[tuple[str, bytes]] = []
     pos = start
     current_name: str | None = None
     current_parts: list[bytes] = []
     seen_header = False
-    total = 0
+    skipped_mbox = False
+    first_blank_next: int | None = None  # after the first leading empty line (top level)
 
     def finish() -> None:
-        nonlocal current_name, total
+        nonlocal current_name
         if current_name is not None:
             if len(headers) < MAX_HEADER_FIELDS:
-                value = b"".join(current_parts)
-                headers.append((current_name, value))
-                total += len(value)
-            elif "too_many_headers" not in defects:
-                defects.append("too_many_headers")
+                headers.append((current_name, b"".join(current_parts)))
+            else:
+                _note(defects, "too_many_headers")
         current_name = None
         current_parts.clear()
 
     while pos < end:
-        nl = buf.find(b"\n", pos, end)
-        line_end = end if nl < 0 else nl
-        next_pos = end if nl < 0 else nl + 1
-        line = buf[pos:line_end]
-        if line.endswith(b"\r"):
-            line = line[:-1]
+        line, next_pos = _next_line(buf, pos, end)
+        if b"\x00" in line:
+            line = line.replace(b"\x00", b"")
+            _note(defects, "nul_in_headers")
+            if (
+                not line.strip(b" \t\r")
+                and seen_header
+                and _headers_resume(buf, next_pos, end, top_level)
+            ):
+                pos = next_pos  # a line of NUL bytes inside the headers: not their end
+                continue
         if not line.strip(b" \t\r"):
-            if not seen_header and line:
+            if not seen_header and not skipped_mbox and line:
                 # A whitespace-only first line (seen in the wild): skip it.
-                defects.append("leading_whitespace")
+                _note(defects, "leading_whitespace")
+                pos = next_pos
+                continue
+            if top_level and not seen_header:
+                # Leading empty lines: decided by the first non-empty line after them.
+                if first_blank_next is None:
+                    first_blank_next = next_pos
                 pos = next_pos
                 continue
             finish()
             return headers, next_pos
+        if first_blank_next is not None:
+            if _HEADER_RE.match(line) or (not skipped_mbox and line.startswith(b"From ")):
+                _note(defects, "leading_blank_line")
+                first_blank_next = None
+            else:
+                return headers, first_blank_next
+        if (
+            top_level
+            and not seen_header
+            and not skipped_mbox
+            and line.startswith(b"From ")
+            and not _HEADER_RE.match(line)  # "From : a@b" is obsolete syntax, a header
+        ):
+            skipped_mbox = True
+            _note(defects, "mbox_from_line")
+            pos = next_pos
+            continue
         if line[:1] in (b" ", b"\t"):
             if current_name is not None:
                 current_parts.append(b" " + line.strip(b" \t"))
             else:
-                defects.append("continuation_without_header")
+                _note(defects, "continuation_without_header")
             pos = next_pos
             continue
         m = _HEADER_RE.match(line)
@@ -103,8 +253,18 @@ def split_header_block(
         colon = line.find(b":", 0, 100)
         if colon >= 0 and seen_header:
             finish()
-            if "malformed_header" not in defects:
-                defects.append("malformed_header")
+            _note(defects, "malformed_header")
+            pos = next_pos
+            continue
+        if (seen_header or top_level) and _headers_resume(
+            buf, next_pos, end, top_level, 1 if not seen_header else MAX_BAD_HEADER_LINES
+        ):
+            if current_name in _UNSTRUCTURED and colon < 0 and b":" not in line:
+                current_parts.append(b" " + line.strip(b" \t"))
+                _note(defects, "unindented_continuation")
+            else:
+                finish()
+                _note(defects, "malformed_header" if seen_header else "garbage_before_headers")
             pos = next_pos
             continue
         # Not a header: the body starts here.
@@ -113,6 +273,8 @@ def split_header_block(
             defects.append("header_no_blank_line")
         return headers, pos
     finish()
+    if first_blank_next is not None:
+        return headers, first_blank_next
     return headers, end
 
 
@@ -151,12 +313,16 @@ class Headers:
 
 # --- RFC 2047 --------------------------------------------------------------------------
 
-_EW_RE = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
+# The encoded text may hold spaces: mailers write "=?us-ascii?Q?ABC / 123?=" and fold in
+# the middle of a word (unfolding leaves a space there). It never holds "?", so every
+# match attempt stops at the next "?" and the scan stays linear.
+_EW_RE = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]*)\?=")
 _QP_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
+_B64_JUNK = re.compile(r"[^A-Za-z0-9+/]")
 
 
 def _decode_b(text: str) -> bytes:
-    data = re.sub(r"[^A-Za-z0-9+/]", "", text)
+    data = _B64_JUNK.sub("", text)
     data = data[: len(data) - (len(data) % 4)] if len(data) % 4 == 1 else data
     data += "=" * (-len(data) % 4)
     try:
@@ -170,19 +336,34 @@ def _decode_q(text: str) -> bytes:
     return _QP_HEX.sub(lambda m: bytes((int(m.group(1), 16),)), raw)
 
 
-def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words in ``value``. Never raises."""
+def decode_words(value: str, notes: list[str] | None = None, where: str = "header") -> str:
+    """Decode RFC 2047 encoded words in ``value``. Never raises.
+
+    Adjacent words (only whitespace between them, which is dropped) of one charset are
+    joined at the byte level before decoding, and a B word whose text is not a whole
+    number of base64 quanta (no padding) is continued by the next one, so a character
+    split across words, or a word split inside a base64 quantum, survives. The charset
+    label is case-insensitive, an RFC 2231 language (``utf-8*ja``) is ignored, and an
+    unknown label is decoded as undeclared 8-bit text (``decode_bytes``)."""
     if "=?" not in value:
         return value
     out: list[str] = []
     pos = 0
     run_charset: str | None = None
     run_bytes = bytearray()
+    pending_b64 = ""  # base64 text of the run not yet a multiple of 4 characters
+
+    def flush_b64() -> None:
+        nonlocal pending_b64
+        if pending_b64:
+            run_bytes.extend(_decode_b(pending_b64))
+            pending_b64 = ""
 
     def flush_run() -> None:
         nonlocal run_charset
+        flush_b64()
         if run_charset is not None:
-            out.append(decode_bytes(bytes(run_bytes), run_charset))
+            out.append(decode_bytes(bytes(run_bytes), run_charset, notes=notes, where=where))
         run_charset = None
         run_bytes.clear()
 
@@ -192,14 +373,22 @@ def decode_words(value: str) -> str:
         if between and not (run_charset is not None and between.isspace()):
             flush_run()
             out.append(between)
-        elif between and run_charset is None:
-            out.append(between)
         if run_charset is not None and charset != run_charset:
             flush_run()
-        payload = _decode_b(m.group(3)) if m.group(2) in "bB" else _decode_q(m.group(3))
         if run_charset is None:
             run_charset = charset
-        run_bytes.extend(payload)
+        if m.group(2) in "bB":
+            text = m.group(3)
+            if "=" in text:
+                flush_b64()
+                run_bytes.extend(_decode_b(text))
+            else:
+                pending_b64 += _B64_JUNK.sub("", text)
+                if len(pending_b64) % 4 == 0:
+                    flush_b64()
+        else:
+            flush_b64()
+            run_bytes.extend(_decode_q(m.group(3)))
         pos = m.end()
     flush_run()
     out.append(value[pos:])
@@ -214,7 +403,7 @@ _PARAM_RE = re.compile(
 )
 
 
-def parse_params(value: str) -> tuple[str, dict[str, str]]:
+def parse_params(value: str, notes: list[str] | None = None) -> tuple[str, dict[str, str]]:
     """Split "type/subtype; a=b; c*=utf-8''x" into ("type/subtype", {"a": "b", "c": "x"}).
 
     Names are lower-case; the first occurrence of a parameter wins; RFC 2231
@@ -275,11 +464,11 @@ def parse_params(value: str) -> tuple[str, dict[str, str]]:
                 data.extend(unquote_to_bytes(val))
             else:
                 data.extend(val.encode("utf-8", errors="replace"))
-        decoded = decode_bytes(bytes(data), charset or "utf-8")
+        decoded = decode_bytes(bytes(data), charset or "utf-8", notes=notes, where=base)
         params[base] = decoded  # RFC 2231 form beats the plain one
     for key, val in params.items():
         if "=?" in val:
-            params[key] = decode_words(val)
+            params[key] = decode_words(val, notes, where=key)
     return main, params
 
 

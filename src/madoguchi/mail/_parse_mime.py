@@ -22,7 +22,13 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
-from ._parse_headers import Headers, parse_params, split_header_block
+from ._parse_headers import (
+    MAX_HEADER_VALUE_CHARS,
+    Headers,
+    header_bytes_to_str,
+    parse_params,
+    split_header_block,
+)
 
 HARD_PART_CAP = 10_000  # entities we even look at; beyond this parts are only counted
 
@@ -44,6 +50,8 @@ class Entity:
     depth_limited: bool = False
     skipped: bool = False  # beyond max_parts: listed, never decoded
     declared_ctype: str = ""
+    # How 8-bit or mislabelled parameter values (file names) were read: _parse_charset.
+    charset_notes: list[str] = field(default_factory=list)
 
     @property
     def maintype(self) -> str:
@@ -63,6 +71,11 @@ class Entity:
 _CTYPE_OK = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
+_MISSING_SEMICOLON = re.compile(
+    r"([a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126})\s+[a-z0-9*_-]{1,64}\s*="
+)
+
+
 def _make_entity(
     buf: bytes,
     start: int,
@@ -75,10 +88,24 @@ def _make_entity(
 ) -> Entity:
     fields, body_start = split_header_block(buf, start, end, defects, top_level=top_level)
     headers = Headers(fields)
-    ct_value = headers.get("content-type")
+    notes: list[str] = []
+    ct_raw = headers.raw("content-type")
+    ct_value = (
+        None
+        if ct_raw is None
+        else header_bytes_to_str(ct_raw[:MAX_HEADER_VALUE_CHARS], notes, "name")
+    )
     if ct_value is not None:
-        ctype, params = parse_params(ct_value)
+        ctype, params = parse_params(ct_value, notes)
         declared = ctype
+        missing_semicolon = _MISSING_SEMICOLON.match(ctype)
+        if missing_semicolon and not _CTYPE_OK.fullmatch(ctype):
+            # "text/plain charset=utf-8": a parameter without its ";" (seen in the wild).
+            main = missing_semicolon.group(1)
+            at = ct_value.lower().find(main)
+            rest = ct_value[at + len(main) :] if at >= 0 else ""
+            ctype, params = parse_params(main + ";" + rest, notes)
+            defects.append("content_type_missing_semicolon")
         if not _CTYPE_OK.fullmatch(ctype):
             if ctype in ("text", ""):
                 ctype = "text/plain"
@@ -87,10 +114,15 @@ def _make_entity(
                 ctype = "application/octet-stream"
     else:
         ctype, params, declared = default_ctype, {}, ""
-    cd_value = headers.get("content-disposition")
+    cd_raw = headers.raw("content-disposition")
+    cd_value = (
+        None
+        if cd_raw is None
+        else header_bytes_to_str(cd_raw[:MAX_HEADER_VALUE_CHARS], notes, "filename")
+    )
     disposition: str | None
     if cd_value is not None:
-        disposition, dparams = parse_params(cd_value)
+        disposition, dparams = parse_params(cd_value, notes)
         disposition = disposition or None
     else:
         disposition, dparams = None, {}
@@ -107,6 +139,7 @@ def _make_entity(
         end=max(body_start, end),
         depth=depth,
         declared_ctype=declared,
+        charset_notes=notes,
     )
 
 
@@ -250,29 +283,81 @@ def _decode_base64(data: bytes | memoryview) -> tuple[bytes, str | None]:
         return bytes(data), "invalid_base64"
 
 
+UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
+UU_TYPES = frozenset({"application/x-uuencode", "text/x-uuencode", "application/uuencode"})
+_UU_BEGIN = re.compile(rb"^begin(?:-base64)? +[0-7]{3,4} +([^\r\n]+?)\s*$", re.MULTILINE)
+_UU_LINE = re.compile(rb"[ -`]+")
+
+
+def uu_filename(data: bytes) -> str | None:
+    """The file name of a ``begin 644 name`` line near the start of a uuencoded body."""
+    m = _UU_BEGIN.search(data[:4096])
+    if m is None:
+        return None
+    return m.group(1).decode("utf-8", errors="replace").strip() or None
+
+
+def _uu_line(line: bytes) -> bytes | None:
+    """One uuencoded line decoded, or None when it is not one. The first character
+    gives the byte count; trailing spaces that mailers strip are restored."""
+    if not line or not _UU_LINE.fullmatch(line):
+        return None
+    count = (line[0] - 32) & 63
+    need = (count + 2) // 3 * 4 + 1
+    if len(line) > need + 2:  # some encoders add a check character or two
+        return None
+    padded = line.ljust(need, b" ")
+    try:
+        return binascii.a2b_uu(padded)[:count]
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _decode_uu(data: bytes) -> tuple[bytes, str | None]:
+    """uuencode with or without its ``begin`` line (``uuencode_without_begin``); stops at
+    ``end``. Data that is not uuencode at all is returned as it is (``invalid_uuencode``)."""
+    lines = data.splitlines()
+    begin = next((i for i, line in enumerate(lines[:200]) if _UU_BEGIN.match(line.strip())), None)
+    start = 0 if begin is None else begin + 1
     out = bytearray()
-    started = False
-    for line in data.splitlines():
-        if not started:
-            if line.startswith(b"begin"):
-                started = True
-            continue
-        if line.strip() == b"end":
-            return bytes(out), None
-        if not line.strip():
-            continue
-        try:
-            out += binascii.a2b_uu(line)
-        except (binascii.Error, ValueError):
-            try:
-                nbytes = (((line[0] - 32) & 63) * 4 + 5) // 3
-                out += binascii.a2b_uu(line[:nbytes])
-            except (binascii.Error, ValueError, IndexError):
+    decoded_lines = 0
+    for line in lines[start:]:
+        stripped = line.rstrip(b"\r")
+        if stripped.strip() == b"end":
+            break
+        if not stripped.strip() or stripped == b"`":
+            continue  # blank lines before the data; the zero-length last line
+        chunk = _uu_line(stripped)
+        if chunk is None:
+            if begin is None or not decoded_lines:
                 return data, "invalid_uuencode"
-    if not started:
+            break  # text after the data (a signature): the data ended before it
+        out += chunk
+        decoded_lines += 1
+    if not decoded_lines and begin is None:
         return data, "invalid_uuencode"
-    return bytes(out), None
+    return bytes(out), None if begin is not None else "uuencode_without_begin"
+
+
+_UU_BLOCK = re.compile(
+    r"(?m)^begin [0-7]{3,4} ([^\r\n]{1,255})\n((?:[!-`][ -`]{0,80}\n){1,200000}?)(?:`\n)?end[ \t]*$"
+)
+MAX_UU_BLOCKS = 20
+
+
+def uu_blocks(text: str) -> list[tuple[int, int, str, bytes]]:
+    """uuencoded files inside a text body (``uuencode file | mail``, old clients):
+    [(start, end, name, data)] for each ``begin``…``end`` block that decodes cleanly."""
+    if "begin " not in text:
+        return []
+    found: list[tuple[int, int, str, bytes]] = []
+    for m in _UU_BLOCK.finditer(text):
+        if len(found) >= MAX_UU_BLOCKS:
+            break
+        data, defect = _decode_uu(m.group(0).encode("latin-1", errors="replace"))
+        if defect is None and data:
+            found.append((m.start(), m.end(), m.group(1).strip(), data))
+    return found
 
 
 def decode_transfer(buf: bytes, entity: Entity) -> tuple[bytes, str | None]:
@@ -287,7 +372,7 @@ def decode_transfer(buf: bytes, entity: Entity) -> tuple[bytes, str | None]:
             return binascii.a2b_qp(data), None
         except (binascii.Error, ValueError):
             return data, "invalid_quoted_printable"
-    if cte in ("x-uuencode", "uuencode", "x-uue", "uue"):
+    if cte in UU_ENCODINGS or (entity.ctype in UU_TYPES and _UU_BEGIN.search(data[:4096])):
         return _decode_uu(data)
     if cte and cte not in ("7bit", "8bit", "binary", "7-bit", "8-bit"):
         return data, "unknown_transfer_encoding"

@@ -7,7 +7,12 @@ returns is data to be shown or acted on carefully, never trusted:
 - Addresses are the addr-spec only; display names are decoded for display and never
   parsed for addresses. ``from_address`` is lower-case with an IDN domain in punycode.
 - The first From/Subject/Message-ID/Content-Type/Date/Sender/Reply-To wins, and a
-  duplicate is recorded as a defect (``duplicate_from`` ...).
+  duplicate is recorded as a defect (``duplicate_from`` ...); only a From without any
+  valid address gives way to a later valid one, flagged ``unverified_sender`` (see
+  ``_sender`` for that and the other judgement calls about the sender).
+- The body is every body part in document order (``_render_body``): text as text,
+  HTML as its text, an alternative as its text part unless that is empty or much
+  shorter than its HTML. ``charset_notes`` says where a charset was not the declared one.
 - Limits (``Limits``) bound depth, part count, attachment count and size, subject, text
   and HTML length; what a limit removes is recorded in ``defects`` or
   ``dropped_attachments``, never silently lost.
@@ -28,13 +33,15 @@ quotes, forwards), ``_parse_auth`` (Authentication-Results, RFC 8601).
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape as html_escape
 
 from ._parse_auth import SenderVerdict, parse_authentication_results, sender_verdict
-from ._parse_charset import decode_bytes
+from ._parse_charset import MAX_NOTES, decode_bytes, detector_budget, text_charset
 from ._parse_classify import (
     classify_auto,
     find_forwarded_from,
@@ -45,18 +52,31 @@ from ._parse_classify import (
     strip_quoted,
 )
 from ._parse_headers import (
+    MAX_HEADER_VALUE_CHARS,
     Headers,
     clean_display,
     decode_words,
+    header_bytes_to_str,
     normalise_addr_spec,
     parse_addresses,
     parse_date,
     parse_msgid,
     parse_msgid_list,
+    parse_params,
     split_header_block,
 )
 from ._parse_html import clean_cid, has_hidden_text, html_to_text, sanitise_html
-from ._parse_mime import Entity, build_tree, decode_transfer, estimated_size, recover_texts
+from ._parse_mime import (
+    UU_ENCODINGS,
+    UU_TYPES,
+    Entity,
+    build_tree,
+    decode_transfer,
+    estimated_size,
+    recover_texts,
+    uu_blocks,
+    uu_filename,
+)
 
 __all__ = [
     "BounceInfo",
@@ -143,6 +163,10 @@ class ParsedMail:
     # Authentication-Results values, top first; which of them to believe is the caller's
     # decision (``sender_verdict`` with our MTA's authserv-id).
     authentication_results: tuple[str, ...] = ()
+    # Where text was not read in its declared charset (or had none): which charset was
+    # used and why, e.g. "text part: iso-8859-1 read as utf-8 (valid UTF-8 under a
+    # single-byte label)". Diagnostics for staff and tests, not shown to requesters.
+    charset_notes: tuple[str, ...] = ()
 
 
 _INTERNAL_PREFIXES = (
@@ -187,6 +211,7 @@ _WINDOWS_RESERVED = re.compile(
 _FILENAME_BAD = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
 )
+_MBOX_QUOTED = re.compile(r"(?m)^>(>*From )")
 _TEXT_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -248,6 +273,57 @@ def _org_domain(domain: str) -> str:
     return ".".join(labels[-2:])
 
 
+class _TextCharset:
+    """The legacy charset of the message's first text part with 8-bit data, found only
+    when a header needs it (raw 8-bit in Subject, From or a file name): the hint for
+    ``_parse_charset.guess_explained``."""
+
+    def __init__(self, buf: bytes, root: Entity) -> None:
+        self.buf = buf
+        self.root = root
+        self.done = False
+        self.value: str | None = None
+
+    def get(self) -> str | None:
+        if self.done:
+            return self.value
+        self.done = True
+        queue = [self.root]
+        looked = 0
+        while queue and looked < 50:
+            entity = queue.pop(0)
+            looked += 1
+            if entity.children:
+                queue[:0] = entity.children
+                continue
+            if (
+                entity.ctype in ("text/plain", "text/html")
+                and entity.disposition != "attachment"
+                and entity.filename() is None
+                and not entity.skipped
+            ):
+                data, _ = decode_transfer(self.buf, entity)
+                if not data[:65536].isascii():
+                    self.value = text_charset(data[:65536], entity.params.get("charset"))
+                    return self.value
+        return None
+
+
+def _plain_ascii(raw: bytes) -> bool:
+    """ASCII without ESC (raw ISO-2022-JP is 7-bit too and needs decoding)."""
+    return raw.isascii() and b"\x1b" not in raw
+
+
+def _header_text(headers: Headers, name: str, notes: list[str], hint: _TextCharset) -> str | None:
+    raw = headers.raw(name)
+    if raw is None:
+        return None
+    raw = raw[:MAX_HEADER_VALUE_CHARS]
+    if _plain_ascii(raw):
+        return raw.decode("ascii")
+    return header_bytes_to_str(raw, notes, name, hint.get())
+
+
 MAX_AUTH_RESULTS_HEADERS = 20
 MAX_AUTH_RESULTS_CHARS = 8192
 
@@ -255,12 +331,16 @@ MAX_AUTH_RESULTS_CHARS = 8192
 class _Builder:
     """Walks the entity tree once, collecting body text, HTML and attachments in order."""
 
-    def __init__(self, buf: bytes, limits: Limits, defects: list[str]) -> None:
+    def __init__(
+        self, buf: bytes, limits: Limits, defects: list[str], hint: _TextCharset | None = None
+    ) -> None:
         self.buf = buf
+        self.hint = hint
         self.limits = limits
         self.defects = defects
-        self.plain: list[str] = []
-        self.html: list[str] = []
+        # Body parts in document order: (text, raw HTML); an alternative is one piece
+        # with both, a text/plain part (text, None), a text/html part (None, html).
+        self.pieces: list[tuple[str | None, str | None]] = []
         self.attachments: list[ParsedAttachment] = []
         self.dropped: list[str] = []
         self.dropped_extra = 0
@@ -271,6 +351,7 @@ class _Builder:
         self.dsn_texts: list[str] = []
         self.original_headers: list[Headers] = []
         self.hidden_html = False
+        self.charset_notes: list[str] = []
         self.max_depth = min(limits.max_depth, HARD_MAX_DEPTH)
 
     # --- decoding --------------------------------------------------------------------
@@ -285,7 +366,13 @@ class _Builder:
         if len(data) > limit:
             data = data[:limit]
             self.defects.append("html_truncated" if html else "text_truncated")
-        return decode_bytes(data, entity.params.get("charset"), allow_utf7=not html)
+        return decode_bytes(
+            data,
+            entity.params.get("charset"),
+            allow_utf7=not html,
+            notes=self.charset_notes,
+            where="html part" if html else "text part",
+        )
 
     def _drop(self, name: str, reason: str) -> None:
         if len(self.dropped) < self.limits.max_dropped_listed:
@@ -307,7 +394,9 @@ class _Builder:
         is_message = ctype == "message/rfc822"
         ext = _EXTENSIONS.get(ctype, ".bin")
         fallback = f"{'message' if is_message else 'attachment'}-{self.seq}{ext}"
-        filename = _sanitise_filename(name if name is not None else entity.filename(), fallback)
+        if name is None:
+            name = self._filename(entity)
+        filename = _sanitise_filename(name, fallback)
         if entity.skipped:
             reason = (
                 "too many attachments"
@@ -356,6 +445,72 @@ class _Builder:
             )
         )
 
+    def _uu_blocks_to_files(
+        self, entity: Entity, text: str, blocks: list[tuple[int, int, str, bytes]]
+    ) -> str:
+        """uuencoded files inside a text body become attachments; the text keeps the
+        rest (defect ``uuencode_in_text``)."""
+        kept: list[str] = []
+        pos = 0
+        for start, end, name, data in blocks:
+            kept.append(text[pos:start].strip("\n"))
+            pos = end
+            guessed = mimetypes.guess_type(name, strict=False)[0]
+            self._attach(entity, data=data, name=name, ctype=guessed or "application/octet-stream")
+        kept.append(text[pos:].strip("\n"))
+        self.defects.append("uuencode_in_text")
+        return "\n\n".join(k for k in kept if k)
+
+    def _uu_is_text(self, entity: Entity) -> bool:
+        """A uuencoded text/plain body part that names no file in its MIME headers, and
+        whose ``begin`` line names none or a text file, is body text like any other."""
+        if entity.ctype != "text/plain" or not self._is_body(entity):
+            return False
+        name = uu_filename(self.buf[entity.start : entity.end])
+        guessed = mimetypes.guess_type(name, strict=False)[0] if name else None
+        return name is None or (guessed or "").startswith("text/")
+
+    def _attach_uu(self, entity: Entity) -> None:
+        """A uuencoded part is a file: named by its ``begin`` line when the headers name
+        none, typed by that name when the declared type says nothing more."""
+        data, defect = decode_transfer(self.buf, entity)
+        if defect:
+            self.defects.append(defect)
+        name = self._filename(entity) or uu_filename(self.buf[entity.start : entity.end])
+        ctype = entity.ctype
+        if ctype in UU_TYPES or ctype in ("text/plain", "application/octet-stream"):
+            guessed = mimetypes.guess_type(name or "", strict=False)[0] if name else None
+            ctype = guessed or (
+                "text/plain" if ctype == "text/plain" else "application/octet-stream"
+            )
+        self._attach(entity, data=data, name=name, ctype=ctype)
+
+    def _filename(self, entity: Entity) -> str | None:
+        """The part's file name; raw 8-bit bytes in its header are read in the charset
+        of the message's text when they decode in it (``_TextCharset``)."""
+        name = entity.filename()
+        if name is None:
+            return None
+        notes: list[str] = []
+        for header, key, where in (
+            ("content-disposition", "filename", "filename"),
+            ("content-type", "name", "name"),
+        ):
+            raw = entity.headers.raw(header)
+            if raw is None or raw.isascii() or self.hint is None or self.hint.get() is None:
+                continue
+            value = header_bytes_to_str(raw[:MAX_HEADER_VALUE_CHARS], notes, where, self.hint.get())
+            hinted = parse_params(value, notes)[1].get(key)
+            if hinted is not None and hinted.strip():
+                name = hinted
+                break
+        else:
+            notes = entity.charset_notes
+        for note in notes:
+            if note not in self.charset_notes and len(self.charset_notes) < MAX_NOTES:
+                self.charset_notes.append(note)
+        return name
+
     # --- walking ---------------------------------------------------------------------
 
     def _is_body(self, entity: Entity) -> bool:
@@ -372,14 +527,14 @@ class _Builder:
             text = self._decode_text(entity, html=False)
             self.dsn_texts.append(text)
             if top:
-                self.plain.append(text)
+                self.pieces.append((text, None))
             else:
                 self._attach(entity, data=text.encode("utf-8"), ctype="message/delivery-status")
             return
         if ctype == "message/disposition-notification":
             self.has_mdn = True
             if top:
-                self.plain.append(self._decode_text(entity, html=False))
+                self.pieces.append((self._decode_text(entity, html=False), None))
             else:
                 self._attach(entity)
             return
@@ -388,7 +543,7 @@ class _Builder:
             fields, _ = split_header_block(data, 0, len(data), [])
             self.original_headers.append(Headers(fields))
             if top:
-                self.plain.append(self._decode_text(entity, html=False))
+                self.pieces.append((self._decode_text(entity, html=False), None))
             else:
                 self._attach(entity)
             return
@@ -400,21 +555,29 @@ class _Builder:
             self.original_headers.append(Headers(fields))
             self._attach(entity, data=data if not entity.skipped else b"", ctype="message/rfc822")
             return
+        if entity.cte in UU_ENCODINGS or ctype in UU_TYPES:
+            if not self._uu_is_text(entity) or related:
+                self._attach_uu(entity)
+                return
         if ctype == "text/plain" and self._is_body(entity) and not related:
-            self.plain.append(self._decode_text(entity, html=False))
+            text = self._decode_text(entity, html=False)
+            blocks = uu_blocks(text.replace("\r\n", "\n")) if "begin " in text else []
+            if blocks:
+                text = self._uu_blocks_to_files(entity, text.replace("\r\n", "\n"), blocks)
+            self.pieces.append((text, None))
             return
         if ctype == "text/html" and self._is_body(entity) and not related:
             raw_html = self._decode_text(entity, html=True)
             if has_hidden_text(raw_html):
                 self.hidden_html = True
-            self.html.append(raw_html)
+            self.pieces.append((None, raw_html))
             return
         self._attach(entity, related=related)
 
     def _walk_multipart(self, entity: Entity) -> None:
         if entity.depth_limited:
             for leaf in recover_texts(self.buf, entity.start, entity.end, self.defects):
-                self.plain.append(self._decode_text(leaf, html=False))
+                self.pieces.append((self._decode_text(leaf, html=False), None))
             self.seq += 1
             self._attach(
                 entity,
@@ -430,22 +593,22 @@ class _Builder:
         if sub == "report":
             self.report_type = (entity.params.get("report-type") or "").lower() or self.report_type
         if sub == "alternative":
-            chosen_plain: list[str] | None = None
-            chosen_html: list[str] | None = None
+            # One piece: the first alternative with text, the last with HTML.
+            chosen_plain: str | None = None
+            chosen_html: str | None = None
             for child in children:
-                saved_plain, saved_html = self.plain, self.html
-                self.plain, self.html = [], []
+                saved = self.pieces
+                self.pieces = []
                 self.walk(child)
-                got_plain, got_html = self.plain, self.html
-                self.plain, self.html = saved_plain, saved_html
-                if got_plain and chosen_plain is None:
-                    chosen_plain = got_plain
-                if got_html:
-                    chosen_html = got_html
-            if chosen_plain:
-                self.plain.extend(chosen_plain)
-            if chosen_html:
-                self.html.extend(chosen_html)
+                got, self.pieces = self.pieces, saved
+                plains = [t for t, _ in got if t is not None]
+                htmls = [h for _, h in got if h is not None]
+                if plains and chosen_plain is None:
+                    chosen_plain = "\n\n".join(plains)
+                if htmls:
+                    chosen_html = "\n<hr>\n".join(htmls)
+            if chosen_plain is not None or chosen_html is not None:
+                self.pieces.append((chosen_plain, chosen_html))
             return
         if sub == "related" and children:
             start = clean_cid(entity.params.get("start", "") or "")
@@ -463,6 +626,115 @@ class _Builder:
             return
         for child in children:
             self.walk(child)
+
+
+# --- the body ------------------------------------------------------------------------
+
+# In an alternative, the HTML's text replaces the text part when the text part is
+# shorter than this share of it (and by more than TEXT_SHORTER_BY characters): an empty
+# or "view this in HTML" text part under a mail written in HTML.
+TEXT_SHARE_OF_HTML = 0.5
+TEXT_SHORTER_BY = 40
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _merge_flattened_alternatives(
+    pieces: list[tuple[str | None, str | None]],
+) -> list[tuple[str | None, str | None]]:
+    """A text part directly followed by an HTML part that says the same (an alternative
+    flattened by a broken boundary, or sent without one) is one alternative piece."""
+    if len(pieces) < 2:
+        return pieces
+    out: list[tuple[str | None, str | None]] = []
+    i = 0
+    while i < len(pieces):
+        plain, raw_html = pieces[i]
+        if (
+            i + 1 < len(pieces)
+            and plain is not None
+            and raw_html is None
+            and pieces[i + 1][0] is None
+            and pieces[i + 1][1] is not None
+        ):
+            nxt = pieces[i + 1][1] or ""
+            if len(nxt) <= 20 * len(plain) + 2000 and _norm(plain) == _norm(
+                html_to_text(sanitise_html(nxt, 200_000)[0])
+            ):
+                out.append((plain, nxt))
+                i += 2
+                continue
+        out.append((plain, raw_html))
+        i += 1
+    return out
+
+
+def _render_body(
+    pieces: list[tuple[str | None, str | None]], limits: Limits, defects: list[str]
+) -> tuple[str, str | None, bool]:
+    """(text, sanitised HTML or None, text truncated) from the body pieces in order.
+
+    The rule (docs/mail.md, "Text and HTML"): the stored text is every body piece in
+    order — a text part as it is, an HTML part as its text, an alternative as its text
+    part unless that is empty or much shorter than its HTML's text (then the HTML's
+    text, followed by the text part if it says something the HTML does not). The HTML
+    (when any piece has HTML) is every piece in order too, text parts as preformatted
+    text, so the formatted view loses no part either."""
+    pieces = _merge_flattened_alternatives(pieces)
+    overflow = False
+    texts: list[str] = []
+    html_parts: list[str] = []
+    any_html = any(h is not None for _, h in pieces)
+    single_html = len(pieces) == 1 and pieces[0][0] is None
+    for plain, raw_html in pieces:
+        if raw_html is not None:
+            html_parts.append(raw_html)
+        elif plain is not None and any_html:
+            html_parts.append("<pre>" + html_escape(plain.strip("\r\n")) + "</pre>")
+        if plain is not None and raw_html is None:
+            texts.append(plain)
+            continue
+        if raw_html is None or single_html:
+            continue  # a lone HTML part: its text is taken from the final HTML below
+        if sum(len(t) for t in texts) > limits.max_text_chars:
+            texts.append(" ")  # the text is full: converting more HTML would be cut anyway
+            overflow = True
+            continue
+        plain_norm = _norm(plain or "")
+        if plain is not None and len(plain_norm) * 2 >= len(raw_html):
+            texts.append(plain)  # the HTML's text cannot be much longer than this
+            continue
+        sanitised, _ = sanitise_html(raw_html, limits.max_html_bytes)
+        html_text = html_to_text(sanitised)
+        html_norm = _norm(html_text)
+        if plain is not None and not (
+            len(plain_norm) < len(html_norm) * TEXT_SHARE_OF_HTML
+            and len(html_norm) - len(plain_norm) > TEXT_SHORTER_BY
+        ):
+            texts.append(plain)
+            continue
+        if plain is not None and plain_norm:
+            if "text_part_shorter_than_html" not in defects:
+                defects.append("text_part_shorter_than_html")
+        texts.append(html_text)
+        if plain is not None and plain_norm and plain_norm not in html_norm:
+            texts.append(plain)
+    text, truncated = _clean_text(
+        "\n\n".join(p.strip("\r\n") for p in texts if p.strip()), limits.max_text_chars
+    )
+    truncated = truncated or overflow
+    html: str | None = None
+    if html_parts:
+        html, html_truncated = sanitise_html("\n<hr>\n".join(html_parts), limits.max_html_bytes)
+        if html_truncated:
+            defects.append("html_truncated")
+        if not html.strip():
+            html = None
+        if single_html and html and not text.strip():
+            text, truncated = _clean_text(html_to_text(html), limits.max_text_chars)
+    return text, html, truncated
 
 
 # --- subjects --------------------------------------------------------------------------
@@ -554,18 +826,102 @@ _FORWARD_SUBJECT = re.compile(
 )
 
 
-def _subject(headers: Headers, limits: Limits, defects: list[str]) -> tuple[str, bool]:
-    raw = _first(headers, "subject", defects)
-    if raw is None:
+def _subject(
+    headers: Headers, limits: Limits, defects: list[str], notes: list[str], hint: _TextCharset
+) -> tuple[str, bool]:
+    if headers.count("subject") > 1:
+        defects.append("duplicate_subject")
+    raw_bytes = headers.raw("subject")
+    if raw_bytes is None:
         return "", False
     # Decoding is linear, but the result is cut early: more than this is never shown.
-    raw = raw[: max(limits.max_subject_chars * 64, 4096)]
-    decoded = decode_words(raw)
+    cut = max(limits.max_subject_chars * 64, 4096)
+    raw_bytes = raw_bytes[: cut * 4]
+    if _plain_ascii(raw_bytes):
+        raw = raw_bytes.decode("ascii")[:cut]
+    else:
+        raw = header_bytes_to_str(raw_bytes, notes, "subject", hint.get())[:cut]
+    decoded = decode_words(raw, notes, "subject")
     decoded = clean_display(decoded, limit=len(decoded) + 1)
     if len(decoded) > limits.max_subject_chars:
         defects.append("subject_truncated")
         return decoded[: limits.max_subject_chars], True
     return decoded, False
+
+
+# --- the sender ------------------------------------------------------------------------
+
+MAX_FROM_HEADERS = 5
+_UNQUALIFIED = re.compile(r"\s*<?\s*([A-Za-z0-9][A-Za-z0-9._+-]{0,63})\s*>?\s*")
+
+
+def _sender(
+    h: Headers, defects: list[str], flags: set[str], notes: list[str], hint: _TextCharset
+) -> tuple[str | None, str, str | None]:
+    """(from_address, from_display, unqualified local part) — the judgement calls of
+    docs/mail.md, "Who sent it":
+
+    - the first From with a valid address wins; when the first has none (garbage) and a
+      later one has, the later one is used (``from_later_header``), and the mail is
+      flagged ``unverified_sender``: our MTA's sender checks may have read the other one;
+    - an unqualified sender (``MAILER-DAEMON``, ``root``) is no address: nothing can be
+      sent to it or matched with a requester (``unqualified_from``); its name is the
+      display name and it counts for bounce classification;
+    - raw 8-bit in a local part is accepted only as UTF-8 (RFC 6532); bytes in another
+      charset would make a guessed address (``non_utf8_address``).
+    """
+    count = h.count("from")
+    if count == 0:
+        defects.append("no_from")
+        return None, "", None
+    if count > 1:
+        defects.append("duplicate_from")
+    unqualified: str | None = None
+    first_display = ""
+    for index, (name, value) in enumerate(
+        [f for f in h.fields if f[0] == "from"][:MAX_FROM_HEADERS]
+    ):
+        raw = value[:MAX_HEADER_VALUE_CHARS]
+        text = (
+            raw.decode("ascii")
+            if _plain_ascii(raw)
+            else header_bytes_to_str(raw, notes, name, hint.get())
+        )
+        found, _ = parse_addresses(text, limit=2)
+        if found and not found[0][1].rsplit("@", 1)[0].isascii() and not _is_utf8(raw):
+            defects.append("non_utf8_address")
+            if index == 0:
+                first_display = clean_display(found[0][0])
+            found = []
+        if not found:
+            if index == 0 and "non_utf8_address" not in defects:
+                defects.append("invalid_from")
+                bare = _UNQUALIFIED.fullmatch(_strip_comments_simple(text))
+                if bare and "@" not in text:
+                    unqualified = bare.group(1).lower()
+                    defects.append("unqualified_from")
+                    comment = re.search(r"\(([^()]{1,200})\)", text)
+                    first_display = clean_display(comment.group(1) if comment else bare.group(1))
+            continue
+        if len(found) > 1:
+            defects.append("multiple_from")
+        if index > 0:
+            defects.append("from_later_header")
+            flags.add("unverified_sender")
+        return found[0][1], clean_display(found[0][0]), unqualified
+    return None, first_display, unqualified
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _strip_comments_simple(text: str) -> str:
+    return re.sub(r"\([^()]*\)", " ", text[:1024])
 
 
 # --- public entry points -------------------------------------------------------------
@@ -614,7 +970,8 @@ def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMail:  # noqa:
     if re.search(rb"[^\s\x00]", raw) is None:  # no copy of a large message
         return _empty(len(raw), ["empty"])
     try:
-        return _parse(raw, limits)
+        with detector_budget():
+            return _parse(raw, limits)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the mail
         return _empty(len(raw), ["parser_error", "parser_error_" + type(exc).__name__.lower()])
 
@@ -639,22 +996,11 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     in_reply_to = parse_msgid_list(h.get("in-reply-to"), limit=10)
     references = parse_msgid_list(h.get("references"), limit=limits.max_references)
 
-    subject, subject_truncated = _subject(h, limits, defects)
+    charset_notes: list[str] = []
+    hint = _TextCharset(raw, root)
+    subject, subject_truncated = _subject(h, limits, defects, charset_notes, hint)
 
-    from_raw = _first(h, "from", defects)
-    from_address = None
-    from_display = ""
-    if from_raw is None:
-        defects.append("no_from")
-    else:
-        parsed_from, invalid = parse_addresses(from_raw, limit=2)
-        if parsed_from:
-            from_display = clean_display(parsed_from[0][0])
-            from_address = parsed_from[0][1]
-            if len(parsed_from) > 1:
-                defects.append("multiple_from")
-        else:
-            defects.append("invalid_from")
+    from_address, from_display, unqualified = _sender(h, defects, flags, charset_notes, hint)
     sender_list, _ = parse_addresses(_first(h, "sender", defects), limit=1)
     sender = sender_list[0][1] if sender_list else None
 
@@ -694,26 +1040,18 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         defects.append(date_defect)
 
     # Body.
-    builder = _Builder(raw, limits, defects)
+    builder = _Builder(raw, limits, defects, hint)
     builder.walk(root, top=True)
     if uncounted:
         builder._drop(f"{uncounted} further parts", "part limit")
 
-    text, text_truncated = _clean_text(
-        "\n\n".join(p.strip("\r\n") for p in builder.plain if p.strip()), limits.max_text_chars
-    )
-    html: str | None = None
-    if builder.html:
-        joined = "\n<hr>\n".join(builder.html)
-        html, html_truncated = sanitise_html(joined, limits.max_html_bytes)
-        if html_truncated:
-            defects.append("html_truncated")
-        if not html.strip():
-            html = None
-        if not text.strip() and html:
-            text, text_truncated = _clean_text(html_to_text(html), limits.max_text_chars)
+    text, html, text_truncated = _render_body(builder.pieces, limits, defects)
     if text_truncated:
         defects.append("text_truncated")
+    if "mbox_from_line" in defects:
+        # Out of an mbox: body lines starting "From " were quoted ">From " (mboxrd adds
+        # one ">" to every ">*From " line, so taking one away is exact there).
+        text = _MBOX_QUOTED.sub(r"\1", text)
     if builder.hidden_html:
         flags.add("html_hidden_text")
 
@@ -724,7 +1062,9 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     forwarded_from = find_forwarded_from(text, is_forward) if text else None
 
     # Automatic mail and bounces.
-    auto = classify_auto(h, subject, from_address, builder.report_type, builder.has_mdn)
+    # An unqualified "MAILER-DAEMON" counts as one for classification (never as a sender).
+    classify_from = from_address or unqualified
+    auto = classify_auto(h, subject, classify_from, builder.report_type, builder.has_mdn)
     bounce: BounceInfo | None = None
     if auto != "read_receipt":
         original_ids: list[str] = []
@@ -750,7 +1090,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
                 if mid not in original_ids:
                     original_ids.append(mid)
             bounce = BounceInfo(tuple(original_ids[:20]), tuple(recipients[:50]), bool(permanent))
-        elif is_plain_bounce(from_address, return_path, null_envelope, subject):
+        elif is_plain_bounce(classify_from, return_path, null_envelope, subject):
             recipients, permanent = plain_bounce_details(
                 text, own | ({from_address} if from_address else set())
             )
@@ -824,4 +1164,5 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         forwarded_from=forwarded_from,
         is_forward=is_forward,
         authentication_results=authentication_results,
+        charset_notes=tuple((charset_notes + builder.charset_notes)[:MAX_NOTES]),
     )
