@@ -6,22 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import no_serious_violations, sign_in
 
 pytestmark = pytest.mark.e2e
-SERIOUS = {"serious", "critical"}
-
-
-def no_serious_violations(page) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    found = [
-        (v["id"], [n["target"] for n in v["nodes"]])
-        for v in results.response["violations"]
-        if v["impact"] in SERIOUS
-    ]
-    assert found == [], found
 
 
 def test_faculty_reads_prints_and_exports_a_report(desk, new_context):
