@@ -20,7 +20,6 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -32,6 +31,7 @@ from madoguchi.core.ratelimit import client_address, hit
 from madoguchi.mail.outbox import queue_mail
 from madoguchi.mail.outbox import render as render_mail
 from madoguchi.privacy import audit
+from madoguchi.web.redirects import local_path
 
 PENDING_KEY = "madoguchi_signin_pending"
 CODE_DIGITS = 6
@@ -40,17 +40,6 @@ CODE_DIGITS = 6
 def _digest(email: str, code: str) -> str:
     key = hashlib.sha256(f"requester-signin:{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, f"{email}\x00{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def safe_next(request: HttpRequest, value: Any) -> str:
-    """A local path to return to after signing in, or the portal."""
-    if (
-        isinstance(value, str)
-        and value.startswith("/")
-        and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()})
-    ):
-        return value[:500]
-    return "/"
 
 
 class AddressForm(forms.Form):
@@ -131,7 +120,7 @@ def check_code(request: HttpRequest, code: str) -> str:
 @require_http_methods(["GET", "POST"])
 def signin(request: HttpRequest) -> HttpResponse:
     """Step 1 (address) and step 2 (code) on one page; ``next`` is where to go after."""
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    next_url = local_path(request.POST.get("next") or request.GET.get("next"))
     identity = requester.current(request)
     context: dict[str, Any] = {"next": next_url, "identity": identity}
     step = request.POST.get("step", "")

@@ -18,7 +18,6 @@ from django.contrib.auth import logout as auth_logout
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from madoguchi.accounts import requester
 from madoguchi.core.clock import now
+from madoguchi.web.redirects import local_path
 
 from . import actions, config, oidc
 from .claims import Person, person_from_claims, person_from_saml, saml_attributes
@@ -165,16 +165,9 @@ def _redirect_uri() -> str:
     return settings.SITE_URL + reverse("sso:callback")
 
 
-def _safe_next(request: HttpRequest, value: str, kind: str) -> str:
+def _safe_next(value: str, kind: str) -> str:
     default = resolve_url(settings.LOGIN_REDIRECT_URL) if kind == "staff" else "/"
-    if (
-        value
-        and value.startswith("/")
-        and not value.startswith(("//", "/\\"))
-        and url_has_allowed_host_and_scheme(value, allowed_hosts=None)
-    ):
-        return value
-    return default
+    return local_path(value, default)
 
 
 @never_cache
@@ -203,7 +196,7 @@ def oidc_login(request: HttpRequest) -> HttpResponse:
     flows[auth.state] = {
         "nonce": auth.nonce,
         "verifier": auth.code_verifier,
-        "next": _safe_next(request, request.GET.get("next", ""), kind),
+        "next": _safe_next(request.GET.get("next", ""), kind),
         "as": kind,
         "at": at,
     }
@@ -428,7 +421,7 @@ def saml_login(request: HttpRequest) -> HttpResponse:
     }
     flows[relay_state] = {
         "id": request_id,
-        "next": _safe_next(request, request.GET.get("next", ""), kind),
+        "next": _safe_next(request.GET.get("next", ""), kind),
         "as": kind,
         "at": at,
     }
