@@ -52,25 +52,36 @@ def _names(values: list[str]) -> tuple[str, ...]:
     return tuple(v.strip() for v in values if v.strip())
 
 
-def current() -> OidcConfig:
-    """Read per call (cheap), so tests can change settings; raises ImproperlyConfigured."""
+def _mappings(prefix: str, categories: str, groups: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The claim-value → member category and group → tier mappings of one protocol,
+    checked (``prefix``: the settings' name, for the message)."""
     try:
-        category_map = parse_mapping(settings.OIDC_CATEGORY_MAP or DEFAULT_CATEGORY_MAP)
-        staff_groups = parse_mapping(settings.OIDC_STAFF_GROUPS)
+        category_map = parse_mapping(categories)
+        staff_groups = parse_mapping(groups)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"MADOGUCHI_OIDC_CATEGORY_MAP/STAFF_GROUPS: {exc}") from None
+        raise ImproperlyConfigured(f"{prefix}_CATEGORY_MAP/STAFF_GROUPS: {exc}") from None
     bad = set(category_map.values()) - set(MemberCategory.values)
     if bad:
         raise ImproperlyConfigured(
-            f"MADOGUCHI_OIDC_CATEGORY_MAP: no such member category {sorted(bad)};"
+            f"{prefix}_CATEGORY_MAP: no such member category {sorted(bad)};"
             f" use {', '.join(MemberCategory.values)}"
         )
     tiers = {v.lower() for v in staff_groups.values()}
     if tiers - {Tier.STUDENT, Tier.FACULTY}:
         raise ImproperlyConfigured(
-            "MADOGUCHI_OIDC_STAFF_GROUPS: a tier is 'student' or 'faculty', not "
+            f"{prefix}_STAFF_GROUPS: a tier is 'student' or 'faculty', not "
             f"{sorted(tiers - {Tier.STUDENT, Tier.FACULTY})}"
         )
+    return category_map, staff_groups
+
+
+def current() -> OidcConfig:
+    """Read per call (cheap), so tests can change settings; raises ImproperlyConfigured."""
+    category_map, staff_groups = _mappings(
+        "MADOGUCHI_OIDC",
+        settings.OIDC_CATEGORY_MAP or DEFAULT_CATEGORY_MAP,
+        settings.OIDC_STAFF_GROUPS,
+    )
     return OidcConfig(
         discovery_url=settings.OIDC_DISCOVERY_URL,
         client_id=settings.OIDC_CLIENT_ID,
@@ -129,25 +140,11 @@ class SamlConfig:
 def saml() -> SamlConfig:
     """Read per call, like ``current``; raises ImproperlyConfigured for a half-done set-up
     (a metadata URL without the certificate that signs it, no key pair)."""
-    try:
-        category_map = parse_mapping(
-            settings.SAML_CATEGORY_MAP or settings.OIDC_CATEGORY_MAP or DEFAULT_CATEGORY_MAP
-        )
-        staff_groups = parse_mapping(settings.SAML_STAFF_GROUPS)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"MADOGUCHI_SAML_CATEGORY_MAP/STAFF_GROUPS: {exc}") from None
-    bad = set(category_map.values()) - set(MemberCategory.values)
-    if bad:
-        raise ImproperlyConfigured(
-            f"MADOGUCHI_SAML_CATEGORY_MAP: no such member category {sorted(bad)};"
-            f" use {', '.join(MemberCategory.values)}"
-        )
-    tiers = {v.lower() for v in staff_groups.values()}
-    if tiers - {Tier.STUDENT, Tier.FACULTY}:
-        raise ImproperlyConfigured(
-            "MADOGUCHI_SAML_STAFF_GROUPS: a tier is 'student' or 'faculty', not "
-            f"{sorted(tiers - {Tier.STUDENT, Tier.FACULTY})}"
-        )
+    category_map, staff_groups = _mappings(
+        "MADOGUCHI_SAML",
+        settings.SAML_CATEGORY_MAP or settings.OIDC_CATEGORY_MAP or DEFAULT_CATEGORY_MAP,
+        settings.SAML_STAFF_GROUPS,
+    )
     c = SamlConfig(
         idp_entity_id=settings.SAML_IDP_ENTITY_ID,
         metadata_url=settings.SAML_IDP_METADATA_URL,
