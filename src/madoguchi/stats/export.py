@@ -17,11 +17,9 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
-from madoguchi.web.export import BOM, neutralise
+from madoguchi.web.export import neutralise
 
 from .tables import for_display
-
-__all__ = ["BOM", "long_csv", "neutralise", "wide_csv"]
 
 TOTAL_KEY = "*"
 

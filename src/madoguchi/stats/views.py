@@ -19,9 +19,10 @@ from django.views.decorators.http import require_POST
 from madoguchi.core.i18n import desk_lang
 from madoguchi.inquiries import access
 from madoguchi.web.decorators import staff_required
+from madoguchi.web.export import BOM
 
 from . import actions, queries
-from .export import BOM, wide_csv
+from .export import wide_csv
 from .forms import ReleaseForm
 from .models import StatisticsRelease
 from .tables import FIELD_LABELS, for_display

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from madoguchi.stats.export import long_csv, neutralise
+from madoguchi.stats.export import long_csv
 from madoguchi.stats.fields import parse_breakdowns, parse_day
 from madoguchi.stats.suppression import (
     SHOWN,
@@ -15,6 +15,7 @@ from madoguchi.stats.suppression import (
     suppress_one_way,
     suppress_two_way,
 )
+from madoguchi.web.export import neutralise
 
 
 def statuses(entries: list[Entry]) -> list[str]:
