@@ -126,3 +126,11 @@ def make_key_pair(directory: Path, name: str) -> tuple[str, str]:
     )
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return str(key_file), str(cert_file)
+
+
+@pytest.fixture
+def english(client, settings):
+    """For tests that assert the pages' English texts: the browser asks for English (the
+    language cookie, as the language switch sets it); the compiled catalog is Japanese."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client

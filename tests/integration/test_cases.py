@@ -17,9 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _english(client, settings):
-    """The pages' English texts are asserted: the browser asks for English."""
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+def _english(english):
+    """English texts are asserted (the shared ``english`` fixture)."""
 
 
 BODY = (

@@ -49,10 +49,8 @@ def _fresh_caches():
 
 
 @pytest.fixture(autouse=True)
-def _english(client, settings):
-    """The pages' English texts are asserted: the browser asks for English (the language
-    cookie, as the language switch sets it)."""
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+def _english(english):
+    """English texts are asserted (the shared ``english`` fixture)."""
 
 
 def configure(settings, discovery_url: str, **extra: Any) -> None:

@@ -222,8 +222,8 @@ def _federation_metadata(keys: dict[str, tuple[str, str]], *, sign: bool = True)
 
 
 @pytest.fixture(autouse=True)
-def _english(client, settings):
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+def _english(english):
+    """English texts are asserted (the shared ``english`` fixture)."""
 
 
 @pytest.fixture(autouse=True)
