@@ -59,4 +59,5 @@ class RetentionRun(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.started_at:%Y-%m-%d %H:%M}{' (dry run)' if self.dry_run else ''}"
+        when = f"{self.started_at:%Y-%m-%d %H:%M}"
+        return f"{when} ({_('dry run')})" if self.dry_run else when
